@@ -1,0 +1,32 @@
+# The two commands a user needs: `make dev` (whole stack) and `make test` (whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install dev test worker api clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run Temporal (dev server + UI), Valkey, the worker and the API in one terminal.
+dev: $(STAMP)
+	$(PY) scripts/dev.py
+
+## Run the whole test suite against real servers the harness starts.
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+worker: $(STAMP)
+	$(PY) worker.py
+
+api: $(STAMP)
+	$(PY) -m uvicorn api:app --factory --host $${API_HOST:-127.0.0.1} --port $${API_PORT:-8000}
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

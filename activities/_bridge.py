@@ -1,0 +1,175 @@
+"""The bridge activities: how workflow effects reach Redis, the agent and its clients.
+
+Durable ones (state writes, reports, events) are idempotent: a retry after a crash
+that came after the effect but before Temporal recorded completion finds the effect's
+marker and does not apply it again. Non-durable ones (progress, broadcast, agent
+calls, status) are local activities and may repeat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import structlog
+from pydantic_core import to_jsonable_python
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from agents import WORKFLOW, Agent, AgentRuntime, StateRejectedError
+from agents._agent import maybe_await
+from agents._state import EFFECT_TTL_SECONDS
+from workflows._contracts import (
+    AgentCallInput,
+    BroadcastInput,
+    Bridge,
+    ProgressInput,
+    ReportInput,
+    RunRef,
+    SendEventInput,
+    StateWriteInput,
+    StatusInput,
+)
+
+log = structlog.get_logger("agents.bridge")
+
+# Methods of the Agent base a workflow may call through `self.agent`; everything else
+# on the base (hooks, internals) is not an RPC target.
+_BASE_CALLABLE = {"set_state", "merge_state", "reset_state", "broadcast"}
+
+
+@contextlib.contextmanager
+def _bound(run: RunRef) -> Iterator[None]:
+    info = activity.info()
+    with structlog.contextvars.bound_contextvars(
+        agent=f"{run.agent.agent_type}/{run.agent.name}",
+        workflow_id=info.workflow_id,
+        run_id=info.workflow_run_id,
+        step=info.activity_type,
+        tracking_id=run.tracking_id,
+    ):
+        yield
+
+
+def _effect_id() -> str:
+    info = activity.info()
+    return f"{info.workflow_id}:{info.workflow_run_id}:{info.activity_id}"
+
+
+class BridgeActivities:
+    def __init__(self, runtime: AgentRuntime) -> None:
+        self._rt = runtime
+
+    def all(self) -> list[Any]:
+        return [self.state, self.report, self.send_event, self.progress, self.broadcast,
+                self.call, self.status]  # fmt: skip
+
+    def _agent(self, run: RunRef) -> Agent[Any]:
+        return self._rt.agent(run.agent.agent_type, run.agent.name)
+
+    async def _hook(self, agent: Agent[Any], hook: str, *args: Any, once: str | None = None) -> None:
+        """Run an agent hook under the agent's lock; with `once`, at most once per id."""
+        if not agent.overrides(hook):
+            return
+        marker = agent.keys.effect(once) if once else None
+        if marker and await self._rt.redis.exists(marker):
+            return
+        async with self._rt.lock.hold(agent.keys.lock):
+            await agent.refresh_state()
+            try:
+                await maybe_await(getattr(agent, hook)(*args))
+            except Exception:
+                # A failing user hook must not block the run's durable progress.
+                log.exception("agent hook failed", hook=hook)
+        if marker:
+            await self._rt.redis.set(marker, 1, ex=EFFECT_TTL_SECONDS)
+
+    async def _status_message(self, agent: Agent[Any], run: RunRef, status: str, **extra: Any) -> None:
+        await self._rt.publish(agent.keys, {
+            "type": "workflow_status", "workflow_id": run.tracking_id,
+            "workflow_name": run.workflow_name, "status": status, **extra,
+        })  # fmt: skip
+
+    @activity.defn(name=Bridge.STATE)
+    async def state(self, input: StateWriteInput) -> int:
+        with _bound(input.run):
+            agent = self._agent(input.run)
+            mode, values = input.mode, input.values
+            if mode == "reset":
+                mode, values = "set", dict(agent.initial_state)
+            try:
+                await agent._write(mode, values, source=WORKFLOW, effect_id=_effect_id())
+            except StateRejectedError as err:
+                raise ApplicationError(err.message, type="StateRejectedError", non_retryable=True) from err
+            return agent.state_version
+
+    @activity.defn(name=Bridge.REPORT)
+    async def report(self, input: ReportInput) -> None:
+        with _bound(input.run):
+            run, agent = input.run, self._agent(input.run)
+            if input.outcome == "complete":
+                status, fields, hook, detail = "complete", {"result": input.result}, "on_workflow_complete", input.result
+            else:
+                status, fields, hook, detail = "errored", {"error": input.error}, "on_workflow_error", input.error
+            if run.tracking_id:
+                moved = await self._rt.tracker.transition(agent.keys, run.tracking_id, status, **fields)
+                if moved and moved[1]:
+                    await self._status_message(agent, run, status, **fields)
+            log.info("run reported", outcome=input.outcome)
+            await self._hook(agent, hook, run.workflow_name, run.tracking_id, detail,
+                             once=_effect_id() + ":hook")  # fmt: skip
+
+    @activity.defn(name=Bridge.SEND_EVENT)
+    async def send_event(self, input: SendEventInput) -> None:
+        with _bound(input.run):
+            run = input.run
+            await self._hook(self._agent(run), "on_workflow_event", run.workflow_name,
+                             run.tracking_id, input.event, once=_effect_id())  # fmt: skip
+
+    @activity.defn(name=Bridge.PROGRESS)
+    async def progress(self, input: ProgressInput) -> None:
+        with _bound(input.run):
+            run, agent = input.run, self._agent(input.run)
+            if run.tracking_id:
+                moved = await self._rt.tracker.transition(
+                    agent.keys, run.tracking_id, "running", fields_always=True, progress=input.progress
+                )
+                if moved and moved[1]:
+                    await self._status_message(agent, run, "running")
+            await self._rt.publish(agent.keys, {
+                "type": "workflow_progress", "workflow_id": run.tracking_id,
+                "workflow_name": run.workflow_name, "progress": input.progress,
+            })  # fmt: skip
+            await self._hook(agent, "on_workflow_progress", run.workflow_name, run.tracking_id, input.progress)
+
+    @activity.defn(name=Bridge.BROADCAST)
+    async def broadcast(self, input: BroadcastInput) -> None:
+        with _bound(input.run):
+            await self._rt.publish(self._agent(input.run).keys, input.message)
+
+    @activity.defn(name=Bridge.STATUS)
+    async def status(self, input: StatusInput) -> None:
+        with _bound(input.run):
+            run, agent = input.run, self._agent(input.run)
+            if run.tracking_id:
+                moved = await self._rt.tracker.transition(agent.keys, run.tracking_id, input.status)
+                if moved and moved[1]:
+                    await self._status_message(agent, run, input.status)
+
+    @activity.defn(name=Bridge.CALL)
+    async def call(self, input: AgentCallInput) -> Any:
+        with _bound(input.run):
+            agent = self._agent(input.run)
+            name = input.method
+            defined_by_user = any(name in vars(c) for c in type(agent).__mro__ if c is not Agent and issubclass(c, Agent))
+            method = getattr(agent, name, None)
+            if name.startswith("_") or not callable(method) or not (defined_by_user or name in _BASE_CALLABLE):
+                raise ApplicationError(
+                    f"{agent.agent_type} has no method {name!r} a workflow can call",
+                    type="UnknownAgentMethod", non_retryable=True,
+                )
+            async with self._rt.lock.hold(agent.keys.lock):
+                await agent.refresh_state()
+                result = await maybe_await(method(*input.args))
+            return to_jsonable_python(result)

@@ -1,0 +1,36 @@
+"""The Agent layer: agents, their Redis state, run tracking and the Temporal plugin.
+
+Framework only; the demo app lives in `agents.demo`.
+"""
+
+from ._agent import SERVER, WORKFLOW, Agent, callable_method, kebab_case
+from ._plugin import DATA_CONVERTER, PASSTHROUGH, AgentsPlugin, connect_temporal
+from ._registry import AppRegistry
+from ._runtime import AgentRuntime
+from ._tracking import FINISHED, STATUSES, WorkflowInfo
+from .errors import AgentError, ConflictError, NotFoundError, StateRejectedError, ValidationError
+from .settings import Settings, get_settings
+
+__all__ = [
+    "DATA_CONVERTER",
+    "FINISHED",
+    "PASSTHROUGH",
+    "SERVER",
+    "STATUSES",
+    "WORKFLOW",
+    "Agent",
+    "AgentError",
+    "AgentRuntime",
+    "AgentsPlugin",
+    "AppRegistry",
+    "ConflictError",
+    "NotFoundError",
+    "Settings",
+    "StateRejectedError",
+    "ValidationError",
+    "WorkflowInfo",
+    "callable_method",
+    "connect_temporal",
+    "get_settings",
+    "kebab_case",
+]

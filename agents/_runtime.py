@@ -1,0 +1,61 @@
+"""`AgentRuntime`: what one process (API or worker) needs to act for any agent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+from temporalio.client import Client
+
+from ._agent import Agent
+from ._keys import AgentKeys
+from ._lock import AgentLock
+from ._registry import AppRegistry
+from ._runs import RunService
+from ._state import StateStore
+from ._tracking import RunTracker
+from .settings import Settings
+
+
+class AgentRuntime:
+    """Holds the process's Redis and Temporal clients and the loaded app (agents,
+    workflows, activities). Agents, the API and the bridge activities all go through it."""
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        registry: AppRegistry,
+        settings: Settings,
+        temporal: Client | None = None,
+    ) -> None:
+        self.redis = redis
+        self.registry = registry
+        self.settings = settings
+        self._temporal = temporal
+        self.store = StateStore(redis, prefix=settings.redis_key_prefix)
+        self.tracker = RunTracker(redis)
+        self.lock = AgentLock(redis)
+        self.runs = RunService(self)
+
+    @property
+    def temporal(self) -> Client:
+        if self._temporal is None:
+            raise RuntimeError("this AgentRuntime has no Temporal client; pass temporal=...")
+        return self._temporal
+
+    def agent(self, agent_type: str, name: str) -> Agent[Any]:
+        """An Agent object for `(agent_type, name)`, state not read yet."""
+        return self.registry.agent_class(agent_type)(name, runtime=self)
+
+    async def load_agent(self, agent_type: str, name: str) -> Agent[Any]:
+        """An Agent object with its state read from Redis."""
+        agent = self.agent(agent_type, name)
+        await agent.refresh_state()
+        return agent
+
+    async def publish(self, keys: AgentKeys, message: Any, *, exclude: list[str] | None = None) -> None:
+        """Put `message` on the agent's channel; every API process relays it to its clients."""
+        envelope = {"v": None, "exclude": exclude or [], "message": message}
+        await self.redis.publish(keys.channel, json.dumps(envelope, separators=(",", ":")))

@@ -1,0 +1,40 @@
+"""One root exception type for the agent layer, with structured attributes."""
+
+from __future__ import annotations
+
+
+class AgentError(Exception):
+    """Base of every error the agent layer raises on purpose.
+
+    `status` is the HTTP status the API answers with; `code` a stable machine name.
+    """
+
+    status: int = 400
+    code: str = "agent_error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFoundError(AgentError):
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(AgentError):
+    status = 409
+    code = "conflict"
+
+
+class ValidationError(AgentError):
+    status = 422
+    code = "invalid"
+
+
+class StateRejectedError(AgentError):
+    """`validate_state_change` refused a state change."""
+
+    status = 422
+    code = "state_rejected"

@@ -1,0 +1,63 @@
+"""Settings shared by the worker, the API and `make dev`, read from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_MODULES = "agents.demo,workflows.demo,activities.demo"
+
+
+class Settings(BaseSettings):
+    """Every setting of SPEC section 7; the environment variable is the upper-case name."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    api_host: str = "127.0.0.1"
+    """Where the API listens."""
+    api_port: int = 8000
+    """Port of the API."""
+
+    temporal_address: str | None = None
+    """Temporal frontend `host:port`; unset means the embedded dev server on `temporal_port`."""
+    temporal_port: int = 7233
+    """Port of the embedded Temporal dev server."""
+    temporal_ui_port: int = 8233
+    """Port of the embedded dev server's UI."""
+    temporal_namespace: str = "default"
+    """Temporal namespace for every run."""
+    task_queue: str = "agents"
+    """Task queue the worker polls and the agents start runs on."""
+
+    redis_url: str | None = None
+    """`redis://host:port/db`; unset means the embedded server on `redis_port`."""
+    redis_port: int = 6380
+    """Port of the embedded Redis-compatible server (6379 is often taken)."""
+    redis_key_prefix: str = "ta:"
+    """Prefix of every Redis key and channel the framework writes, so deployments can share a server."""
+
+    data_dir: Path = Path(".data")
+    """Where the embedded servers keep their data."""
+    agent_modules: str = Field(default=DEMO_MODULES)
+    """Comma-separated import paths whose agents, workflows and activities are loaded."""
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def redis_target(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def module_list(self) -> list[str]:
+        return [m.strip() for m in self.agent_modules.split(",") if m.strip()]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

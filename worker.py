@@ -1,0 +1,59 @@
+"""Temporal worker entry point: `python worker.py` (settings from the environment).
+
+Loads the agents, workflows and activities of `AGENT_MODULES`, registers them with the
+bridge activities through `AgentsPlugin`, and shuts down gracefully on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+
+import structlog
+from redis.asyncio import Redis
+from temporalio.worker import Worker
+
+from agents import AgentRuntime, AgentsPlugin, AppRegistry, Settings, connect_temporal, get_settings
+from agents.logging import configure_logging
+
+log = structlog.get_logger("worker")
+
+
+async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
+    redis = Redis.from_url(settings.redis_target, decode_responses=True)
+    client = await connect_temporal(settings)
+    registry = AppRegistry.from_modules(settings.module_list)
+    runtime = AgentRuntime(redis=redis, registry=registry, settings=settings, temporal=client)
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        plugins=[AgentsPlugin(runtime)],
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+    log.info(
+        "worker started",
+        temporal=settings.temporal_target,
+        task_queue=settings.task_queue,
+        workflows=sorted(registry.workflows),
+        agents=sorted(registry.agents),
+    )
+    try:
+        async with worker:
+            await stop.wait()
+            log.info("worker stopping")
+    finally:
+        await redis.aclose()
+
+
+async def main() -> None:
+    configure_logging()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run_worker(get_settings(), stop=stop)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,38 @@
+"""The workflow side: `AgentWorkflow` and its step API (SPEC section 4).
+
+Workflow code runs in Temporal's sandbox: it does no I/O, no randomness and reads no
+wall clock; every effect goes through a step (an activity) or a non-durable bridge
+call (a local activity). This package imports nothing with side effects.
+"""
+
+from ._base import AgentWorkflow, AgentWorkflowEvent, workflow_name_of
+from ._contracts import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal
+from ._durations import parse_duration
+from ._errors import (
+    EventTimeoutError,
+    NonRetryableError,
+    StepNameError,
+    StepTimeoutError,
+    WorkflowRejectedError,
+)
+from ._retries import StepRetries
+from ._step import AgentWorkflowStep, ReceivedEvent
+
+__all__ = [
+    "AgentRef",
+    "AgentWorkflow",
+    "AgentWorkflowEvent",
+    "AgentWorkflowInput",
+    "AgentWorkflowStep",
+    "Bridge",
+    "EventTimeoutError",
+    "NonRetryableError",
+    "ReceivedEvent",
+    "StepNameError",
+    "StepRetries",
+    "StepTimeoutError",
+    "WorkflowEventSignal",
+    "WorkflowRejectedError",
+    "parse_duration",
+    "workflow_name_of",
+]

@@ -1,0 +1,274 @@
+"""`AgentWorkflow`: the base class users subclass, and its Temporal entry point.
+
+A subclass that defines `run(event, step)` becomes a Temporal workflow named after
+the class (`ProcessItems` -> `process_items`, or `name=` in the class statement). The
+base class injects the `@workflow.run` entry point, which parses params, runs the
+user's `run`, and reports the outcome (complete or error) exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import typing
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar, Generic, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from ._contracts import (
+    AgentCallInput,
+    AgentWorkflowInput,
+    BroadcastInput,
+    Bridge,
+    ProgressInput,
+    ReportInput,
+    RunRef,
+    StatusInput,
+    WorkflowEventSignal,
+)
+from ._durations import Duration
+from ._errors import WorkflowRejectedError
+from ._step import BRIDGE_RETRY, BRIDGE_TIMEOUT, AgentWorkflowStep, ReceivedEvent, error_info
+
+AgentT = TypeVar("AgentT")
+Params = TypeVar("Params")
+Progress = TypeVar("Progress")
+
+# Non-durable bridge calls: short, a few tries, and a failure never fails the run.
+_LOCAL_TIMEOUT = timedelta(seconds=10)
+_LOCAL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
+
+
+@dataclass
+class AgentWorkflowEvent(Generic[Params]):
+    """What `run` receives: the validated params and where the run comes from."""
+
+    payload: Params
+    timestamp: Any
+    instance_id: str
+    metadata: dict[str, Any]
+
+
+def workflow_name_of(cls: type) -> str:
+    """`ProcessItems` -> `process_items`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
+def _params_model(cls: type) -> Any:
+    for base in getattr(cls, "__orig_bases__", ()):
+        if typing.get_origin(base) is not None and issubclass(typing.get_origin(base), AgentWorkflow):
+            args = typing.get_args(base)
+            if len(args) >= 2 and not isinstance(args[1], TypeVar):
+                return args[1]
+    return None
+
+
+class AgentWorkflow(Generic[AgentT, Params, Progress]):
+    """Subclass with `AgentWorkflow[MyAgent, MyParams, MyProgress]` and define `run`."""
+
+    workflow_name: ClassVar[str]
+    params_model: ClassVar[Any] = None
+
+    def __init_subclass__(cls, *, name: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "run" not in cls.__dict__:
+            return
+        cls.workflow_name = name or cls.__dict__.get("workflow_name") or workflow_name_of(cls)
+        cls.params_model = _params_model(cls) or cls.params_model
+
+        async def _entry(self: AgentWorkflow[Any, Any, Any], input: AgentWorkflowInput) -> Any:
+            return await self._execute(input)
+
+        # Temporal wants @workflow.run defined on the class itself, not inherited.
+        _entry.__qualname__ = f"{cls.__name__}._entry"
+        _entry.__module__ = cls.__module__
+        # Real objects, not strings: the SDK resolves hints in the subclass's module.
+        _entry.__annotations__ = {"input": AgentWorkflowInput, "return": Any}
+        cls._entry = workflow.run(_entry)  # type: ignore[attr-defined]
+        workflow.defn(name=cls.workflow_name)(cls)
+
+    async def run(self, event: AgentWorkflowEvent[Params], step: AgentWorkflowStep) -> Any:
+        raise NotImplementedError
+
+    # ----- non-durable: may repeat on retry, never fail the run -----
+
+    async def report_progress(self, progress: Progress) -> None:
+        """Tell the agent (`on_workflow_progress`) and its clients how far the run is."""
+        if self._run is None:
+            return self._no_agent("report_progress")
+        await self._local(Bridge.PROGRESS, ProgressInput(self._run, progress), "report_progress")
+
+    def broadcast_to_clients(self, message: Any) -> asyncio.Task[Any] | None:
+        """Send `message` to every WebSocket client of the agent (awaiting is optional)."""
+        if self._run is None:
+            return self._no_agent("broadcast_to_clients")
+        task = asyncio.ensure_future(
+            self._local(Bridge.BROADCAST, BroadcastInput(self._run, message), "broadcast")
+        )
+        self._pending.append(task)
+        return task
+
+    @property
+    def agent(self) -> AgentT:
+        """Call the originating agent's methods: `await self.agent.save(x)`."""
+        return typing.cast(AgentT, _AgentProxy(self))
+
+    async def wait_for_approval(
+        self, step: AgentWorkflowStep, *, timeout: Duration | None = None, name: str = "approval"
+    ) -> Any:
+        """Wait for `approve_workflow` / `reject_workflow`; return the approval's metadata.
+
+        A rejection raises WorkflowRejectedError(reason).
+        """
+        event = await step.wait_for_event(name, type="approval", timeout=timeout)
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if not payload.get("approved"):
+            raise WorkflowRejectedError(payload.get("reason"))
+        return payload.get("metadata")
+
+    # ----- Temporal handlers -----
+
+    @workflow.signal(name=Bridge.SIGNAL_EVENT)
+    def _on_event(self, event: WorkflowEventSignal) -> None:
+        self._events.append(ReceivedEvent(event.type, event.payload, workflow.now()))
+
+    @workflow.signal(name=Bridge.SIGNAL_PAUSE)
+    def _on_pause(self) -> None:
+        self._paused = True
+
+    @workflow.signal(name=Bridge.SIGNAL_RESUME)
+    def _on_resume(self) -> None:
+        self._paused = False
+
+    # ----- internals -----
+
+    def __init__(self) -> None:
+        self._events: list[ReceivedEvent] = []
+        self._paused = False
+        self._reported = False
+        self._run: RunRef | None = None
+        self._pending: list[asyncio.Future[Any]] = []
+        self._warned: set[str] = set()
+
+    async def _execute(self, input: AgentWorkflowInput) -> Any:
+        if input.agent is not None:
+            self._run = RunRef(input.agent, input.tracking_id, type(self).workflow_name)
+        info = workflow.info()
+        event = AgentWorkflowEvent(
+            payload=self._parse_params(input.params),
+            timestamp=info.start_time,
+            instance_id=input.tracking_id or info.workflow_id,
+            metadata=input.metadata,
+        )
+        step = AgentWorkflowStep(self)
+        await self._set_status("running")
+        try:
+            result = await self.run(event, step)
+        except workflow.NondeterminismError:
+            raise  # a bad deploy: let the task retry until the code is fixed
+        except Exception as err:
+            await self._flush()
+            if not self._reported:
+                await step.report_error(err)
+            if isinstance(err, ApplicationError | ActivityError):
+                raise
+            info_ = error_info(err)
+            raise ApplicationError(info_["message"], type=info_["name"], non_retryable=True) from err
+        await self._flush()
+        if not self._reported:
+            await step.report_complete(result)
+        return result
+
+    def _parse_params(self, params: dict[str, Any]) -> Any:
+        model = type(self).params_model
+        if model is None or model is dict or model is Any:
+            return params
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(model).validate_python(params)
+
+    def _run_ref_or_none(self) -> RunRef | None:
+        return self._run
+
+    async def _report(self, report: ReportInput) -> None:
+        if self._reported:
+            workflow.logger.warning("the run's outcome was already reported; ignoring another")
+            return
+        self._reported = True
+        if report.run is None:
+            return self._no_agent(f"report_{report.outcome}")
+        await self._until_resumed()
+        await workflow.execute_activity(
+            Bridge.REPORT,
+            report,
+            start_to_close_timeout=BRIDGE_TIMEOUT,
+            retry_policy=BRIDGE_RETRY,
+            summary=f"report_{report.outcome}",
+        )
+
+    async def _until_resumed(self) -> None:
+        if self._paused:
+            await workflow.wait_condition(lambda: not self._paused)
+
+    def _has_event(self, type_: str) -> bool:
+        return any(e.type == type_ for e in self._events)
+
+    def _take_event(self, type_: str) -> ReceivedEvent | None:
+        for index, event in enumerate(self._events):
+            if event.type == type_:
+                return self._events.pop(index)
+        return None
+
+    async def _set_status(self, status: str) -> None:
+        if self._run is not None:
+            await self._local(Bridge.STATUS, StatusInput(self._run, status), f"status {status}")
+
+    async def _local(self, activity: str, arg: Any, what: str) -> Any:
+        try:
+            return await workflow.execute_local_activity(
+                activity, arg, start_to_close_timeout=_LOCAL_TIMEOUT, retry_policy=_LOCAL_RETRY,
+                summary=what,
+            )
+        except ActivityError as err:
+            workflow.logger.warning("%s did not reach the agent: %s", what, error_info(err))
+            return None
+
+    async def _flush(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+            self._pending.clear()
+
+    def _no_agent(self, what: str) -> None:
+        if what not in self._warned:
+            self._warned.add(what)
+            workflow.logger.info("%s does nothing: this run has no originating agent", what)
+
+
+class _AgentProxy:
+    """`self.agent.method(*args)` -> the agent's method, run in the worker under the
+    agent's lock (non-durable: a retried call may run again)."""
+
+    def __init__(self, owner: AgentWorkflow[Any, Any, Any]) -> None:
+        self._owner = owner
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        async def call(*args: Any) -> Any:
+            run = self._owner._run
+            if run is None:
+                return self._owner._no_agent(f"agent.{method}")
+            return await workflow.execute_local_activity(
+                Bridge.CALL,
+                AgentCallInput(run, method, list(args)),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=_LOCAL_RETRY,
+                summary=f"agent.{method}",
+            )
+
+        return call

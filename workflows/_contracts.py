@@ -1,0 +1,112 @@
+"""What crosses between workflow code and the bridge activities.
+
+Pure dataclasses and names, no I/O imports: workflow code (in the sandbox) and the
+activities (in the worker) both import this module. Fields have defaults so that
+fields can be added later without breaking running workflows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class AgentRef:
+    """The agent that started a run: its type (`task-agent`) and name (`alice`)."""
+
+    agent_type: str
+    name: str
+
+
+@dataclass
+class AgentWorkflowInput:
+    """The single argument of every agent workflow run on Temporal."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    agent: AgentRef | None = None
+    """None for a standalone run (started without an agent)."""
+    tracking_id: str | None = None
+    """The id the agent tracks the run under (the user-facing workflow id)."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunRef:
+    """Identifies the calling run to the bridge activities."""
+
+    agent: AgentRef
+    tracking_id: str | None
+    workflow_name: str
+
+
+@dataclass
+class WorkflowEventSignal:
+    """An event sent to a run (`send_workflow_event`, approvals)."""
+
+    type: str
+    payload: Any = None
+
+
+@dataclass
+class StateWriteInput:
+    run: RunRef
+    mode: str
+    """`set`, `merge` or `reset`."""
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReportInput:
+    run: RunRef
+    outcome: str
+    """`complete` or `error`."""
+    result: Any = None
+    error: dict[str, str] | None = None
+
+
+@dataclass
+class SendEventInput:
+    run: RunRef
+    event: Any = None
+
+
+@dataclass
+class ProgressInput:
+    run: RunRef
+    progress: Any = None
+
+
+@dataclass
+class BroadcastInput:
+    run: RunRef
+    message: Any = None
+
+
+@dataclass
+class AgentCallInput:
+    run: RunRef
+    method: str
+    args: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class StatusInput:
+    run: RunRef
+    status: str
+
+
+class Bridge:
+    """Activity names of the bridge (registered by the worker's plugin)."""
+
+    STATE = "agents.state"
+    REPORT = "agents.report"
+    SEND_EVENT = "agents.send_event"
+    PROGRESS = "agents.progress"
+    BROADCAST = "agents.broadcast"
+    CALL = "agents.call"
+    STATUS = "agents.status"
+
+    SIGNAL_EVENT = "agents.event"
+    SIGNAL_PAUSE = "agents.pause"
+    SIGNAL_RESUME = "agents.resume"

@@ -1,0 +1,202 @@
+"""`AgentWorkflowStep`: the durable primitives of SPEC section 4.
+
+Every method here is recorded in the run's Temporal history, so a completed step never
+runs again, even across worker restarts. Each waits first for the run to be un-paused:
+no new step starts while a run is paused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError as TemporalTimeout
+
+from ._contracts import Bridge, ReportInput, SendEventInput, StateWriteInput
+from ._durations import Duration, describe, parse_duration
+from ._errors import EventTimeoutError, StepNameError, StepTimeoutError
+from ._retries import DEFAULT_STEP_TIMEOUT, StepRetries
+
+if TYPE_CHECKING:
+    from ._base import AgentWorkflow
+
+DEFAULT_EVENT_TIMEOUT: Duration = "24 hours"
+MAX_EVENT_TIMEOUT = timedelta(days=366)
+
+# Bridge activities write to Redis: retried until Redis is back, never given up on.
+BRIDGE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
+BRIDGE_TIMEOUT = timedelta(seconds=30)
+
+
+@dataclass
+class ReceivedEvent:
+    """An event delivered to `wait_for_event`."""
+
+    type: str
+    payload: Any
+    timestamp: datetime
+
+
+def error_info(exc: BaseException) -> dict[str, str]:
+    """`{name, message}` of the error a user would recognise (the root cause)."""
+    while isinstance(exc, ActivityError) and exc.cause is not None:
+        exc = exc.cause
+    if isinstance(exc, ApplicationError):
+        return {"name": exc.type or type(exc).__name__, "message": exc.message}
+    return {"name": type(exc).__name__, "message": str(exc)}
+
+
+class AgentWorkflowStep:
+    def __init__(self, owner: AgentWorkflow[Any, Any, Any]) -> None:
+        self._wf = owner
+        self._names: set[str] = set()
+
+    def _claim(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise StepNameError(f"a step needs a non-empty name, got {name!r}")
+        if name in self._names:
+            raise StepNameError(
+                f"step name {name!r} is used twice in this run; step names identify "
+                f"steps, so give each step its own (for example with an index)"
+            )
+        self._names.add(name)
+
+    async def do(
+        self,
+        name: str,
+        fn: Callable[..., Any] | str,
+        *args: Any,
+        retries: StepRetries | dict[str, Any] | None = None,
+        timeout: Duration | None = None,
+    ) -> Any:
+        """Run activity `fn(*args)` once, durably, with retries and a per-attempt timeout."""
+        self._claim(name)
+        config = StepRetries.parse(retries)
+        limit = parse_duration(timeout or DEFAULT_STEP_TIMEOUT, what=f"step {name!r} timeout")
+        await self._wf._until_resumed()
+        attempt = 1
+        while True:
+            try:
+                return await workflow.execute_activity(
+                    fn,
+                    args=list(args),
+                    start_to_close_timeout=limit,
+                    retry_policy=config.temporal_policy(),
+                    summary=name if attempt == 1 else f"{name} (attempt {attempt})",
+                )
+            except ActivityError as err:
+                retryable = not (
+                    isinstance(err.cause, ApplicationError) and err.cause.non_retryable
+                )
+                if config.backoff == "linear" and retryable and attempt <= config.limit:
+                    await workflow.sleep(
+                        config.delay_before_retry(attempt), summary=f"{name}: retry backoff"
+                    )
+                    attempt += 1
+                    continue
+                raise _step_failure(name, err, limit) from err
+
+    async def sleep(self, name: str, duration: Duration) -> None:
+        """Durable timer: the run sleeps `duration` (seconds to a year)."""
+        self._claim(name)
+        delta = parse_duration(duration, what=f"sleep {name!r}")
+        await self._wf._until_resumed()
+        if delta > timedelta(0):
+            await workflow.sleep(delta, summary=name)
+
+    async def sleep_until(self, name: str, when: datetime | int | float) -> None:
+        """Sleep until `when` (an aware datetime, or epoch milliseconds)."""
+        self._claim(name)
+        if isinstance(when, (int, float)):
+            when = datetime.fromtimestamp(when / 1000, tz=timezone.utc)
+        if when.tzinfo is None:
+            raise ValueError(f"sleep_until {name!r}: give an aware datetime (with a timezone)")
+        await self._wf._until_resumed()
+        delta = when - workflow.now()
+        if delta > timedelta(0):
+            await workflow.sleep(delta, summary=name)
+
+    async def wait_for_event(
+        self, name: str, *, type: str, timeout: Duration | None = None
+    ) -> ReceivedEvent:
+        """Wait for an event of `type`. One sent before the wait is kept and returned."""
+        self._claim(name)
+        limit = parse_duration(timeout or DEFAULT_EVENT_TIMEOUT, what=f"wait {name!r} timeout")
+        if limit > MAX_EVENT_TIMEOUT or limit <= timedelta(0):
+            raise ValueError(f"wait {name!r}: timeout must be between 1 ms and 1 year")
+        await self._wf._until_resumed()
+        event = self._wf._take_event(type)
+        if event is None:
+            await self._wf._set_status("waiting")
+            try:
+                await workflow.wait_condition(
+                    lambda: self._wf._has_event(type), timeout=limit, timeout_summary=name
+                )
+            except asyncio.TimeoutError:
+                raise EventTimeoutError(
+                    f"wait_for_event {name!r} timed out after {describe(limit)} "
+                    f"waiting for an event of type {type!r}"
+                ) from None
+            event = self._wf._take_event(type)
+            assert event is not None
+            await self._wf._set_status("running")
+        return event
+
+    async def report_complete(self, result: Any = None) -> None:
+        """Record the run's result and call the agent's `on_workflow_complete`, once."""
+        await self._wf._report(ReportInput(self._wf._run_ref_or_none(), "complete", result=result))
+
+    async def report_error(self, error: BaseException | str | dict[str, str]) -> None:
+        """Record the run's error and call the agent's `on_workflow_error`, once."""
+        if isinstance(error, BaseException):
+            info = error_info(error)
+        elif isinstance(error, str):
+            info = {"name": "Error", "message": error}
+        else:
+            info = {"name": str(error.get("name", "Error")), "message": str(error.get("message", ""))}
+        await self._wf._report(ReportInput(self._wf._run_ref_or_none(), "error", error=info))
+
+    async def send_event(self, event: Any) -> None:
+        """Deliver `event` to the agent's `on_workflow_event`, durably."""
+        await self._bridge("send_event", Bridge.SEND_EVENT, SendEventInput, event)
+
+    async def update_agent_state(self, state: dict[str, Any]) -> None:
+        """Replace the agent's state (persisted, broadcast to its clients)."""
+        await self._bridge("update_agent_state", Bridge.STATE, StateWriteInput, "set", state)
+
+    async def merge_agent_state(self, partial: dict[str, Any]) -> None:
+        """Shallow-merge `partial` into the agent's state (persisted, broadcast)."""
+        await self._bridge("merge_agent_state", Bridge.STATE, StateWriteInput, "merge", partial)
+
+    async def reset_agent_state(self) -> None:
+        """Put the agent's state back to its `initial_state` (persisted, broadcast)."""
+        await self._bridge("reset_agent_state", Bridge.STATE, StateWriteInput, "reset")
+
+    async def _bridge(self, what: str, activity: str, input_type: type, *fields: Any) -> None:
+        run = self._wf._run_ref_or_none()
+        if run is None:
+            self._wf._no_agent(what)
+            return
+        await self._wf._until_resumed()
+        await workflow.execute_activity(
+            activity,
+            input_type(run, *fields),
+            start_to_close_timeout=BRIDGE_TIMEOUT,
+            retry_policy=BRIDGE_RETRY,
+            summary=what,
+        )
+
+
+def _step_failure(name: str, err: ActivityError, limit: timedelta) -> ApplicationError:
+    """The error a failed step raises: the original error's type and message, or a
+    StepTimeoutError that says which step timed out and after how long."""
+    cause = err.cause
+    if isinstance(cause, TemporalTimeout):
+        return StepTimeoutError(f"step {name!r} timed out after {describe(limit)}")
+    info = error_info(err)
+    return ApplicationError(info["message"], type=info["name"], non_retryable=True)
