@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -25,11 +26,15 @@ class ProcessItems(AgentWorkflow[TaskAgent, ProcessItemsParams, dict[str, Any]])
     ) -> dict[str, int]:
         items = event.payload.items
         total = len(items)
+        # The work's own budget, not the 10-minute default: a step that was running on
+        # a worker that died is retried elsewhere as soon as this runs out.
+        timeout = timedelta(milliseconds=event.payload.delay_ms, seconds=10)
         for index, item in enumerate(items):
             await step.do(
                 f"item-{index}",
                 DemoActivities.process_item,
                 ItemInput(event.instance_id, index, item, event.payload.delay_ms),
+                timeout=timeout,
             )
             fraction = (index + 1) / total
             await self.report_progress({"processed": index + 1, "total": total, "fraction": fraction})

@@ -1,0 +1,98 @@
+"""wait_for_event (buffering, waiting status, timeouts) and approvals, end to end."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+
+from agents import AgentRuntime, ConflictError, NotFoundError, ValidationError
+from tests.helpers import recorded_calls, wait_for_status
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def test_an_event_sent_before_the_wait_is_delivered(runtime: AgentRuntime, agent_name: str) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("event_flow", {"sleep_first": "1500 ms"})
+    await wait_for_status(agent, run_id, "running")
+
+    await agent.send_workflow_event(run_id, "go", {"n": 1})  # the run is still asleep
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+
+    assert info.status == "complete"
+    assert info.result == {"type": "go", "payload": {"n": 1}}
+
+
+async def test_a_run_shows_waiting_while_blocked_and_an_event_releases_it(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("event_flow", {})
+    await wait_for_status(agent, run_id, "waiting")
+
+    await agent.send_workflow_event(run_id, "other", "ignored")
+    await asyncio.sleep(0.5)
+    assert (await agent.get_workflow(run_id)).status == "waiting"  # wrong type: still waiting
+
+    await agent.send_workflow_event(run_id, "go", "now")
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    assert info.result == {"type": "go", "payload": "now"}
+
+
+async def test_a_wait_times_out_with_a_clear_error(runtime: AgentRuntime, agent_name: str) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("event_flow", {"timeout": "1 second"})
+
+    info = await wait_for_status(agent, run_id, "errored", "complete")
+
+    assert info.error == {
+        "name": "EventTimeoutError",
+        "message": "wait_for_event 'wait for go' timed out after 1s waiting for an event of type 'go'",
+    }
+
+
+async def test_events_to_unknown_or_finished_runs_are_refused(runtime: AgentRuntime, agent_name: str) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    with pytest.raises(NotFoundError):
+        await agent.send_workflow_event("wf_nope", "go")
+    run_id = await agent.run_workflow("event_flow", {})
+    await wait_for_status(agent, run_id, "waiting")
+    with pytest.raises(ValidationError):
+        await agent.send_workflow_event(run_id, "bad type with spaces")
+    await agent.send_workflow_event(run_id, "go")
+    await wait_for_status(agent, run_id, "complete")
+    with pytest.raises(ConflictError):
+        await agent.send_workflow_event(run_id, "go")
+
+
+async def test_approve_finishes_with_the_approvals_metadata(
+    runtime: AgentRuntime, redis: Redis, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("approval", {"title": "ship it"})
+    await wait_for_status(agent, run_id, "waiting")
+
+    await agent.approve_workflow(run_id, reason="looks good", metadata={"by": "ann"})
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+
+    assert info.result == {"title": "ship it", "approved": True, "metadata": {"by": "ann"}}
+    calls = await recorded_calls(redis, agent)
+    assert ["complete", "approval", run_id, info.result] in calls
+
+
+async def test_reject_errors_the_run_with_the_reason(
+    runtime: AgentRuntime, redis: Redis, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("approval", {"title": "risky"})
+    await wait_for_status(agent, run_id, "waiting")
+
+    await agent.reject_workflow(run_id, reason="too risky")
+    info = await wait_for_status(agent, run_id, "errored", "complete")
+
+    expected = {"name": "WorkflowRejectedError", "message": "Workflow rejected: too risky"}
+    assert info.error == expected
+    finals = [c for c in await recorded_calls(redis, agent) if c[0] in ("error", "complete")]
+    assert finals == [["error", "approval", run_id, expected]]

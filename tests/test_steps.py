@@ -1,0 +1,137 @@
+"""step.do (retries, backoff, timeouts), sleeps and step names, on real servers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from redis.asyncio import Redis
+
+from agents import AgentRuntime
+from tests.helpers import recorded_calls, wait_for_status
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def _attempt_gaps(redis: Redis, key: str) -> list[float]:
+    times = [float(t) for t in await redis.lrange(key, 0, -1)]
+    return [b - a for a, b in zip(times, times[1:])]
+
+
+async def test_step_failing_twice_then_succeeding_runs_exactly_three_times(
+    runtime: AgentRuntime, redis: Redis, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    key = f"test:attempts:{uuid.uuid4().hex}"
+    params = {"key": key, "fail_times": 2, "retries": {"limit": 5, "delay": "300 ms", "backoff": "constant"}}
+    run_id = await agent.run_workflow("retry_flow", params)
+
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+
+    assert info.status == "complete"
+    assert info.result == 3
+    assert await redis.llen(key) == 3
+
+
+@pytest.mark.parametrize(
+    ("backoff", "expected"),
+    [
+        ("constant", [0.4, 0.4, 0.4]),
+        ("linear", [0.4, 0.8, 1.2]),
+        ("exponential", [0.4, 0.8, 1.6]),
+    ],
+)
+async def test_retry_delays_follow_the_backoff(
+    runtime: AgentRuntime, redis: Redis, agent_name: str, backoff: str, expected: list[float]
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    key = f"test:attempts:{uuid.uuid4().hex}"
+    params = {"key": key, "fail_times": 3, "retries": {"limit": 5, "delay": "400 ms", "backoff": backoff}}
+    run_id = await agent.run_workflow("retry_flow", params)
+
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+
+    assert info.status == "complete"
+    gaps = await _attempt_gaps(redis, key)
+    assert len(gaps) == 3
+    for gap, want in zip(gaps, expected):
+        assert want * 0.9 <= gap <= want + 0.7, (backoff, gaps)
+
+
+async def test_exhausted_retries_fail_the_run_and_report_the_error_once(
+    runtime: AgentRuntime, redis: Redis, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    key = f"test:attempts:{uuid.uuid4().hex}"
+    params = {"key": key, "fail_times": 10, "retries": {"limit": 2, "delay": "50 ms", "backoff": "linear"}}
+    run_id = await agent.run_workflow("retry_flow", params)
+
+    info = await wait_for_status(agent, run_id, "errored", "complete")
+
+    assert info.status == "errored"
+    assert info.error == {"name": "RuntimeError", "message": "flaky failure 3"}
+    assert await redis.llen(key) == 3
+    errors = [c for c in await recorded_calls(redis, agent) if c[0] in ("error", "complete")]
+    assert errors == [["error", "retry_flow", run_id, info.error]]
+    handle = runtime.temporal.get_workflow_handle(info.workflow_id)
+    assert (await handle.describe()).status.name == "FAILED"
+
+
+async def test_step_exceeding_its_timeout_fails_as_a_timeout(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    started = time.monotonic()
+    run_id = await agent.run_workflow("slow_step_flow", {"seconds": 30, "timeout": "1 second"})
+
+    info = await wait_for_status(agent, run_id, "errored", "complete")
+
+    assert info.status == "errored"
+    assert info.error == {"name": "StepTimeoutError", "message": "step 'slow' timed out after 1s"}
+    assert time.monotonic() - started < 15
+
+
+async def test_sleep_and_sleep_until_wait_on_durable_timers(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    until_ms = int((time.time() + 2.5) * 1000)
+    run_id = await agent.run_workflow("sleep_flow", {"until_ms": until_ms})
+
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+
+    assert info.status == "complete"
+    after_sleep, after_until = info.result
+    assert after_sleep >= 1.0
+    assert after_until >= 2.0
+    assert time.time() * 1000 >= until_ms
+
+
+async def test_a_step_name_used_twice_fails_the_run_clearly(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("duplicate_step_flow", {})
+
+    info = await wait_for_status(agent, run_id, "errored", "complete")
+
+    assert info.error is not None and info.error["name"] == "StepNameError"
+    assert "'same' is used twice" in info.error["message"]
+
+
+async def test_step_names_show_as_summaries_in_temporal(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    agent = runtime.agent("task-agent", agent_name)
+    run_id = await agent.run_workflow("process_items", {"items": ["x", "y"]})
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+
+    handle = runtime.temporal.get_workflow_handle(info.workflow_id)
+    summaries = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("activity_task_scheduled_event_attributes") and event.HasField("user_metadata"):
+            payload = event.user_metadata.summary
+            summaries.append(runtime.temporal.data_converter.payload_converter.from_payload(payload, str))
+    assert summaries[:2] == ["item-0", "merge_agent_state"]
+    assert "item-1" in summaries and "report_complete" in summaries
