@@ -1,0 +1,74 @@
+"""Durability with real processes killed for real."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from redis.asyncio import Redis
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.demo import executions_key
+from agents import AgentRuntime, AgentsPlugin, Settings
+from tests.helpers import wait_for_status
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_worker_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": settings.temporal_target,
+        "REDIS_URL": settings.redis_target,
+        "TASK_QUEUE": settings.task_queue,
+        "AGENT_MODULES": settings.agent_modules,
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+async def test_kill_9_worker_mid_run_then_new_worker_completes_without_rerunning_steps(
+    runtime: AgentRuntime, client: Client, redis: Redis, agent_name: str, tmp_path: Path
+) -> None:
+    settings = runtime.settings
+    proc = start_worker_process(settings, tmp_path / "worker.log")
+    try:
+        agent = runtime.agent("task-agent", agent_name)
+        items = [f"item{i}" for i in range(12)]
+        run_id = await agent.run_workflow("process_items", {"items": items, "delay_ms": 250})
+        counts_key = executions_key(settings.redis_key_prefix, run_id)
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while await redis.hlen(counts_key) < 5:
+            assert loop.time() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
+            await asyncio.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        done_at_kill = await redis.hlen(counts_key)
+        assert (await agent.get_workflow(run_id)).status == "running"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    async with Worker(client, task_queue=settings.task_queue, plugins=[AgentsPlugin(runtime)]):
+        info = await wait_for_status(agent, run_id, "complete", "errored", timeout=90)
+
+    assert info.status == "complete"
+    assert info.result == {"processed": 12}
+    counts = {int(k): int(v) for k, v in (await redis.hgetall(counts_key)).items()}
+    assert sorted(counts) == list(range(12))
+    # Only the step in flight when the worker died may have started twice; every step
+    # that had completed ran exactly once.
+    twice = [i for i, n in counts.items() if n > 1]
+    assert len(twice) <= 1 and all(counts[i] == 2 for i in twice)
+    assert all(i >= done_at_kill - 1 for i in twice)
+    assert await agent.refresh_state() == {"task_progress": 1.0}
