@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -16,6 +17,13 @@ from redis.asyncio import Redis
 
 from agents import AgentError, AgentRuntime, AppRegistry, Settings, connect_temporal, get_settings
 from agents.logging import configure_logging
+
+
+def get_runtime(request: Request) -> AgentRuntime:
+    return request.app.state.runtime
+
+
+Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
 
 
 def app(settings: Settings | None = None) -> FastAPI:
@@ -43,14 +51,25 @@ def app(settings: Settings | None = None) -> FastAPI:
             {"error": exc.code, "message": exc.message, **exc.details}, status_code=exc.status
         )
 
-    def runtime(request: Request) -> AgentRuntime:
-        return request.app.state.runtime
-
-    Runtime = Annotated[AgentRuntime, Depends(runtime)]
-
     @application.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @application.get("/readyz")
+    async def readyz(rt: Runtime) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            await rt.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as err:  # any failure means not ready; say which
+            checks["redis"] = f"unreachable: {err}"
+        try:
+            await rt.temporal.service_client.check_health(timeout=timedelta(seconds=2))
+            checks["temporal"] = "ok"
+        except Exception as err:
+            checks["temporal"] = f"unreachable: {err}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     @application.get("/agents/{agent}/{name}/state")
     async def get_state(agent: str, name: str, rt: Runtime) -> dict[str, Any]:

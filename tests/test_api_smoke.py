@@ -1,0 +1,36 @@
+"""The API process: health, readiness against the real servers, agent state over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+import api
+from agents import Settings
+
+
+@pytest.fixture
+async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    application: FastAPI = api.app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/healthz")).json() == {"status": "ok"}
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "redis": "ok", "temporal": "ok"}
+
+
+async def test_state_of_an_agent_and_unknown_agent_types(http: httpx.AsyncClient, agent_name: str) -> None:
+    fresh = await http.get(f"/agents/recorder-agent/{agent_name}/state")
+    assert fresh.json() == {"state": {"counter": 0}, "version": 0}
+    unknown = await http.get(f"/agents/no-such-agent/{agent_name}/state")
+    assert unknown.status_code == 404
+    assert "unknown agent type 'no-such-agent'" in unknown.json()["message"]
