@@ -41,14 +41,9 @@ _BASE_CALLABLE = {"set_state", "merge_state", "reset_state", "broadcast"}
 
 @contextlib.contextmanager
 def _bound(run: RunRef) -> Iterator[None]:
-    info = activity.info()
-    with structlog.contextvars.bound_contextvars(
-        agent=f"{run.agent.agent_type}/{run.agent.name}",
-        workflow_id=info.workflow_id,
-        run_id=info.workflow_run_id,
-        step=info.activity_type,
-        tracking_id=run.tracking_id,
-    ):
+    # Workflow id, run id and step are bound for every activity by the plugin's
+    # LogContextInterceptor; the bridge adds which tracked run it acts for.
+    with structlog.contextvars.bound_contextvars(tracking_id=run.tracking_id):
         yield
 
 

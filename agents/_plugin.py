@@ -12,6 +12,7 @@ from temporalio.plugin import SimplePlugin
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from ._log_context import LogContextInterceptor
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class AgentsPlugin(SimplePlugin):
             activities=activities,
             workflows=list(registry.workflows.values()),
             workflow_runner=_sandbox,
+            interceptors=[LogContextInterceptor()],
         )
 
 

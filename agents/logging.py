@@ -28,6 +28,8 @@ def configure_logging(level: str | int = "INFO", *, json: bool | None = None) ->
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        # Temporal's workflow/activity loggers put their context in `extra`.
+        structlog.stdlib.ExtraAdder(),
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
