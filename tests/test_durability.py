@@ -72,3 +72,20 @@ async def test_kill_9_worker_mid_run_then_new_worker_completes_without_rerunning
     assert len(twice) <= 1 and all(counts[i] == 2 for i in twice)
     assert all(i >= done_at_kill - 1 for i in twice)
     assert await agent.refresh_state() == {"task_progress": 1.0}
+
+
+async def test_worker_stops_gracefully_on_sigterm(runtime: AgentRuntime, tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    proc = start_worker_process(runtime.settings, log)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while "worker started" not in log.read_text():
+            assert proc.poll() is None and loop.time() < deadline, log.read_text()[-2000:]
+            await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        assert "worker stopping" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
