@@ -4,6 +4,7 @@ validation, idempotent retries, and concurrent writers."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,16 @@ async def channel_messages(redis: Redis, agent: Agent[Any]) -> AsyncIterator[lis
     finally:
         task.cancel()
         await pubsub.aclose()
+
+
+def activity_env(workflow_id: str, activity_id: str) -> ActivityEnvironment:
+    """An environment that runs a bridge activity as attempt N of one activity would:
+    same workflow id, run id and activity id each time."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(
+        env.info, workflow_id=workflow_id, workflow_run_id="run-1", activity_id=activity_id
+    )
+    return env
 
 
 @pytest.mark.usefixtures("worker")
@@ -174,9 +185,7 @@ async def test_a_retried_state_activity_does_not_apply_its_effect_twice(
     """The crash window: effect applied, completion never recorded, activity retried."""
     agent = runtime.agent("recorder-agent", agent_name)
     bridge = BridgeActivities(runtime)
-    env = ActivityEnvironment()
-    env.info = env.info.__class__(**{**env.info.__dict__, "workflow_id": "wf-x", "workflow_run_id": "run-1",
-                                     "activity_id": "7"})  # fmt: skip
+    env = activity_env("wf-x", "7")
     run = RunRef(AgentRef("recorder-agent", agent_name), None, "state_flow")
     async with channel_messages(redis, agent) as messages:
         first = await env.run(bridge.state, StateWriteInput(run, "merge", {"hits": 1}))
@@ -193,9 +202,7 @@ async def test_a_retried_report_calls_the_completion_hook_once(
 ) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
     bridge = BridgeActivities(runtime)
-    env = ActivityEnvironment()
-    env.info = env.info.__class__(**{**env.info.__dict__, "workflow_id": "wf-y", "workflow_run_id": "run-1",
-                                     "activity_id": "9"})  # fmt: skip
+    env = activity_env("wf-y", "9")
     report = ReportInput(RunRef(AgentRef("recorder-agent", agent_name), None, "x"), "complete", result=1)
     await env.run(bridge.report, report)
     await env.run(bridge.report, report)
