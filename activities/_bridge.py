@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from agents import WORKFLOW, Agent, AgentRuntime, StateRejectedError
 from agents._agent import maybe_await
+from agents._messages import workflow_progress, workflow_status
 from agents._state import EFFECT_TTL_SECONDS
 from workflows._contracts import (
     AgentCallInput,
@@ -81,10 +82,7 @@ class BridgeActivities:
             await self._rt.redis.set(marker, 1, ex=EFFECT_TTL_SECONDS)
 
     async def _status_message(self, agent: Agent[Any], run: RunRef, status: str, **extra: Any) -> None:
-        await self._rt.publish(agent.keys, {
-            "type": "workflow_status", "workflow_id": run.tracking_id,
-            "workflow_name": run.workflow_name, "status": status, **extra,
-        })  # fmt: skip
+        await self._rt.publish(agent.keys, workflow_status(run.tracking_id, run.workflow_name, status, **extra))
 
     @activity.defn(name=Bridge.STATE)
     async def state(self, input: StateWriteInput) -> int:
@@ -108,7 +106,9 @@ class BridgeActivities:
             else:
                 status, fields, hook, detail = "errored", {"error": input.error}, "on_workflow_error", input.error
             if run.tracking_id:
-                moved = await self._rt.tracker.transition(agent.keys, run.tracking_id, status, **fields)
+                moved = await self._rt.tracker.transition(
+                    agent.keys, run.tracking_id, status, run_id=run.execution, **fields
+                )
                 if moved and moved[1]:
                     await self._status_message(agent, run, status, **fields)
             log.info("run reported", outcome=input.outcome)
@@ -128,14 +128,14 @@ class BridgeActivities:
             run, agent = input.run, self._agent(input.run)
             if run.tracking_id:
                 moved = await self._rt.tracker.transition(
-                    agent.keys, run.tracking_id, "running", fields_always=True, progress=input.progress
+                    agent.keys, run.tracking_id, "running", fields_always=True,
+                    run_id=run.execution, progress=input.progress,
                 )
                 if moved and moved[1]:
                     await self._status_message(agent, run, "running")
-            await self._rt.publish(agent.keys, {
-                "type": "workflow_progress", "workflow_id": run.tracking_id,
-                "workflow_name": run.workflow_name, "progress": input.progress,
-            })  # fmt: skip
+            await self._rt.publish(
+                agent.keys, workflow_progress(run.tracking_id, run.workflow_name, input.progress)
+            )
             await self._hook(agent, "on_workflow_progress", run.workflow_name, run.tracking_id, input.progress)
 
     @activity.defn(name=Bridge.BROADCAST)
@@ -148,7 +148,9 @@ class BridgeActivities:
         with _bound(input.run):
             run, agent = input.run, self._agent(input.run)
             if run.tracking_id:
-                moved = await self._rt.tracker.transition(agent.keys, run.tracking_id, input.status)
+                moved = await self._rt.tracker.transition(
+                    agent.keys, run.tracking_id, input.status, run_id=run.execution
+                )
                 if moved and moved[1]:
                     await self._status_message(agent, run, input.status)
 

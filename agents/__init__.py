@@ -7,13 +7,22 @@ from ._agent import SERVER, WORKFLOW, Agent, callable_method, kebab_case
 from ._plugin import DATA_CONVERTER, PASSTHROUGH, AgentsPlugin, connect_temporal
 from ._registry import AppRegistry
 from ._runtime import AgentRuntime
+from ._queries import MAX_PAGE, WorkflowPage
 from ._tracking import FINISHED, STATUSES, WorkflowInfo
-from .errors import AgentError, ConflictError, NotFoundError, StateRejectedError, ValidationError
+from .errors import (
+    AgentError,
+    ConflictError,
+    InvalidCursorError,
+    NotFoundError,
+    StateRejectedError,
+    ValidationError,
+)
 from .settings import Settings, get_settings
 
 __all__ = [
     "DATA_CONVERTER",
     "FINISHED",
+    "MAX_PAGE",
     "PASSTHROUGH",
     "SERVER",
     "STATUSES",
@@ -24,11 +33,13 @@ __all__ = [
     "AgentsPlugin",
     "AppRegistry",
     "ConflictError",
+    "InvalidCursorError",
     "NotFoundError",
     "Settings",
     "StateRejectedError",
     "ValidationError",
     "WorkflowInfo",
+    "WorkflowPage",
     "callable_method",
     "connect_temporal",
     "get_settings",

@@ -11,10 +11,13 @@ import inspect
 import re
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from .errors import StateRejectedError, ValidationError
+from ._queries import RunFilter, WorkflowPage
 from ._state import StateSnapshot, VersionConflict
+from ._tracking import WorkflowInfo
+from .errors import StateRejectedError, ValidationError
 
 if TYPE_CHECKING:
     from ._runtime import AgentRuntime
@@ -166,8 +169,9 @@ class Agent(Generic[State]):
     ) -> str:
         """Validate `params`, start the run on Temporal and track it; return its id."""
         return await self.runtime.runs.start(
-            self, name, params, id=id or f"wf_{secrets.token_hex(12)}", metadata=metadata or {}
-        )
+            self, name, params, id=id or f"wf_{secrets.token_hex(12)}",
+            metadata={} if metadata is None else metadata, retention=retention,
+        )  # fmt: skip
 
     async def send_workflow_event(self, workflow_id: str, type: str, payload: Any = None) -> None:
         await self.runtime.runs.signal_event(self, workflow_id, type, payload)
@@ -184,8 +188,53 @@ class Agent(Generic[State]):
             workflow_id, "approval", {"approved": False, "reason": reason, "metadata": None}
         )
 
-    async def get_workflow(self, workflow_id: str) -> Any:
+    async def pause_workflow(self, workflow_id: str) -> WorkflowInfo:
+        """No new step starts until resumed (a step already running may finish)."""
+        return await self.runtime.runs.pause(self, workflow_id)
+
+    async def resume_workflow(self, workflow_id: str) -> WorkflowInfo:
+        return await self.runtime.runs.resume(self, workflow_id)
+
+    async def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowInfo:
+        return await self.runtime.runs.terminate(self, workflow_id, reason)
+
+    async def restart_workflow(self, workflow_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
+        """Run again from the beginning with the same params."""
+        return await self.runtime.runs.restart(self, workflow_id, reset_tracking=reset_tracking)
+
+    async def get_workflow(self, workflow_id: str) -> WorkflowInfo | None:
         return await self.runtime.runs.get(self, workflow_id)
+
+    async def get_workflows(
+        self,
+        status: str | list[str] | None = None,
+        workflow_name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        limit: int = 50,
+        order: str = "desc",
+        cursor: str | None = None,
+    ) -> WorkflowPage:
+        """A page of this agent's runs, newest first unless `order="asc"`; pass
+        `next_cursor` back as `cursor` for the next page. `total` ignores limit and cursor."""
+        flt = RunFilter.build(status, workflow_name, metadata)
+        return await self.runtime.queries.page(self.keys, flt, limit=limit, order=order, cursor=cursor)
+
+    async def delete_workflow(self, workflow_id: str) -> bool:
+        """Forget a run's tracking (the Temporal run, if still going, is not touched)."""
+        return await self.runtime.tracker.delete(self.keys, workflow_id)
+
+    async def delete_workflows(
+        self,
+        status: str | list[str] | None = None,
+        workflow_name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        created_before: int | datetime | None = None,
+    ) -> int:
+        """Forget every run matching all the criteria; returns how many."""
+        if isinstance(created_before, datetime):
+            created_before = int(created_before.timestamp() * 1000)
+        flt = RunFilter.build(status, workflow_name, metadata)
+        return await self.runtime.queries.delete(self.keys, flt, created_before=created_before)
 
 
 def _as_object(value: Any) -> dict[str, Any]:

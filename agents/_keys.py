@@ -47,13 +47,35 @@ class AgentKeys:
         """Hash: the tracking row of one run."""
         return f"{self._base}:run:{tracking_id}"
 
+    # Run indexes: sorted sets with score 0 and members `index_member(created_at, id)`,
+    # so lexicographic order is (created_at, id) and pages are ZRANGE BYLEX reads.
+
     @property
     def runs(self) -> str:
-        """Sorted set of every tracked run id, scored by creation time (ms)."""
         return f"{self._base}:runs"
 
+    @property
+    def index_prefix(self) -> str:
+        return f"{self._base}:runs:"
+
     def runs_by_status(self, status: str) -> str:
-        return f"{self._base}:runs:status:{status}"
+        return f"{self.index_prefix}status:{status}"
 
     def runs_by_name(self, workflow_name: str) -> str:
-        return f"{self._base}:runs:name:{workflow_name}"
+        return f"{self.index_prefix}name:{workflow_name}"
+
+    def runs_by_metadata(self, key: str, value: str) -> str:
+        return f"{self.index_prefix}meta:{key}={value}"
+
+    @property
+    def runs_expiry(self) -> str:
+        """Sorted set of finished runs with a retention, scored by when they expire."""
+        return f"{self.index_prefix}expiry"
+
+
+def index_member(created_at: int, tracking_id: str) -> str:
+    return f"{created_at:013d}|{tracking_id}"
+
+
+def member_id(member: str) -> str:
+    return member.split("|", 1)[1]

@@ -1,4 +1,8 @@
-"""Starting and steering the runs an agent owns, on Temporal, tracked in Redis."""
+"""Starting and steering the runs an agent owns, on Temporal, tracked in Redis.
+
+Every control first finds the run in the agent's own tracking, so an agent can only
+see and steer runs it started; anything else is "not found".
+"""
 
 from __future__ import annotations
 
@@ -7,26 +11,58 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 from pydantic_core import to_jsonable_python
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import WorkflowHandle
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal
+from workflows import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal, parse_duration
 
-from .errors import ConflictError, NotFoundError, ValidationError
+from ._messages import workflow_status
+from ._reconcile import reconcile_with_temporal
 from ._tracking import FINISHED, WorkflowInfo, now_ms
+from .errors import AgentError, ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from ._agent import Agent
     from ._runtime import AgentRuntime
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")
+
+AGENT_TYPE = SearchAttributeKey.for_keyword("AgentType")
+AGENT_NAME = SearchAttributeKey.for_keyword("AgentName")
+AGENT_WORKFLOW = SearchAttributeKey.for_keyword("AgentWorkflow")
 
 
 def temporal_workflow_id(agent: Agent[Any], tracking_id: str) -> str:
     """Temporal ids are namespaced by agent, so two agents may use the same run id."""
     return f"{agent.agent_type}/{agent.name}/{tracking_id}"
+
+
+def parse_retention(retention: Any) -> dict[str, int] | None:
+    """`{"success": "1 day", "error": "7 days"}` (Cloudflare's successRetention /
+    errorRetention names work too) -> milliseconds kept after the run finishes."""
+    if retention is None:
+        return None
+    if not isinstance(retention, dict):
+        raise ValidationError("retention must be an object like {'success': '1 day', 'error': '7 days'}")
+    aliases = {"success": "success", "successRetention": "success", "error": "error", "errorRetention": "error"}
+    out: dict[str, int] = {}
+    for key, value in retention.items():
+        if key not in aliases:
+            raise ValidationError(f"retention: unknown key {key!r}; use 'success' and 'error'")
+        try:
+            out[aliases[key]] = int(parse_duration(value, what=f"retention.{key}").total_seconds() * 1000)
+        except ValueError as err:
+            raise ValidationError(str(err)) from None
+    return out
 
 
 class RunService:
@@ -43,57 +79,67 @@ class RunService:
             except pydantic.ValidationError as err:
                 raise ValidationError(
                     f"invalid params for workflow {workflow_name!r}",
-                    errors=err.errors(include_url=False, include_context=False),
+                    errors=to_jsonable_python(err.errors(include_url=False, include_context=False)),
                 ) from err
         data = to_jsonable_python(params)
         if not isinstance(data, dict):
             raise ValidationError(f"params of {workflow_name!r} must be a JSON object")
         return data
 
-    async def start(
-        self, agent: Agent[Any], name: str, params: Any, *, id: str, metadata: dict[str, Any]
-    ) -> str:
+    async def start(self, agent: Agent[Any], name: str, params: Any, *, id: str,
+                    metadata: dict[str, Any], retention: Any = None) -> str:  # fmt: skip
         data = self.validate_params(name, params)
-        if not _ID.match(id):
-            raise ValidationError(
-                f"workflow id {id!r} is not allowed: use 1-128 letters, digits, '_', '.' or '-'"
-            )
-        info = WorkflowInfo(
-            id=id,
-            workflow_id=temporal_workflow_id(agent, id),
-            workflow_name=name,
-            status="queued",
-            params=data,
-            metadata=metadata,
-            created_at=now_ms(),
-        )
-        if not await self._rt.tracker.create(agent.keys, info):
+        if not isinstance(id, str) or not ID_PATTERN.match(id):
+            raise ValidationError(f"workflow id {id!r} is not allowed: use 1-128 letters, digits, '_', '.' or '-'")
+        if not isinstance(metadata, dict):
+            raise ValidationError("metadata must be a JSON object")
+        info = WorkflowInfo(id=id, workflow_id=temporal_workflow_id(agent, id), workflow_name=name,
+                            status="queued", params=data, metadata=metadata, created_at=now_ms())  # fmt: skip
+        if not await self._rt.tracker.create(agent.keys, info, retention=parse_retention(retention)):
             raise ConflictError(f"a workflow with id {id!r} already exists for this agent")
         try:
-            await self._rt.temporal.start_workflow(
-                name,
-                AgentWorkflowInput(
-                    params=data,
-                    agent=AgentRef(agent.agent_type, agent.name),
-                    tracking_id=id,
-                    metadata=metadata,
-                ),
-                id=info.workflow_id,
-                task_queue=self._rt.settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                static_summary=f"{name} for {agent.agent_type}/{agent.name}",
-            )
+            handle = await self._start_on_temporal(agent, info, reuse=False)
         except WorkflowAlreadyStartedError:
             await self._rt.tracker.delete(agent.keys, id)
             raise ConflictError(f"a workflow with id {id!r} already exists for this agent") from None
         except BaseException:
             await self._rt.tracker.delete(agent.keys, id)
             raise
+        await self._rt.tracker.set_run_id(agent.keys, id, handle.first_execution_run_id or "")
         return id
 
-    async def get(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo | None:
-        return await self._rt.tracker.get(agent.keys, tracking_id)
+    async def _start_on_temporal(self, agent: Agent[Any], info: WorkflowInfo, *, reuse: bool) -> WorkflowHandle[Any, Any]:
+        try:
+            return await self._rt.temporal.start_workflow(
+                info.workflow_name,
+                AgentWorkflowInput(params=info.params, agent=AgentRef(agent.agent_type, agent.name),
+                                   tracking_id=info.id, metadata=info.metadata),  # fmt: skip
+                id=info.workflow_id,
+                task_queue=self._rt.settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE if reuse else WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING if reuse else WorkflowIDConflictPolicy.FAIL,
+                static_summary=f"{info.workflow_name} for {agent.agent_type}/{agent.name} ({info.id})",
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(AGENT_TYPE, agent.agent_type),
+                    SearchAttributePair(AGENT_NAME, agent.name),
+                    SearchAttributePair(AGENT_WORKFLOW, info.workflow_name),
+                ]),  # fmt: skip
+            )
+        except RPCError as err:
+            if err.status == RPCStatusCode.INVALID_ARGUMENT and "search attribute" in err.message.lower():
+                raise AgentError(
+                    "the Temporal namespace lacks the search attributes AgentType, AgentName and "
+                    "AgentWorkflow; create them with `temporal operator search-attribute create "
+                    "--name AgentType --type Keyword` (and the same for the other two)",
+                    temporal=err.message,
+                ) from err
+            raise
+
+    async def get(self, agent: Agent[Any], tracking_id: str, *, reconcile: bool = True) -> WorkflowInfo | None:
+        info = await self._rt.tracker.get(agent.keys, tracking_id)
+        if info is not None and reconcile and info.status not in FINISHED:
+            info = await reconcile_with_temporal(self._rt, agent, info)
+        return info
 
     async def require(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
         info = await self.get(agent, tracking_id)
@@ -101,23 +147,69 @@ class RunService:
             raise NotFoundError(f"no workflow {tracking_id!r} for {agent.agent_type}/{agent.name}")
         return info
 
-    async def signal_event(self, agent: Agent[Any], tracking_id: str, type: str, payload: Any) -> None:
-        if not isinstance(type, str) or not _EVENT_TYPE.match(type):
-            raise ValidationError(
-                f"event type {type!r} is not allowed: use 1-100 letters, digits, '_', '.', ':' or '-'"
-            )
+    async def require_unfinished(self, agent: Agent[Any], tracking_id: str, doing: str) -> WorkflowInfo:
         info = await self.require(agent, tracking_id)
         if info.status in FINISHED:
-            raise ConflictError(f"workflow {tracking_id!r} is {info.status}; it takes no more events")
-        handle = self._rt.temporal.get_workflow_handle(info.workflow_id)
+            raise ConflictError(f"workflow {tracking_id!r} is {info.status}; it cannot {doing}")
+        return info
+
+    async def signal_event(self, agent: Agent[Any], tracking_id: str, type: str, payload: Any) -> None:
+        if not isinstance(type, str) or not _EVENT_TYPE.match(type):
+            raise ValidationError(f"event type {type!r} is not allowed: use 1-100 letters, digits, '_', '.', ':' or '-'")
+        info = await self.require_unfinished(agent, tracking_id, "take more events")
+        await self._signal(agent, info, Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload))
+
+    async def pause(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
+        info = await self.require_unfinished(agent, tracking_id, "be paused")
+        await self._signal(agent, info, Bridge.SIGNAL_PAUSE)
+        return await self._move(agent, info, "paused")
+
+    async def resume(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
+        info = await self.require_unfinished(agent, tracking_id, "be resumed")
+        if info.status != "paused":
+            raise ConflictError(f"workflow {tracking_id!r} is {info.status}, not paused")
+        await self._signal(agent, info, Bridge.SIGNAL_RESUME)
+        # The run itself reports `waiting` again if it is still blocked on an event.
+        return await self._move(agent, info, "running", only_from="paused")
+
+    async def terminate(self, agent: Agent[Any], tracking_id: str, reason: str | None = None) -> WorkflowInfo:
+        info = await self.require_unfinished(agent, tracking_id, "be terminated")
         try:
-            await handle.signal(Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload))
+            await self._rt.temporal.get_workflow_handle(info.workflow_id).terminate(reason=reason or "terminated by its agent")
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return await self._gone(agent, info)
+        return await self._move(agent, info, "terminated")
+
+    async def restart(self, agent: Agent[Any], tracking_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
+        """Run again from the beginning with the same params (a running run is ended)."""
+        info = await self.require(agent, tracking_id)
+        fields: dict[str, Any] = {}
+        if reset_tracking:
+            fields.update(progress=None, result=None, error=None, completed_at="")
+        await self._rt.tracker.set_run_id(agent.keys, tracking_id, "")  # the new chain's id is not known yet
+        await self._rt.tracker.transition(agent.keys, tracking_id, "queued", **fields)
+        handle = await self._start_on_temporal(agent, info, reuse=True)
+        await self._rt.tracker.set_run_id(agent.keys, tracking_id, handle.first_execution_run_id or "")
+        await self._rt.publish(agent.keys, workflow_status(tracking_id, info.workflow_name, "queued"))
+        return await self.require(agent, tracking_id)
+
+    async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
+        try:
+            await self._rt.temporal.get_workflow_handle(info.workflow_id).signal(signal, *args)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
-                raise ConflictError(
-                    f"workflow {tracking_id!r} has finished; it takes no more events"
-                ) from None
+                await self._gone(agent, info)
             raise
 
+    async def _gone(self, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
+        """Temporal says the run has finished: bring tracking up to date, then refuse."""
+        await reconcile_with_temporal(self._rt, agent, info)
+        raise ConflictError(f"workflow {info.id!r} has already finished")
 
-
+    async def _move(self, agent: Agent[Any], info: WorkflowInfo, status: str, *, only_from: str | None = None) -> WorkflowInfo:
+        moved = await self._rt.tracker.transition(agent.keys, info.id, status, only_from=only_from)
+        if moved and moved[1]:
+            await self._rt.publish(agent.keys, workflow_status(info.id, info.workflow_name, status))
+        return await self.require(agent, info.id)

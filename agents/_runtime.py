@@ -11,6 +11,7 @@ from temporalio.client import Client
 from ._agent import Agent
 from ._keys import AgentKeys
 from ._lock import AgentLock
+from ._queries import RunQueries
 from ._registry import AppRegistry
 from ._runs import RunService
 from ._state import StateStore
@@ -37,6 +38,7 @@ class AgentRuntime:
         self.store = StateStore(redis, prefix=settings.redis_key_prefix)
         self.tracker = RunTracker(redis)
         self.lock = AgentLock(redis)
+        self.queries = RunQueries(redis, self.tracker)
         self.runs = RunService(self)
 
     @property

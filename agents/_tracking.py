@@ -1,9 +1,6 @@
-"""Tracking of the runs an agent started: one hash per run plus sorted-set indexes.
-
-Indexes (score = creation time in ms, member = tracking id): all runs, runs by status
-and runs by workflow name, so that listing stays a range read however many runs exist.
-Status changes go through one Lua script that applies the SPEC's rules atomically.
-"""
+"""Tracking of the runs an agent started: one hash per run plus sorted-set indexes
+(see `AgentKeys`), kept in step by the functions here. Status changes go through one
+Lua script that applies the SPEC's status rules atomically."""
 
 from __future__ import annotations
 
@@ -14,29 +11,44 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ._keys import AgentKeys
+from ._keys import AgentKeys, index_member
 
 STATUSES = ("queued", "running", "waiting", "paused", "complete", "errored", "terminated")
 FINISHED = ("complete", "errored", "terminated")
 
-# KEYS: run hash, status-index prefix ('...:runs:status:')
-# ARGV: new status, now_ms, allowed-from list (comma separated, '*' any),
-#       write fields even if the status rule refuses (0/1), then field/value pairs.
+# KEYS: run hash, index prefix, expiry index
+# ARGV: new status, now_ms, allowed-from (comma separated, '*' any), write fields even if
+#       the rule refuses (0/1), run id of the reporter ('' any), then field/value pairs.
 # Returns {status after the call, 1 if it changed else 0}, or {} when not tracked.
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {} end
+if ARGV[5] ~= '' then
+  local owner = redis.call('HGET', KEYS[1], 'run_id')
+  if owner and owner ~= '' and owner ~= ARGV[5] then return {current, 0} end
+end
 local allowed = ARGV[3]
 local ok = allowed == '*' or string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true)
 if not ok and ARGV[4] ~= '1' then return {current, 0} end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
 if not ok or ARGV[1] == current then return {current, 0} end
-local created = redis.call('HGET', KEYS[1], 'created_at')
-local id = redis.call('HGET', KEYS[1], 'id')
-redis.call('ZREM', KEYS[2] .. current, id)
-redis.call('ZADD', KEYS[2] .. ARGV[1], created, id)
+local member = string.format('%013d', tonumber(redis.call('HGET', KEYS[1], 'created_at')))
+  .. '|' .. redis.call('HGET', KEYS[1], 'id')
+redis.call('ZREM', KEYS[2] .. 'status:' .. current, member)
+redis.call('ZADD', KEYS[2] .. 'status:' .. ARGV[1], 0, member)
 redis.call('HSET', KEYS[1], 'status', ARGV[1])
+local kind = nil
+if ARGV[1] == 'complete' then kind = 'success' elseif ARGV[1] == 'errored' or ARGV[1] == 'terminated' then kind = 'error' end
+local keep = kind and redis.call('HGET', KEYS[1], 'retention_' .. kind)
+if keep then
+  local expires = tonumber(ARGV[2]) + tonumber(keep)
+  redis.call('HSET', KEYS[1], 'expires_at', expires)
+  redis.call('ZADD', KEYS[3], expires, member)
+else
+  redis.call('HDEL', KEYS[1], 'expires_at')
+  redis.call('ZREM', KEYS[3], member)
+end
 return {ARGV[1], 1}
 """
 
@@ -56,8 +68,20 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def metadata_index_value(value: Any) -> str | None:
+    """How a metadata value is indexed (and how a filter value must be written):
+    strings as they are, numbers and booleans as JSON; other values are not indexed."""
+    if isinstance(value, str):
+        return value if len(value) <= 256 else None
+    if isinstance(value, (bool, int, float)) or value is None:
+        return json.dumps(value)
+    return None
+
+
 @dataclass(slots=True)
 class WorkflowInfo:
+    """A tracked run, as `get_workflow` and the HTTP API return it."""
+
     id: str
     workflow_id: str
     workflow_name: str
@@ -70,6 +94,8 @@ class WorkflowInfo:
     created_at: int = 0
     updated_at: int = 0
     completed_at: int | None = None
+    run_id: str | None = None
+    """Temporal run id of the current execution (changes on restart)."""
 
     @classmethod
     def from_hash(cls, raw: dict[str, str]) -> WorkflowInfo:
@@ -78,19 +104,26 @@ class WorkflowInfo:
             return default if value in (None, "") else json.loads(value)
 
         return cls(
-            id=raw["id"],
-            workflow_id=raw["workflow_id"],
-            workflow_name=raw["workflow_name"],
-            status=raw["status"],
-            params=js("params", {}),
-            metadata=js("metadata", {}),
-            progress=js("progress"),
-            result=js("result"),
-            error=js("error"),
-            created_at=int(raw["created_at"]),
-            updated_at=int(raw.get("updated_at") or raw["created_at"]),
+            id=raw["id"], workflow_id=raw["workflow_id"], workflow_name=raw["workflow_name"],
+            status=raw["status"], params=js("params", {}), metadata=js("metadata", {}),
+            progress=js("progress"), result=js("result"), error=js("error"),
+            created_at=int(raw["created_at"]), updated_at=int(raw.get("updated_at") or raw["created_at"]),
             completed_at=int(raw["completed_at"]) if raw.get("completed_at") else None,
-        )
+            run_id=raw.get("run_id") or None,
+        )  # fmt: skip
+
+    @property
+    def member(self) -> str:
+        return index_member(self.created_at, self.id)
+
+
+def _index_keys(keys: AgentKeys, info: WorkflowInfo) -> list[str]:
+    out = [keys.runs, keys.runs_by_status(info.status), keys.runs_by_name(info.workflow_name)]
+    for key, value in info.metadata.items():
+        indexed = metadata_index_value(value)
+        if indexed is not None:
+            out.append(keys.runs_by_metadata(key, indexed))
+    return out
 
 
 class RunTracker:
@@ -98,44 +131,54 @@ class RunTracker:
         self._redis = redis
         self._transition = redis.register_script(_TRANSITION)
 
-    async def create(self, keys: AgentKeys, record: WorkflowInfo) -> bool:
-        """Insert a new row; False (and nothing written) if the id is already tracked."""
-        row = keys.run(record.id)
-        fields = {
-            "id": record.id,
-            "workflow_id": record.workflow_id,
-            "workflow_name": record.workflow_name,
-            "status": record.status,
-            "params": json.dumps(record.params),
-            "metadata": json.dumps(record.metadata),
-            "created_at": record.created_at,
-            "updated_at": record.created_at,
-        }
-        if not await self._redis.hsetnx(row, "id", record.id):
+    async def create(
+        self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None
+    ) -> bool:
+        """Insert a new row; False (and nothing written) if the id is already tracked.
+        `retention` maps `success` / `error` to milliseconds kept after finishing."""
+        row = keys.run(info.id)
+        if not await self._redis.hsetnx(row, "id", info.id):
             return False
+        fields: dict[str, Any] = {
+            "workflow_id": info.workflow_id, "workflow_name": info.workflow_name,
+            "status": info.status, "params": json.dumps(info.params),
+            "metadata": json.dumps(info.metadata), "created_at": info.created_at,
+            "updated_at": info.created_at,
+        }  # fmt: skip
+        for kind, ms in (retention or {}).items():
+            fields[f"retention_{kind}"] = ms
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(row, mapping=fields)
-            pipe.zadd(keys.runs, {record.id: record.created_at})
-            pipe.zadd(keys.runs_by_status(record.status), {record.id: record.created_at})
-            pipe.zadd(keys.runs_by_name(record.workflow_name), {record.id: record.created_at})
-            await pipe.execute()
-        return True
-
-    async def delete(self, keys: AgentKeys, tracking_id: str) -> bool:
-        raw = await self._redis.hmget(keys.run(tracking_id), ["status", "workflow_name"])
-        if raw[0] is None:
-            return False
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.run(tracking_id))
-            pipe.zrem(keys.runs, tracking_id)
-            pipe.zrem(keys.runs_by_status(raw[0]), tracking_id)
-            pipe.zrem(keys.runs_by_name(raw[1]), tracking_id)
+            for index in _index_keys(keys, info):
+                pipe.zadd(index, {info.member: 0})
             await pipe.execute()
         return True
 
     async def get(self, keys: AgentKeys, tracking_id: str) -> WorkflowInfo | None:
         raw = await self._redis.hgetall(keys.run(tracking_id))
         return WorkflowInfo.from_hash(raw) if raw.get("workflow_id") else None
+
+    async def get_many(self, keys: AgentKeys, tracking_ids: list[str]) -> list[WorkflowInfo]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tracking_id in tracking_ids:
+                pipe.hgetall(keys.run(tracking_id))
+            rows = await pipe.execute()
+        return [WorkflowInfo.from_hash(raw) for raw in rows if raw.get("workflow_id")]
+
+    async def delete(self, keys: AgentKeys, tracking_id: str) -> bool:
+        info = await self.get(keys, tracking_id)
+        if info is None:
+            await self._redis.delete(keys.run(tracking_id))  # a half-created row, if any
+            return False
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(keys.run(tracking_id))
+            for index in [*_index_keys(keys, info), keys.runs_expiry]:
+                pipe.zrem(index, info.member)
+            await pipe.execute()
+        return True
+
+    async def set_run_id(self, keys: AgentKeys, tracking_id: str, run_id: str) -> None:
+        await self._redis.hset(keys.run(tracking_id), "run_id", run_id)
 
     async def transition(
         self,
@@ -145,23 +188,24 @@ class RunTracker:
         *,
         only_from: str | None = None,
         fields_always: bool = False,
+        run_id: str | None = None,
         **fields: Any,
     ) -> tuple[str, bool] | None:
         """Move a run to `status` if the rules allow, writing `fields` (JSON-encoded).
 
-        `only_from` (comma-separated statuses) overrides the default rule, for moves
-        such as resume (`paused` -> `running`) that only one control may make.
-
-        `fields_always` writes `fields` even when the rule keeps the status.
+        `only_from` (comma-separated statuses) overrides the default rule, for moves such
+        as resume (`paused` -> `running`) that only one control may make. `fields_always`
+        writes `fields` even when the rule keeps the status. With `run_id`, a report from
+        an execution other than the row's current one changes nothing.
         Returns (status afterwards, whether it changed), or None when not tracked.
         """
         ts = now_ms()
         if status in FINISHED:
             fields.setdefault("completed_at", ts)
-        args: list[Any] = [status, ts, only_from or _FROM[status], int(fields_always)]
+        args: list[Any] = [status, ts, only_from or _FROM[status], int(fields_always), run_id or ""]
         for name, value in fields.items():
             args += [name, value if name.endswith("_at") else json.dumps(value)]
         result = await self._transition(
-            keys=[keys.run(tracking_id), keys.runs_by_status("")], args=args
+            keys=[keys.run(tracking_id), keys.index_prefix, keys.runs_expiry], args=args
         )
         return (result[0], bool(result[1])) if result else None

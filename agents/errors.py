@@ -38,3 +38,10 @@ class StateRejectedError(AgentError):
 
     status = 422
     code = "state_rejected"
+
+
+class InvalidCursorError(AgentError):
+    """A pagination cursor that is not one this API handed out."""
+
+    status = 400
+    code = "invalid_cursor"

@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities import BridgeActivities
 from agents import Agent, AgentRuntime, StateRejectedError
-from tests.helpers import recorded_calls, wait_for_status
+from tests.helpers import outcome_calls, recorded_calls, wait_for_status
 from workflows._contracts import AgentRef, ReportInput, RunRef, StateWriteInput
 
 
@@ -86,6 +86,7 @@ async def test_agent_proxy_progress_broadcast_and_send_event_reach_the_agent(
         info = await wait_for_status(agent, run_id, "complete", "errored")
 
     assert info.result == 5  # self.agent.add(2, 3) ran on the agent
+    await outcome_calls(redis, agent)
     calls = await recorded_calls(redis, agent)
     assert calls == [
         ["progress", "agent_call_flow", run_id, {"percent": 50}],
@@ -108,7 +109,7 @@ async def test_explicit_report_complete_is_not_repeated_by_returning(
     run_id = await agent.run_workflow("explicit_report_flow", {})
     info = await wait_for_status(agent, run_id, "complete", "errored")
     assert info.result == {"early": True}
-    finals = [c for c in await recorded_calls(redis, agent) if c[0] in ("error", "complete")]
+    finals = await outcome_calls(redis, agent)
     assert finals == [["complete", "explicit_report_flow", run_id, {"early": True}]]
 
 
@@ -120,7 +121,7 @@ async def test_raising_from_run_reports_the_error_once_and_fails_the_temporal_ru
     run_id = await agent.run_workflow("fail_flow", {"why": "bad input"})
     info = await wait_for_status(agent, run_id, "errored", "complete")
     assert info.error == {"name": "ValueError", "message": "boom: bad input"}
-    finals = [c for c in await recorded_calls(redis, agent) if c[0] in ("error", "complete")]
+    finals = await outcome_calls(redis, agent)
     assert finals == [["error", "fail_flow", run_id, info.error]]
     described = await runtime.temporal.get_workflow_handle(info.workflow_id).describe()
     assert described.status.name == "FAILED"

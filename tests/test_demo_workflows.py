@@ -33,5 +33,5 @@ async def test_params_are_validated_before_anything_starts(
     agent = runtime.agent("task-agent", agent_name)
     with pytest.raises(ValidationError) as caught:
         await agent.run_workflow("process_items", {"items": "not a list"}, id="wf_bad")
-    assert caught.value.details["errors"][0]["loc"] == ("items",)
+    assert caught.value.details["errors"][0]["loc"] == ["items"]
     assert await agent.get_workflow("wf_bad") is None

@@ -8,7 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from agents import AgentRuntime, ConflictError, NotFoundError, ValidationError
-from tests.helpers import recorded_calls, wait_for_status
+from tests.helpers import outcome_calls, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -78,8 +78,7 @@ async def test_approve_finishes_with_the_approvals_metadata(
     info = await wait_for_status(agent, run_id, "complete", "errored")
 
     assert info.result == {"title": "ship it", "approved": True, "metadata": {"by": "ann"}}
-    calls = await recorded_calls(redis, agent)
-    assert ["complete", "approval", run_id, info.result] in calls
+    assert await outcome_calls(redis, agent) == [["complete", "approval", run_id, info.result]]
 
 
 async def test_reject_errors_the_run_with_the_reason(
@@ -94,5 +93,5 @@ async def test_reject_errors_the_run_with_the_reason(
 
     expected = {"name": "WorkflowRejectedError", "message": "Workflow rejected: too risky"}
     assert info.error == expected
-    finals = [c for c in await recorded_calls(redis, agent) if c[0] in ("error", "complete")]
+    finals = await outcome_calls(redis, agent)
     assert finals == [["error", "approval", run_id, expected]]

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from agents import AgentRuntime
-from tests.helpers import recorded_calls, wait_for_status
+from tests.helpers import outcome_calls, recorded_calls, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -72,7 +72,7 @@ async def test_exhausted_retries_fail_the_run_and_report_the_error_once(
     assert info.status == "errored"
     assert info.error == {"name": "RuntimeError", "message": "flaky failure 3"}
     assert await redis.llen(key) == 3
-    errors = [c for c in await recorded_calls(redis, agent) if c[0] in ("error", "complete")]
+    errors = await outcome_calls(redis, agent)
     assert errors == [["error", "retry_flow", run_id, info.error]]
     handle = runtime.temporal.get_workflow_handle(info.workflow_id)
     assert (await handle.describe()).status.name == "FAILED"

@@ -16,7 +16,7 @@ from ._errors import (
     WorkflowRejectedError,
 )
 from ._retries import StepRetries
-from ._step import AgentWorkflowStep, ReceivedEvent
+from ._step import AgentWorkflowStep, ReceivedEvent, error_info
 
 __all__ = [
     "AgentRef",
@@ -33,6 +33,7 @@ __all__ = [
     "StepTimeoutError",
     "WorkflowEventSignal",
     "WorkflowRejectedError",
+    "error_info",
     "parse_duration",
     "workflow_name_of",
 ]

@@ -98,6 +98,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
     async def report_progress(self, progress: Progress) -> None:
         """Tell the agent (`on_workflow_progress`) and its clients how far the run is."""
+        # Live progress in Temporal UI (the run's current details), agent or not.
+        workflow.set_current_details(f"**progress**: `{_short_json(progress)}`")
         if self._run is None:
             return self._no_agent("report_progress")
         await self._local(Bridge.PROGRESS, ProgressInput(self._run, progress), "report_progress")
@@ -155,9 +157,11 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._warned: set[str] = set()
 
     async def _execute(self, input: AgentWorkflowInput) -> Any:
-        if input.agent is not None:
-            self._run = RunRef(input.agent, input.tracking_id, type(self).workflow_name)
         info = workflow.info()
+        if input.agent is not None:
+            self._run = RunRef(
+                input.agent, input.tracking_id, type(self).workflow_name, info.first_execution_run_id
+            )
         event = AgentWorkflowEvent(
             payload=self._parse_params(input.params),
             timestamp=info.start_time,
@@ -246,6 +250,13 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         if what not in self._warned:
             self._warned.add(what)
             workflow.logger.info("%s does nothing: this run has no originating agent", what)
+
+
+def _short_json(value: Any, limit: int = 500) -> str:
+    from pydantic_core import to_json
+
+    text = to_json(value).decode()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _AgentProxy:

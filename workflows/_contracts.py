@@ -38,6 +38,9 @@ class RunRef:
     agent: AgentRef
     tracking_id: str | None
     workflow_name: str
+    execution: str | None = None
+    """First run id of the run's execution chain: after a restart, writes from the old
+    chain are recognised and ignored."""
 
 
 @dataclass

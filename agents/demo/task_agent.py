@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from agents import Agent, callable_method
+from agents import Agent, WorkflowPage, callable_method
 
 
 class TaskState(TypedDict, total=False):
@@ -29,3 +29,8 @@ class TaskAgent(Agent[TaskState]):
     @callable_method
     async def reject(self, workflow_id: str, reason: str | None = None) -> None:
         await self.reject_workflow(workflow_id, reason=reason)
+
+    @callable_method
+    async def list_workflows(self, status: str | list[str] | None = None) -> WorkflowPage:
+        """The newest page of this agent's runs, optionally of some statuses."""
+        return await self.get_workflows(status=status)

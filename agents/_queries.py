@@ -1,0 +1,169 @@
+"""Listing and bulk deletion of tracked runs: keyset pagination over the run indexes.
+
+The first filter's index (a union of indexes for several statuses) drives the walk in
+(created_at, id) order; the other filters are checked in batches with ZMSCORE. A page
+costs a few range reads whatever the number of runs; `total` is ZCARD / ZINTERCARD.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from ._keys import AgentKeys, index_member, member_id
+from ._tracking import STATUSES, RunTracker, WorkflowInfo, metadata_index_value, now_ms
+from .errors import InvalidCursorError, ValidationError
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 50
+_MEMBER = re.compile(r"^\d{13}\|[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+
+
+@dataclass(slots=True)
+class WorkflowPage:
+    workflows: list[WorkflowInfo]
+    total: int
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    statuses: tuple[str, ...] = ()
+    workflow_name: str | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def build(cls, status: str | Iterable[str] | None, workflow_name: str | None,
+              metadata: dict[str, Any] | None) -> RunFilter:  # fmt: skip
+        statuses = (status,) if isinstance(status, str) else tuple(status or ())
+        for value in statuses:
+            if value not in STATUSES:
+                raise ValidationError(f"unknown status {value!r}; use one of {', '.join(STATUSES)}")
+        pairs = []
+        for key, value in (metadata or {}).items():
+            indexed = metadata_index_value(value)
+            if indexed is None:
+                raise ValidationError(f"metadata filter {key!r}: only strings, numbers and booleans")
+            pairs.append((key, indexed))
+        return cls(tuple(dict.fromkeys(statuses)), workflow_name, tuple(pairs))
+
+    def index_keys(self, keys: AgentKeys) -> tuple[list[str], list[str]]:
+        """(indexes whose union drives the walk, indexes every result must be in)."""
+        others = [keys.runs_by_name(self.workflow_name)] if self.workflow_name else []
+        others += [keys.runs_by_metadata(k, v) for k, v in self.metadata]
+        if self.statuses:
+            return [keys.runs_by_status(s) for s in self.statuses], others
+        if others:
+            return others[:1], others[1:]
+        return [keys.runs], []
+
+
+def encode_cursor(member: str, order: str) -> str:
+    raw = json.dumps({"after": member, "order": order}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, order: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidCursorError("cursor is not valid base64; pass next_cursor back unchanged") from None
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidCursorError("cursor does not decode to JSON; pass next_cursor back unchanged") from None
+    if not isinstance(data, dict) or not isinstance(data.get("after"), str) or not _MEMBER.match(data["after"]):
+        raise InvalidCursorError("cursor has the wrong shape; pass next_cursor back unchanged")
+    if data.get("order") != order:
+        raise InvalidCursorError(f"cursor belongs to an {data.get('order')!r} listing, not {order!r}")
+    return data["after"]
+
+
+class RunQueries:
+    def __init__(self, redis: Redis, tracker: RunTracker) -> None:
+        self._redis = redis
+        self._tracker = tracker
+
+    async def page(self, keys: AgentKeys, flt: RunFilter, *, limit: int = DEFAULT_PAGE,
+                   order: str = "desc", cursor: str | None = None) -> WorkflowPage:  # fmt: skip
+        if order not in ("asc", "desc"):
+            raise ValidationError(f"order must be 'asc' or 'desc', not {order!r}")
+        if not isinstance(limit, int) or limit < 1:
+            raise ValidationError(f"limit must be a whole number from 1 to {MAX_PAGE}")
+        limit = min(limit, MAX_PAGE)
+        after = decode_cursor(cursor, order) if cursor else None
+        await self.prune_expired(keys)
+        drivers, others = flt.index_keys(keys)
+        members = await self._walk(drivers, others, after=after, desc=order == "desc", need=limit + 1)
+        rows = await self._tracker.get_many(keys, [member_id(m) for m in members[:limit]])
+        more = len(members) > limit
+        return WorkflowPage(rows, await self._total(drivers, others),
+                            encode_cursor(members[limit - 1], order) if more else None)  # fmt: skip
+
+    async def delete(self, keys: AgentKeys, flt: RunFilter, *, created_before: int | None = None) -> int:
+        drivers, others = flt.index_keys(keys)
+        before = index_member(created_before, "") if created_before is not None else None
+        deleted = 0
+        while True:
+            batch = await self._walk(drivers, others, after=None, desc=False, need=500, before=before)
+            for member in batch:
+                deleted += await self._tracker.delete(keys, member_id(member))
+            if len(batch) < 500:
+                return deleted
+
+    async def prune_expired(self, keys: AgentKeys) -> int:
+        """Delete finished runs whose retention ran out."""
+        expired = await self._redis.zrange(keys.runs_expiry, "-inf", now_ms(), byscore=True, offset=0, num=200)
+        for member in expired:
+            await self._tracker.delete(keys, member_id(member))
+        return len(expired)
+
+    async def _total(self, drivers: list[str], others: list[str]) -> int:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in drivers:
+                pipe.zintercard(1 + len(others), [key, *others]) if others else pipe.zcard(key)
+            return sum(await pipe.execute())
+
+    async def _walk(self, drivers: list[str], others: list[str], *, after: str | None, desc: bool,
+                    need: int, before: str | None = None) -> list[str]:  # fmt: skip
+        """Up to `need` members in order after `after`, in every driver-union and all `others`."""
+        batch = need if not others else max(need, 256)
+        found: list[str] = []
+        position = after
+        while len(found) < need:
+            lower = "(" + position if position and not desc else "-"
+            upper = "(" + position if position and desc else ("(" + before if before else "+")
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in drivers:
+                    if desc:
+                        pipe.zrange(key, upper, lower, desc=True, bylex=True, offset=0, num=batch)
+                    else:
+                        pipe.zrange(key, lower, upper, bylex=True, offset=0, num=batch)
+                chunks: list[list[str]] = await pipe.execute()
+            merged = sorted({m for chunk in chunks for m in chunk}, reverse=desc)
+            # Past the last member of a full chunk, that driver may hold members not read yet.
+            full = [chunk[-1] for chunk in chunks if len(chunk) == batch]
+            if full:
+                horizon = max(full) if desc else min(full)
+                merged = [m for m in merged if (m >= horizon if desc else m <= horizon)]
+            found += await self._in_all(merged, others)
+            if not full:
+                break
+            position = horizon
+        return found[:need]
+
+    async def _in_all(self, members: list[str], others: list[str]) -> list[str]:
+        if not others or not members:
+            return members
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in others:
+                pipe.zmscore(key, members)
+            scores = await pipe.execute()
+        return [m for i, m in enumerate(members) if all(s[i] is not None for s in scores)]
