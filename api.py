@@ -1,7 +1,7 @@
 """The HTTP (and later WebSocket) API: `uvicorn api:app --factory`.
 
 Built in a factory; the lifespan owns the Redis and Temporal clients and the runtime.
-Routes are completed by the "Agent control plane" issue (SPEC section 5).
+Routes live in `agents.http` (SPEC section 5).
 """
 
 from __future__ import annotations
@@ -9,21 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
-from agents import AgentError, AgentRuntime, AppRegistry, Settings, connect_temporal, get_settings
+from agents import AgentRuntime, AppRegistry, Settings, connect_temporal, get_settings
+from agents.http import Runtime, install_error_handlers, state_router, workflows_router
 from agents.logging import configure_logging
-
-
-def get_runtime(request: Request) -> AgentRuntime:
-    return request.app.state.runtime
-
-
-Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
 
 
 def app(settings: Settings | None = None) -> FastAPI:
@@ -43,20 +36,23 @@ def app(settings: Settings | None = None) -> FastAPI:
         finally:
             await redis.aclose()
 
-    application = FastAPI(title="Temporal Agents", lifespan=lifespan)
+    application = FastAPI(
+        title="Temporal Agents",
+        summary="Start and steer durable agent workflows; agent state and RPC.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(application)
+    application.include_router(workflows_router)
+    application.include_router(state_router)
 
-    @application.exception_handler(AgentError)
-    async def agent_error(request: Request, exc: AgentError) -> JSONResponse:
-        return JSONResponse(
-            {"error": exc.code, "message": exc.message, **exc.details}, status_code=exc.status
-        )
-
-    @application.get("/healthz")
+    @application.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
+        """The process is up (no dependency checked)."""
         return {"status": "ok"}
 
-    @application.get("/readyz")
+    @application.get("/readyz", tags=["health"])
     async def readyz(rt: Runtime) -> JSONResponse:
+        """Redis and Temporal are reachable; 503 says which is not."""
         checks: dict[str, str] = {}
         try:
             await rt.redis.ping()
@@ -70,10 +66,5 @@ def app(settings: Settings | None = None) -> FastAPI:
             checks["temporal"] = f"unreachable: {err}"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
-
-    @application.get("/agents/{agent}/{name}/state")
-    async def get_state(agent: str, name: str, rt: Runtime) -> dict[str, Any]:
-        instance = await rt.load_agent(agent, name)
-        return {"state": instance.state, "version": instance.state_version}
 
     return application

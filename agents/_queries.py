@@ -72,7 +72,7 @@ def encode_cursor(member: str, order: str) -> str:
 
 def decode_cursor(cursor: str, order: str) -> str:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise InvalidCursorError("cursor is not valid base64; pass next_cursor back unchanged") from None
     try:

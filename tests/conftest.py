@@ -7,13 +7,16 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from redis.asyncio import Redis
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+import api
 from agents import DATA_CONVERTER, AgentRuntime, AgentsPlugin, AppRegistry, Settings
 from devstack import SEARCH_ATTRIBUTES, ValkeyServer, temporal_cli
 
@@ -91,3 +94,13 @@ def test_output() -> Path:
     path = Path(__file__).parent.parent / "test-output"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture
+async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API app (its own lifespan, clients and runtime) on the test's task queue."""
+    application: FastAPI = api.app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client

@@ -1,0 +1,8 @@
+"""The HTTP API routes (SPEC section 5), mounted by `api.app()`."""
+
+from .deps import AgentDep, Runtime, get_runtime
+from .errors import install_error_handlers
+from .state import router as state_router
+from .workflows import router as workflows_router
+
+__all__ = ["AgentDep", "Runtime", "get_runtime", "install_error_handlers", "state_router", "workflows_router"]

@@ -1,0 +1,104 @@
+"""Request and response bodies of the HTTP API (they make the OpenAPI schema at /docs)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents._queries import WorkflowPage
+from agents._tracking import WorkflowInfo
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartWorkflow(_Strict):
+    workflow: str = Field(description="registered workflow name, e.g. process_items")
+    params: dict[str, Any] = Field(default_factory=dict)
+    id: str | None = Field(default=None, description="run id; default wf_<random>")
+    metadata: dict[str, Any] | None = Field(default=None, description="stored for queries only")
+    retention: dict[str, Any] | None = Field(
+        default=None, description="how long to keep the finished run, e.g. {'success': '1 day', 'error': '7 days'}"
+    )
+
+
+class WorkflowEvent(_Strict):
+    type: str
+    payload: Any = None
+
+
+class Approve(_Strict):
+    reason: str | None = None
+    metadata: Any = None
+
+
+class Reject(_Strict):
+    reason: str | None = None
+
+
+class Terminate(_Strict):
+    reason: str | None = None
+
+
+class Restart(_Strict):
+    reset_tracking: bool = True
+
+
+class RpcCall(_Strict):
+    args: list[Any] = Field(default_factory=list)
+
+
+class WorkflowError(BaseModel):
+    name: str
+    message: str
+
+
+class WorkflowInfoOut(BaseModel):
+    id: str
+    workflow_id: str = Field(description="the Temporal workflow id (find it in Temporal UI)")
+    workflow_name: str
+    status: str
+    params: dict[str, Any]
+    metadata: dict[str, Any]
+    progress: Any = None
+    result: Any = None
+    error: WorkflowError | None = None
+    created_at: int = Field(description="epoch milliseconds")
+    updated_at: int
+    completed_at: int | None = None
+    run_id: str | None = None
+
+    @classmethod
+    def of(cls, info: WorkflowInfo) -> WorkflowInfoOut:
+        return cls(**dataclasses.asdict(info))
+
+
+class WorkflowPageOut(BaseModel):
+    workflows: list[WorkflowInfoOut]
+    total: int
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: WorkflowPage) -> WorkflowPageOut:
+        return cls(workflows=[WorkflowInfoOut.of(w) for w in page.workflows], total=page.total,
+                   next_cursor=page.next_cursor)  # fmt: skip
+
+
+class StateOut(BaseModel):
+    state: dict[str, Any]
+    version: int
+
+
+class Deleted(BaseModel):
+    deleted: int
+
+
+class Accepted(BaseModel):
+    accepted: bool = True
+
+
+class RpcResult(BaseModel):
+    result: Any = None

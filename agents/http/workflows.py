@@ -1,0 +1,135 @@
+"""`/agents/{agent}/{name}/workflows...`: start, list, inspect, delete and steer runs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request
+
+from agents.errors import NotFoundError, ValidationError
+
+from .deps import AgentDep
+from .schemas import (
+    Accepted,
+    Approve,
+    Deleted,
+    Reject,
+    Restart,
+    StartWorkflow,
+    Terminate,
+    WorkflowEvent,
+    WorkflowInfoOut,
+    WorkflowPageOut,
+)
+
+router = APIRouter(prefix="/agents/{agent}/{name}/workflows", tags=["workflows"])
+
+Statuses = Annotated[list[str] | None, Query(description="one or more statuses (repeat, or comma-separate)")]
+
+
+def _statuses(values: list[str] | None) -> list[str] | None:
+    return [s for v in values for s in v.split(",") if s] if values else None
+
+
+def _metadata(request: Request) -> dict[str, str] | None:
+    """`?metadata.<key>=<value>` filters (all must match)."""
+    found = {k.removeprefix("metadata."): v for k, v in request.query_params.items() if k.startswith("metadata.")}
+    return found or None
+
+
+def _epoch_ms(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if value.isdigit():
+        return int(value)
+    try:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        raise ValidationError(f"created_before must be epoch milliseconds or an ISO 8601 time, not {value!r}") from None
+
+
+@router.post("", status_code=201, response_model=WorkflowInfoOut)
+async def start_workflow(agent: AgentDep, body: StartWorkflow) -> WorkflowInfoOut:
+    run_id = await agent.run_workflow(body.workflow, body.params, id=body.id, metadata=body.metadata,
+                                      retention=body.retention)  # fmt: skip
+    return WorkflowInfoOut.of(await agent.runtime.runs.require(agent, run_id))
+
+
+@router.get("", response_model=WorkflowPageOut)
+async def list_workflows(
+    agent: AgentDep,
+    request: Request,
+    status: Statuses = None,
+    workflow: str | None = None,
+    limit: Annotated[int, Query(ge=1, description="page size, capped at 100")] = 50,
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    cursor: str | None = None,
+) -> WorkflowPageOut:
+    page = await agent.get_workflows(status=_statuses(status), workflow_name=workflow,
+                                     metadata=_metadata(request), limit=limit, order=order, cursor=cursor)  # fmt: skip
+    return WorkflowPageOut.of(page)
+
+
+@router.delete("", response_model=Deleted)
+async def delete_workflows(agent: AgentDep, request: Request, status: Statuses = None,
+                           workflow: str | None = None, created_before: str | None = None) -> Deleted:  # fmt: skip
+    count = await agent.delete_workflows(status=_statuses(status), workflow_name=workflow,
+                                         metadata=_metadata(request), created_before=_epoch_ms(created_before))  # fmt: skip
+    return Deleted(deleted=count)
+
+
+@router.get("/{workflow_id}", response_model=WorkflowInfoOut)
+async def get_workflow(agent: AgentDep, workflow_id: str) -> WorkflowInfoOut:
+    return WorkflowInfoOut.of(await agent.runtime.runs.require(agent, workflow_id))
+
+
+@router.delete("/{workflow_id}", response_model=Deleted)
+async def delete_workflow(agent: AgentDep, workflow_id: str) -> Deleted:
+    if not await agent.delete_workflow(workflow_id):
+        raise NotFoundError(f"no workflow {workflow_id!r} for {agent.agent_type}/{agent.name}")
+    return Deleted(deleted=1)
+
+
+@router.post("/{workflow_id}/events", status_code=202, response_model=Accepted)
+async def send_event(agent: AgentDep, workflow_id: str, body: WorkflowEvent) -> Accepted:
+    await agent.send_workflow_event(workflow_id, body.type, body.payload)
+    return Accepted()
+
+
+@router.post("/{workflow_id}/approve", status_code=202, response_model=Accepted)
+async def approve(agent: AgentDep, workflow_id: str, body: Annotated[Approve | None, Body()] = None) -> Accepted:
+    body = body or Approve()
+    await agent.approve_workflow(workflow_id, reason=body.reason, metadata=body.metadata)
+    return Accepted()
+
+
+@router.post("/{workflow_id}/reject", status_code=202, response_model=Accepted)
+async def reject(agent: AgentDep, workflow_id: str, body: Annotated[Reject | None, Body()] = None) -> Accepted:
+    await agent.reject_workflow(workflow_id, reason=(body or Reject()).reason)
+    return Accepted()
+
+
+@router.post("/{workflow_id}/pause", response_model=WorkflowInfoOut)
+async def pause(agent: AgentDep, workflow_id: str) -> WorkflowInfoOut:
+    return WorkflowInfoOut.of(await agent.pause_workflow(workflow_id))
+
+
+@router.post("/{workflow_id}/resume", response_model=WorkflowInfoOut)
+async def resume(agent: AgentDep, workflow_id: str) -> WorkflowInfoOut:
+    return WorkflowInfoOut.of(await agent.resume_workflow(workflow_id))
+
+
+@router.post("/{workflow_id}/terminate", response_model=WorkflowInfoOut)
+async def terminate(agent: AgentDep, workflow_id: str,
+                    body: Annotated[Terminate | None, Body()] = None) -> WorkflowInfoOut:  # fmt: skip
+    return WorkflowInfoOut.of(await agent.terminate_workflow(workflow_id, (body or Terminate()).reason))
+
+
+@router.post("/{workflow_id}/restart", response_model=WorkflowInfoOut)
+async def restart(agent: AgentDep, workflow_id: str,
+                  body: Annotated[Restart | None, Body()] = None) -> WorkflowInfoOut:  # fmt: skip
+    info = await agent.restart_workflow(workflow_id, reset_tracking=(body or Restart()).reset_tracking)
+    return WorkflowInfoOut.of(info)
+
+
