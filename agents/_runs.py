@@ -168,9 +168,11 @@ class RunService:
         info = await self.require_unfinished(agent, tracking_id, "be resumed")
         if info.status != "paused":
             raise ConflictError(f"workflow {tracking_id!r} is {info.status}, not paused")
+        # Marked first: the run reports `waiting` right after if it is still blocked on an
+        # event, and that report must land after this one.
+        resumed = await self._move(agent, info, "running", only_from="paused")
         await self._signal(agent, info, Bridge.SIGNAL_RESUME)
-        # The run itself reports `waiting` again if it is still blocked on an event.
-        return await self._move(agent, info, "running", only_from="paused")
+        return resumed
 
     async def terminate(self, agent: Agent[Any], tracking_id: str, reason: str | None = None) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be terminated")

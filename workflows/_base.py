@@ -143,14 +143,18 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._paused = True
 
     @workflow.signal(name=Bridge.SIGNAL_RESUME)
-    def _on_resume(self) -> None:
+    async def _on_resume(self) -> None:
         self._paused = False
+        # The agent marks a resumed run `running`; one still blocked on an event says so.
+        if self._waiting:
+            await self._set_status("waiting")
 
     # ----- internals -----
 
     def __init__(self) -> None:
         self._events: list[ReceivedEvent] = []
         self._paused = False
+        self._waiting = False
         self._reported = False
         self._run: RunRef | None = None
         self._pending: list[asyncio.Future[Any]] = []

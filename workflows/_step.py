@@ -132,6 +132,7 @@ class AgentWorkflowStep:
         await self._wf._until_resumed()
         event = self._wf._take_event(type)
         if event is None:
+            self._wf._waiting = True
             await self._wf._set_status("waiting")
             try:
                 await workflow.wait_condition(
@@ -142,6 +143,8 @@ class AgentWorkflowStep:
                     f"wait_for_event {name!r} timed out after {describe(limit)} "
                     f"waiting for an event of type {type!r}"
                 ) from None
+            finally:
+                self._wf._waiting = False
             event = self._wf._take_event(type)
             assert event is not None
             await self._wf._set_status("running")

@@ -1,0 +1,208 @@
+"""Steering runs over HTTP: events, approvals, pause/resume, terminate, restart,
+isolation between agents, Temporal visibility, state and RPC routes."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from temporalio.client import Client
+
+from activities.demo import executions_key
+from agents import AgentRuntime
+from devstack import temporal_cli
+from tests.test_http_tracking import base, start, until
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def test_events_change_no_status_and_finished_runs_refuse_them(http: httpx.AsyncClient, agent_name: str) -> None:
+    url = base(agent_name)
+    run = await start(http, url, workflow="event_flow", params={})
+    await until(http, f"{url}/{run['id']}", "waiting")
+    other = await http.post(f"{url}/{run['id']}/events", json={"type": "other", "payload": 1})
+    assert other.status_code == 202
+    await asyncio.sleep(0.3)
+    assert (await http.get(f"{url}/{run['id']}")).json()["status"] == "waiting"
+    await http.post(f"{url}/{run['id']}/events", json={"type": "go", "payload": {"x": 1}})
+    done = await until(http, f"{url}/{run['id']}", "complete")
+    assert done["result"] == {"type": "go", "payload": {"x": 1}}
+    late = await http.post(f"{url}/{run['id']}/events", json={"type": "go"})
+    assert late.status_code == 409 and "complete" in late.json()["message"]
+    bad = await http.post(f"{url}/{run['id']}/events", json={"payload": 1})
+    assert bad.status_code == 422
+
+
+async def test_approval_waits_then_approve_and_reject(http: httpx.AsyncClient, agent_name: str) -> None:
+    url = base(agent_name, "task-agent")
+    yes = await start(http, url, workflow="approval", params={"title": "deploy"})
+    no = await start(http, url, workflow="approval", params={"title": "drop db"})
+    await until(http, f"{url}/{yes['id']}", "waiting")
+    await until(http, f"{url}/{no['id']}", "waiting")
+    assert (await http.post(f"{url}/{yes['id']}/approve", json={"reason": "ok", "metadata": {"by": "ann"}})).status_code == 202
+    assert (await http.post(f"{url}/{no['id']}/reject", json={"reason": "too risky"})).status_code == 202
+    approved = await until(http, f"{url}/{yes['id']}", "complete")
+    assert approved["result"] == {"title": "deploy", "approved": True, "metadata": {"by": "ann"}}
+    rejected = await until(http, f"{url}/{no['id']}", "errored")
+    assert rejected["error"] == {"name": "WorkflowRejectedError", "message": "Workflow rejected: too risky"}
+    again = await http.post(f"{url}/{yes['id']}/approve")
+    assert again.status_code == 409
+
+
+async def test_pause_stops_new_steps_and_resume_continues_where_it_stopped(
+    http: httpx.AsyncClient, runtime: AgentRuntime, redis: Redis, agent_name: str
+) -> None:
+    url = base(agent_name, "task-agent")
+    run = await start(http, url, workflow="process_items", params={"items": [str(i) for i in range(8)], "delay_ms": 200})
+    counts_key = executions_key(runtime.settings.redis_key_prefix, run["id"])
+    while await redis.hlen(counts_key) < 2:
+        await asyncio.sleep(0.02)
+    paused = await http.post(f"{url}/{run['id']}/pause")
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    at_pause = await redis.hlen(counts_key)
+    await asyncio.sleep(1.5)  # long enough for ~7 more steps if pause did nothing
+    assert await redis.hlen(counts_key) <= at_pause + 1  # only the step in flight may finish
+    assert (await http.get(f"{url}/{run['id']}")).json()["status"] == "paused"
+    assert (await http.post(f"{url}/{run['id']}/pause")).json()["status"] == "paused"
+
+    resumed = await http.post(f"{url}/{run['id']}/resume")
+    assert resumed.status_code == 200 and resumed.json()["status"] == "running"
+    done = await until(http, f"{url}/{run['id']}", "complete")
+    assert done["result"] == {"processed": 8}
+    assert set((await redis.hgetall(counts_key)).values()) == {"1"}  # every step once
+    assert (await http.post(f"{url}/{run['id']}/resume")).status_code == 409
+
+
+async def test_terminate_and_restart(http: httpx.AsyncClient, agent_name: str) -> None:
+    url = base(agent_name)
+    run = await start(http, url, workflow="event_flow", params={})
+    await until(http, f"{url}/{run['id']}", "waiting")
+    terminated = await http.post(f"{url}/{run['id']}/terminate", json={"reason": "no longer needed"})
+    assert terminated.status_code == 200 and terminated.json()["status"] == "terminated"
+    assert (await http.post(f"{url}/{run['id']}/terminate")).status_code == 409
+
+    restarted = await http.post(f"{url}/{run['id']}/restart")
+    assert restarted.status_code == 200
+    assert restarted.json()["status"] == "queued" and restarted.json()["completed_at"] is None
+    assert restarted.json()["run_id"] != terminated.json()["run_id"]
+    await until(http, f"{url}/{run['id']}", "waiting")  # runs again, from the beginning
+    await http.post(f"{url}/{run['id']}/events", json={"type": "go", "payload": "second life"})
+    done = await until(http, f"{url}/{run['id']}", "complete")
+    assert done["result"] == {"type": "go", "payload": "second life"}
+
+
+async def test_restart_of_a_finished_run_runs_it_again_with_the_same_params(
+    http: httpx.AsyncClient, runtime: AgentRuntime, redis: Redis, agent_name: str
+) -> None:
+    url = base(agent_name, "task-agent")
+    run = await start(http, url, workflow="process_items", params={"items": ["a", "b"]})
+    first = await until(http, f"{url}/{run['id']}", "complete")
+    await http.post(f"{url}/{run['id']}/restart")
+    second = await until(http, f"{url}/{run['id']}", "complete")
+    assert second["result"] == first["result"] == {"processed": 2}
+    assert second["params"] == {"items": ["a", "b"], "delay_ms": 0}
+    counts = await redis.hgetall(executions_key(runtime.settings.redis_key_prefix, run["id"]))
+    assert counts == {"0": "2", "1": "2"}  # once per run
+
+
+async def test_control_of_unknown_ids_is_404(http: httpx.AsyncClient, agent_name: str) -> None:
+    url = base(agent_name)
+    for action in ("pause", "resume", "terminate", "restart", "approve", "reject"):
+        response = await http.post(f"{url}/nope/{action}")
+        assert response.status_code == 404, action
+    assert (await http.post(f"{url}/nope/events", json={"type": "go"})).status_code == 404
+
+
+async def test_a_run_terminated_with_the_temporal_cli_shows_terminated(
+    http: httpx.AsyncClient, temporal_address: str, agent_name: str
+) -> None:
+    url = base(agent_name)
+    run = await start(http, url, workflow="event_flow", params={})
+    await until(http, f"{url}/{run['id']}", "waiting")
+    subprocess.run(
+        [temporal_cli(), "workflow", "terminate", "--address", temporal_address,
+         "--workflow-id", run["workflow_id"], "--reason", "ops"],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    row = (await http.get(f"{url}/{run['id']}")).json()
+    assert row["status"] == "terminated"
+
+
+async def test_an_agent_cannot_see_or_steer_another_agents_run(http: httpx.AsyncClient, agent_name: str) -> None:
+    mine, theirs = base(agent_name), base(agent_name + "-other")
+    run = await start(http, mine, workflow="event_flow", params={}, id="shared-id")
+    await until(http, f"{mine}/{run['id']}", "waiting")
+    assert (await http.get(f"{theirs}/shared-id")).status_code == 404
+    assert (await http.post(f"{theirs}/shared-id/terminate")).status_code == 404
+    assert (await http.post(f"{theirs}/shared-id/events", json={"type": "go"})).status_code == 404
+    assert (await http.get(theirs)).json()["total"] == 0
+    # the same id is free for another agent: runs are namespaced per agent
+    await start(http, theirs, id="shared-id")
+    assert (await http.get(f"{mine}/shared-id")).json()["status"] == "waiting"
+    await http.post(f"{mine}/shared-id/terminate")
+
+
+async def test_temporal_visibility_finds_exactly_one_agents_runs(
+    http: httpx.AsyncClient, client: Client, agent_name: str
+) -> None:
+    alice, bob = f"{agent_name}-alice", f"{agent_name}-bob"
+    mine = {(await start(http, base(alice)))["workflow_id"] for _ in range(3)}
+    await start(http, base(bob))
+    query = f'AgentName="{alice}"'
+    for _ in range(100):  # visibility is eventually consistent
+        found = {w.id async for w in client.list_workflows(query)}
+        if found == mine:
+            break
+        await asyncio.sleep(0.1)
+    assert found == mine
+    typed = {w.id async for w in client.list_workflows(f'AgentType="recorder-agent" AND AgentWorkflow="merge_flow" AND AgentName="{alice}"')}
+    assert typed == mine
+
+
+async def test_state_routes_and_rpc(http: httpx.AsyncClient, agent_name: str) -> None:
+    url = f"/agents/recorder-agent/{agent_name}"
+    assert (await http.get(f"{url}/state")).json() == {"state": {"counter": 0}, "version": 0}
+    put = await http.put(f"{url}/state", json={"counter": 5, "mode": "a"})
+    assert put.json() == {"state": {"counter": 5, "mode": "a"}, "version": 1}
+    patch = await http.patch(f"{url}/state", json={"mode": "b"})
+    assert patch.json() == {"state": {"counter": 5, "mode": "b"}, "version": 2}
+    assert (await http.put(f"{url}/state", json=[1, 2])).status_code == 422
+    rejected = await http.put(f"/agents/guarded-agent/{agent_name}/state", json={"level": -1})
+    assert rejected.status_code == 422 and rejected.json()["message"] == "level must not be negative"
+
+    assert (await http.post(f"{url}/rpc/ping", json={"args": []})).json() == {"result": "pong"}
+    not_callable = await http.post(f"{url}/rpc/add", json={"args": [1, 2]})
+    assert not_callable.status_code == 404 and "no callable method 'add'" in not_callable.json()["message"]
+    started = await http.post(f"/agents/task-agent/{agent_name}/rpc/start_workflow",
+                              json={"args": ["process_items", {"items": ["z"]}]})  # fmt: skip
+    run_id = started.json()["result"]
+    await until(http, f"/agents/task-agent/{agent_name}/workflows/{run_id}", "complete")
+    listed = await http.post(f"/agents/task-agent/{agent_name}/rpc/list_workflows", json={"args": ["complete"]})
+    assert [w["id"] for w in listed.json()["result"]["workflows"]] == [run_id]
+
+
+async def test_retention_prunes_finished_runs(http: httpx.AsyncClient, agent_name: str) -> None:
+    url = base(agent_name)
+    kept = await start(http, url)
+    short = await start(http, url, retention={"success": "500 ms"})
+    await until(http, f"{url}/{short['id']}", "complete")
+    await until(http, f"{url}/{kept['id']}", "complete")
+    await asyncio.sleep(0.8)
+    page = (await http.get(url)).json()
+    assert [w["id"] for w in page["workflows"]] == [kept["id"]]
+    bad = await http.post(url, json={"workflow": "merge_flow", "params": {"key": "k"}, "retention": {"success": "soon"}})
+    assert bad.status_code == 422
+
+
+async def test_a_run_paused_while_waiting_is_waiting_again_after_resume(http: httpx.AsyncClient, agent_name: str) -> None:
+    url = base(agent_name)
+    run = await start(http, url, workflow="event_flow", params={})
+    await until(http, f"{url}/{run['id']}", "waiting")
+    assert (await http.post(f"{url}/{run['id']}/pause")).json()["status"] == "paused"
+    await http.post(f"{url}/{run['id']}/resume")
+    await until(http, f"{url}/{run['id']}", "waiting", timeout=10)
+    await http.post(f"{url}/{run['id']}/events", json={"type": "go"})
+    assert (await until(http, f"{url}/{run['id']}", "complete"))["result"]["type"] == "go"
