@@ -14,7 +14,7 @@ import structlog
 from redis.asyncio import Redis
 from temporalio.worker import Worker
 
-from agents import AgentRuntime, AgentsPlugin, AppRegistry, Settings, connect_temporal, get_settings
+from agents import AgentRuntime, AgentsPlugin, AppRegistry, Reconciler, Settings, connect_temporal, get_settings
 from agents.logging import configure_logging
 
 log = structlog.get_logger("worker")
@@ -38,11 +38,13 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
         workflows=sorted(registry.workflows),
         agents=sorted(registry.agents),
     )
+    reconciler = asyncio.create_task(Reconciler(runtime).run(stop))
     try:
         async with worker:
             await stop.wait()
             log.info("worker stopping")
     finally:
+        await reconciler
         await redis.aclose()
 
 

@@ -5,6 +5,7 @@ Framework only; the demo app lives in `agents.demo`.
 
 from ._agent import SERVER, WORKFLOW, Agent, callable_method, kebab_case
 from ._plugin import DATA_CONVERTER, PASSTHROUGH, AgentsPlugin, connect_temporal
+from ._reconciler import Reconciler
 from ._registry import AppRegistry
 from ._runtime import AgentRuntime
 from ._queries import MAX_PAGE, WorkflowPage
@@ -34,6 +35,7 @@ __all__ = [
     "AppRegistry",
     "ConflictError",
     "InvalidCursorError",
+    "Reconciler",
     "NotFoundError",
     "Settings",
     "StateRejectedError",

@@ -206,3 +206,21 @@ async def test_a_run_paused_while_waiting_is_waiting_again_after_resume(http: ht
     await until(http, f"{url}/{run['id']}", "waiting", timeout=10)
     await http.post(f"{url}/{run['id']}/events", json={"type": "go"})
     assert (await until(http, f"{url}/{run['id']}", "complete"))["result"]["type"] == "go"
+
+
+async def test_the_reconciler_fixes_lists_for_runs_ended_outside_the_agent(
+    http: httpx.AsyncClient, runtime: AgentRuntime, client: Client, agent_name: str
+) -> None:
+    from agents import Reconciler
+
+    url = base(agent_name)
+    run = await start(http, url, workflow="event_flow", params={})
+    await until(http, f"{url}/{run['id']}", "waiting")
+    await client.get_workflow_handle(run["workflow_id"]).terminate(reason="from another service")
+    reconciler = Reconciler(runtime)
+    for _ in range(100):  # visibility is eventually consistent
+        if await reconciler.sweep():
+            break
+        await asyncio.sleep(0.1)
+    page = (await http.get(f"{url}?status=terminated")).json()
+    assert [w["id"] for w in page["workflows"]] == [run["id"]]

@@ -1,0 +1,84 @@
+"""Background reconciliation: no tracked run stays `running` forever.
+
+A single `get_workflow` reconciles on read; lists rely on this sweep. Every few seconds
+the process holding a Redis lease asks Temporal visibility for agent runs that closed
+without completing (terminated, timed out, failed, canceled) since the last sweep,
+and brings their tracking rows up to date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import structlog
+
+from ._reconcile import reconcile_with_temporal
+from ._runs import AGENT_NAME, AGENT_TYPE
+from ._tracking import FINISHED
+from .errors import NotFoundError
+
+if TYPE_CHECKING:
+    from ._runtime import AgentRuntime
+
+log = structlog.get_logger("agents.reconciler")
+
+_ENDED = '(ExecutionStatus="Terminated" OR ExecutionStatus="TimedOut" OR ExecutionStatus="Failed" OR ExecutionStatus="Canceled")'
+
+
+class Reconciler:
+    def __init__(self, runtime: AgentRuntime, *, interval: float = 5.0, look_back: timedelta = timedelta(hours=1)) -> None:
+        self._rt = runtime
+        self._interval = interval
+        self._since = datetime.now(timezone.utc) - look_back
+        self._token = secrets.token_hex(8)
+        self._lease_key = f"{runtime.settings.redis_key_prefix}reconciler:{runtime.settings.task_queue}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                if await self._lead():
+                    await self.sweep()
+            except Exception:  # keep sweeping; the next round retries
+                log.exception("reconcile sweep failed")
+            try:
+                await asyncio.wait_for(stop.wait(), self._interval)
+            except TimeoutError:
+                pass
+
+    async def _lead(self) -> bool:
+        lease_ms = int(self._interval * 3000)
+        redis = self._rt.redis
+        if await redis.set(self._lease_key, self._token, nx=True, px=lease_ms):
+            return True
+        if await redis.get(self._lease_key) == self._token:
+            await redis.pexpire(self._lease_key, lease_ms)
+            return True
+        return False
+
+    async def sweep(self) -> int:
+        """Reconcile agent runs closed since the last sweep; returns how many changed."""
+        started = datetime.now(timezone.utc)
+        # A margin for visibility's lag: rows already finished are skipped cheaply.
+        since = (self._since - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        query = f'CloseTime >= "{since}" AND {_ENDED}'
+        changed = 0
+        async for execution in self._rt.temporal.list_workflows(query):
+            attrs = execution.typed_search_attributes
+            agent_type, agent_name = attrs.get(AGENT_TYPE), attrs.get(AGENT_NAME)
+            parts = execution.id.split("/", 2)
+            if not agent_type or not agent_name or len(parts) != 3:
+                continue  # not a run an agent started
+            try:
+                agent = self._rt.agent(agent_type, agent_name)
+            except NotFoundError:
+                continue  # an agent type this process does not load
+            info = await self._rt.tracker.get(agent.keys, parts[2])
+            if info is None or info.status in FINISHED:
+                continue
+            after = await reconcile_with_temporal(self._rt, agent, info)
+            changed += after.status != info.status
+        self._since = started
+        return changed
