@@ -1,8 +1,9 @@
 """Listing and bulk deletion of tracked runs: keyset pagination over the run indexes.
 
-The first filter's index (a union of indexes for several statuses) drives the walk in
-(created_at, id) order; the other filters are checked in batches with ZMSCORE. A page
-costs a few range reads whatever the number of runs; `total` is ZCARD / ZINTERCARD.
+Each filter is a group of indexes (several statuses are a union). The smallest group
+drives the walk in (created_at, id) order; the others are checked in batches with
+ZMSCORE. A page costs a few range reads whatever the number of runs; `total` is
+ZCARD / ZINTERCARD, and a zero total skips the walk.
 """
 
 from __future__ import annotations
@@ -54,15 +55,14 @@ class RunFilter:
             pairs.append((key, indexed))
         return cls(tuple(dict.fromkeys(statuses)), workflow_name, tuple(pairs))
 
-    def index_keys(self, keys: AgentKeys) -> tuple[list[str], list[str]]:
-        """(indexes whose union drives the walk, indexes every result must be in)."""
-        others = [keys.runs_by_name(self.workflow_name)] if self.workflow_name else []
-        others += [keys.runs_by_metadata(k, v) for k, v in self.metadata]
-        if self.statuses:
-            return [keys.runs_by_status(s) for s in self.statuses], others
-        if others:
-            return others[:1], others[1:]
-        return [keys.runs], []
+    def groups(self, keys: AgentKeys) -> tuple[list[str], list[str]]:
+        """(status indexes, a run must be in one of them; other indexes, in all of them)."""
+        singles = [keys.runs_by_name(self.workflow_name)] if self.workflow_name else []
+        singles += [keys.runs_by_metadata(k, v) for k, v in self.metadata]
+        statuses = [keys.runs_by_status(s) for s in self.statuses]
+        if not statuses and not singles:
+            singles = [keys.runs]
+        return statuses, singles
 
 
 def encode_cursor(member: str, order: str) -> str:
@@ -100,19 +100,22 @@ class RunQueries:
         limit = min(limit, MAX_PAGE)
         after = decode_cursor(cursor, order) if cursor else None
         await self.prune_expired(keys)
-        drivers, others = flt.index_keys(keys)
-        members = await self._walk(drivers, others, after=after, desc=order == "desc", need=limit + 1)
+        statuses, singles = flt.groups(keys)
+        total = await self._total(statuses, singles)
+        if total == 0:
+            return WorkflowPage([], 0, None)
+        driver, others = await self._plan(statuses, singles)
+        members = await self._walk(driver, others, after=after, desc=order == "desc", need=limit + 1)
         rows = await self._tracker.get_many(keys, [member_id(m) for m in members[:limit]])
         more = len(members) > limit
-        return WorkflowPage(rows, await self._total(drivers, others),
-                            encode_cursor(members[limit - 1], order) if more else None)  # fmt: skip
+        return WorkflowPage(rows, total, encode_cursor(members[limit - 1], order) if more else None)
 
     async def delete(self, keys: AgentKeys, flt: RunFilter, *, created_before: int | None = None) -> int:
-        drivers, others = flt.index_keys(keys)
+        driver, others = await self._plan(*flt.groups(keys))
         before = index_member(created_before, "") if created_before is not None else None
         deleted = 0
         while True:
-            batch = await self._walk(drivers, others, after=None, desc=False, need=500, before=before)
+            batch = await self._walk(driver, others, after=None, desc=False, need=500, before=before)
             for member in batch:
                 deleted += await self._tracker.delete(keys, member_id(member))
             if len(batch) < 500:
@@ -125,15 +128,31 @@ class RunQueries:
             await self._tracker.delete(keys, member_id(member))
         return len(expired)
 
-    async def _total(self, drivers: list[str], others: list[str]) -> int:
+    async def _total(self, statuses: list[str], singles: list[str]) -> int:
         async with self._redis.pipeline(transaction=False) as pipe:
-            for key in drivers:
-                pipe.zintercard(1 + len(others), [key, *others]) if others else pipe.zcard(key)
+            for key in statuses or [None]:
+                keys_ = [k for k in (key, *singles) if k]
+                pipe.zintercard(len(keys_), keys_) if len(keys_) > 1 else pipe.zcard(keys_[0])
             return sum(await pipe.execute())
 
-    async def _walk(self, drivers: list[str], others: list[str], *, after: str | None, desc: bool,
+    async def _plan(self, statuses: list[str], singles: list[str]) -> tuple[list[str], list[list[str]]]:
+        """(the group to walk: the smallest; the groups to check members against)."""
+        groups = ([statuses] if statuses else []) + [[key] for key in singles]
+        if len(groups) == 1:
+            return groups[0], []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for group in groups:
+                for key in group:
+                    pipe.zcard(key)
+            sizes = iter(await pipe.execute())
+        cards = [sum(next(sizes) for _ in group) for group in groups]
+        smallest = cards.index(min(cards))
+        return groups[smallest], groups[:smallest] + groups[smallest + 1 :]
+
+    async def _walk(self, drivers: list[str], others: list[list[str]], *, after: str | None, desc: bool,
                     need: int, before: str | None = None) -> list[str]:  # fmt: skip
-        """Up to `need` members in order after `after`, in every driver-union and all `others`."""
+        """Up to `need` members in order after `after`: in one of `drivers`, and in one
+        index of every group of `others`."""
         batch = need if not others else max(need, 256)
         found: list[str] = []
         position = after
@@ -159,11 +178,19 @@ class RunQueries:
             position = horizon
         return found[:need]
 
-    async def _in_all(self, members: list[str], others: list[str]) -> list[str]:
-        if not others or not members:
+    async def _in_all(self, members: list[str], groups: list[list[str]]) -> list[str]:
+        if not groups or not members:
             return members
         async with self._redis.pipeline(transaction=False) as pipe:
-            for key in others:
-                pipe.zmscore(key, members)
-            scores = await pipe.execute()
-        return [m for i, m in enumerate(members) if all(s[i] is not None for s in scores)]
+            for group in groups:
+                for key in group:
+                    pipe.zmscore(key, members)
+            scores = iter(await pipe.execute())
+        keep = [True] * len(members)
+        for group in groups:
+            in_group = [False] * len(members)
+            for _ in group:
+                for i, score in enumerate(next(scores)):
+                    in_group[i] = in_group[i] or score is not None
+            keep = [k and g for k, g in zip(keep, in_group)]
+        return [m for m, k in zip(members, keep) if k]

@@ -224,3 +224,20 @@ async def test_the_reconciler_fixes_lists_for_runs_ended_outside_the_agent(
         await asyncio.sleep(0.1)
     page = (await http.get(f"{url}?status=terminated")).json()
     assert [w["id"] for w in page["workflows"]] == [run["id"]]
+
+
+async def test_temporal_ui_shows_a_summary_and_live_progress(
+    http: httpx.AsyncClient, client: Client, agent_name: str
+) -> None:
+    from temporalio.api.sdk.v1 import WorkflowMetadata
+
+    url = base(agent_name, "task-agent")
+    run = await start(http, url, workflow="approval", params={"title": "budget"})
+    await until(http, f"{url}/{run['id']}", "waiting")
+    handle = client.get_workflow_handle(run["workflow_id"])
+    description = await handle.describe()
+    assert await description.static_summary() == f"approval for task-agent/{agent_name} ({run['id']})"
+    # What Temporal UI shows as the run's current details (the SDK's metadata query).
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert metadata.current_details == '**progress**: `{"stage":"awaiting approval","title":"budget"}`'
+    await http.post(f"{url}/{run['id']}/terminate")
