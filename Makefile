@@ -26,7 +26,7 @@ worker: $(STAMP)
 	$(PY) worker.py
 
 api: $(STAMP)
-	$(PY) -m uvicorn api:app --factory --host $${API_HOST:-127.0.0.1} --port $${API_PORT:-8000}
+	$(PY) api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

@@ -1,4 +1,4 @@
-"""The HTTP (and later WebSocket) API: `uvicorn api:app --factory`.
+"""The HTTP and WebSocket API: `uvicorn api:app --factory` (or `python api.py`).
 
 Built in a factory; the lifespan owns the Redis and Temporal clients and the runtime.
 Routes live in `agents.http` (SPEC section 5).
@@ -17,6 +17,8 @@ from redis.asyncio import Redis
 from agents import AgentRuntime, AppRegistry, Settings, connect_temporal, get_settings
 from agents.http import Runtime, install_error_handlers, state_router, workflows_router
 from agents.logging import configure_logging
+from agents.ws import ConnectionHub
+from agents.ws import router as ws_router
 
 
 def app(settings: Settings | None = None) -> FastAPI:
@@ -31,9 +33,13 @@ def app(settings: Settings | None = None) -> FastAPI:
         application.state.runtime = AgentRuntime(
             redis=redis, registry=registry, settings=settings, temporal=temporal
         )
+        hub = ConnectionHub(redis, control_channel=f"{settings.redis_key_prefix}hub")
+        await hub.start()
+        application.state.hub = hub
         try:
             yield
         finally:
+            await hub.stop()
             await redis.aclose()
 
     application = FastAPI(
@@ -44,6 +50,7 @@ def app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(application)
     application.include_router(workflows_router)
     application.include_router(state_router)
+    application.include_router(ws_router)
 
     @application.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -68,3 +75,16 @@ def app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     return application
+
+
+def main() -> None:
+    """Serve with the settings' host, port and WebSocket frame limit."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(app(settings), host=settings.api_host, port=settings.api_port,
+                ws_max_size=settings.ws_max_frame_bytes, log_config=None)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

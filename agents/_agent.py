@@ -43,6 +43,12 @@ def callable_method(fn: Any = None, *, streaming: bool = False) -> Any:
     return mark(fn) if fn is not None else mark
 
 
+def callable_options(agent: Agent[Any], method: str) -> dict[str, Any] | None:
+    """`{"streaming": bool}` if `method` is a `@callable_method` of this agent, else None."""
+    fn = getattr(type(agent), method, None) if not method.startswith("_") else None
+    return getattr(fn, "__agent_callable__", None)
+
+
 class Agent(Generic[State]):
     """Subclass, set `initial_state`, add hooks and `@callable_method` methods."""
 
@@ -151,6 +157,15 @@ class Agent(Generic[State]):
         """A run sent an event with `step.send_event`."""
 
     # ----- clients -----
+
+    async def on_connect(self, connection: Any) -> None:
+        """A WebSocket client connected (before it gets identity and state); raise to refuse it."""
+
+    async def on_message(self, connection: Any, message: Any) -> None:
+        """A client sent a JSON frame that is neither a state change nor an RPC."""
+
+    async def on_close(self, connection: Any) -> None:
+        """A WebSocket client went away."""
 
     async def broadcast(self, message: Any, *, exclude: list[str] | None = None) -> None:
         """Send `message` to every WebSocket client of this agent, on any API process."""

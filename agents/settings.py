@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "ta:"
     """Prefix of every Redis key and channel the framework writes, so deployments can share a server."""
 
+    ws_queue_size: int = 1024
+    """Messages queued for one WebSocket client before it counts as too slow and is closed."""
+    ws_max_frame_bytes: int = 1024 * 1024
+    """Largest WebSocket frame a client may send; a bigger one closes with 1009."""
+
     data_dir: Path = Path(".data")
     """Where the embedded servers keep their data."""
     agent_modules: str = Field(default=DEMO_MODULES)

@@ -51,11 +51,7 @@ def main() -> int:
             env["REDIS_URL"] = valkey.url
         env.setdefault("PYTHONPATH", str(ROOT))
         children.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env))
-        children.append(subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api:app", "--factory",
-             "--host", settings.api_host, "--port", str(settings.api_port)],
-            cwd=ROOT, env=env,
-        ))  # fmt: skip
+        children.append(subprocess.Popen([sys.executable, "api.py"], cwd=ROOT, env=env))
         ui = f"http://127.0.0.1:{settings.temporal_ui_port}" if not settings.temporal_address else "(external)"
         print(
             f"\n  API          http://{settings.api_host}:{settings.api_port}  (docs at /docs)\n"

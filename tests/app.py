@@ -54,6 +54,18 @@ class RecorderAgent(Agent[dict[str, Any]]):
     async def ping(self) -> str:
         return "pong"
 
+    @callable_method
+    async def divide(self, a: float, b: float) -> float:
+        if b == 0:
+            raise ValueError("cannot divide by zero")
+        return a / b
+
+    @callable_method(streaming=True)
+    async def count_to(self, stream: Any, n: int) -> None:
+        for i in range(1, n + 1):
+            stream.send(i)
+        stream.end("done")
+
 
 class GuardedAgent(Agent[dict[str, Any]]):
     """Rejects any state whose `level` is negative."""

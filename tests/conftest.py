@@ -104,3 +104,25 @@ async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             yield client
+
+
+@pytest.fixture
+async def api_server(settings: Settings) -> AsyncIterator[str]:
+    """The API served by uvicorn on a free port (real sockets, for WebSocket tests)."""
+    import asyncio
+
+    import uvicorn
+
+    from devstack import free_port
+
+    port = free_port()
+    config = uvicorn.Config(api.app(settings), host="127.0.0.1", port=port, log_config=None,
+                            ws_max_size=settings.ws_max_frame_bytes, lifespan="on")  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the API server did not start"
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from fastapi import APIRouter, Body
 from pydantic_core import to_jsonable_python
 
-from agents._agent import Agent, maybe_await
+from agents._agent import Agent, callable_options, maybe_await
 from agents.errors import NotFoundError
 
 from .deps import AgentDep
@@ -42,20 +41,32 @@ async def merge_state(agent: AgentDep, partial: dict[str, Any] = StateBody) -> S
     return _state(agent)
 
 
-def callable_of(agent: Agent[Any], method: str) -> Any:
-    """The bound method if `method` is marked `@callable_method`, else a clear 404."""
-    fn = getattr(type(agent), method, None) if not method.startswith("_") else None
-    if fn is None or not hasattr(fn, "__agent_callable__"):
-        raise NotFoundError(f"{agent.agent_type} has no callable method {method!r}")
-    return getattr(agent, method)
+class _CollectedStream:
+    """Over HTTP a streaming method's chunks are collected: the result is the list of
+    chunks, then the final value if `end` gave one."""
+
+    def __init__(self) -> None:
+        self.chunks: list[Any] = []
+
+    def send(self, chunk: Any) -> None:
+        self.chunks.append(chunk)
+
+    def end(self, final: Any = None) -> None:
+        if final is not None:
+            self.chunks.append(final)
 
 
 @router.post("/rpc/{method}", response_model=RpcResult)
 async def call_method(agent: AgentDep, method: str, body: RpcCall | None = None) -> RpcResult:
     """Call a `@callable_method`; a streaming method's chunks come back as a list."""
-    fn = callable_of(agent, method)
+    options = callable_options(agent, method)
+    if options is None:
+        raise NotFoundError(f"{agent.agent_type} has no callable method {method!r}")
     await agent.refresh_state()
-    result = fn(*(body or RpcCall()).args)
-    if inspect.isasyncgen(result):
-        result = [chunk async for chunk in result]
-    return RpcResult(result=to_jsonable_python(await maybe_await(result)))
+    args = (body or RpcCall()).args
+    fn = getattr(agent, method)
+    if options.get("streaming"):
+        stream = _CollectedStream()
+        await maybe_await(fn(stream, *args))
+        return RpcResult(result=to_jsonable_python(stream.chunks))
+    return RpcResult(result=to_jsonable_python(await maybe_await(fn(*args))))

@@ -1,0 +1,75 @@
+"""`AgentHttp`: typed helpers for an agent's HTTP workflow and state API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from ._errors import AgentHttpError
+
+
+class AgentHttp:
+    """`AgentHttp("http://127.0.0.1:8000", "task-agent", "alice")`; pass `client=` to share one."""
+
+    def __init__(self, base_url: str, agent: str, name: str, *, client: httpx.AsyncClient | None = None) -> None:
+        self._base = f"/agents/{agent}/{name}"
+        self._client = client or httpx.AsyncClient(base_url=base_url, timeout=30)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._client.request(method, self._base + path, **kwargs)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            raise AgentHttpError(response.status_code, body.get("error", "error"), body.get("message", response.text))
+        return response.json()
+
+    async def run_workflow(self, workflow: str, params: dict[str, Any] | None = None, *, id: str | None = None,
+                           metadata: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+        body = {"workflow": workflow, "params": params or {}, "id": id, "metadata": metadata}
+        return await self._request("POST", "/workflows", json={k: v for k, v in body.items() if v is not None})
+
+    async def list_workflows(self, *, status: str | list[str] | None = None, workflow: str | None = None,
+                             metadata: dict[str, str] | None = None, limit: int = 50, order: str = "desc",
+                             cursor: str | None = None) -> dict[str, Any]:  # fmt: skip
+        params: dict[str, Any] = {"limit": limit, "order": order}
+        if status:
+            params["status"] = status if isinstance(status, str) else ",".join(status)
+        if workflow:
+            params["workflow"] = workflow
+        if cursor:
+            params["cursor"] = cursor
+        params.update({f"metadata.{k}": v for k, v in (metadata or {}).items()})
+        return await self._request("GET", "/workflows", params=params)
+
+    async def get_workflow(self, workflow_id: str) -> dict[str, Any]:
+        return await self._request("GET", f"/workflows/{workflow_id}")
+
+    async def send_event(self, workflow_id: str, type: str, payload: Any = None) -> None:
+        await self._request("POST", f"/workflows/{workflow_id}/events", json={"type": type, "payload": payload})
+
+    async def approve(self, workflow_id: str, reason: str | None = None, metadata: Any = None) -> None:
+        await self._request("POST", f"/workflows/{workflow_id}/approve", json={"reason": reason, "metadata": metadata})
+
+    async def reject(self, workflow_id: str, reason: str | None = None) -> None:
+        await self._request("POST", f"/workflows/{workflow_id}/reject", json={"reason": reason})
+
+    async def pause(self, workflow_id: str) -> dict[str, Any]:
+        return await self._request("POST", f"/workflows/{workflow_id}/pause")
+
+    async def resume(self, workflow_id: str) -> dict[str, Any]:
+        return await self._request("POST", f"/workflows/{workflow_id}/resume")
+
+    async def terminate(self, workflow_id: str, reason: str | None = None) -> dict[str, Any]:
+        return await self._request("POST", f"/workflows/{workflow_id}/terminate", json={"reason": reason})
+
+    async def restart(self, workflow_id: str, *, reset_tracking: bool = True) -> dict[str, Any]:
+        return await self._request("POST", f"/workflows/{workflow_id}/restart", json={"reset_tracking": reset_tracking})
+
+    async def get_state(self) -> dict[str, Any]:
+        return await self._request("GET", "/state")

@@ -1,0 +1,199 @@
+"""`AgentClient`: an async Python client of an agent's WebSocket (the same protocol as
+Cloudflare's `AgentClient`), with reconnect and state resync."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from ._errors import AgentClientError
+
+StateCallback = Callable[[Any, str], Any]
+MessageCallback = Callable[[dict[str, Any]], Any]
+
+
+class _PendingCall:
+    def __init__(self, on_chunk: Callable[[Any], Any] | None) -> None:
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.on_chunk = on_chunk
+
+
+class AgentClient:
+    """`async with AgentClient("http://127.0.0.1:8000", "task-agent", "alice") as c:`"""
+
+    def __init__(
+        self,
+        base_url: str,
+        agent: str,
+        name: str,
+        *,
+        connection_id: str | None = None,
+        query: dict[str, str] | None = None,
+        on_state: StateCallback | None = None,
+        reconnect: bool = True,
+        backoff: tuple[float, float] = (0.1, 5.0),
+        call_timeout: float = 30.0,
+    ) -> None:
+        scheme = "wss" if base_url.startswith("https") else "ws"
+        host = base_url.split("://", 1)[-1].rstrip("/")
+        self.id = connection_id or uuid.uuid4().hex
+        self.url = f"{scheme}://{host}/agents/{agent}/{name}?{urlencode({'_pk': self.id, **(query or {})})}"
+        self.agent, self.name = agent, name
+        self.state: Any = None
+        self._on_state = [on_state] if on_state else []
+        self._subscribers: list[asyncio.Queue[dict[str, Any]]] = []
+        self._listeners: list[MessageCallback] = []
+        self._reconnect, self._backoff, self._call_timeout = reconnect, backoff, call_timeout
+        self._ws: ClientConnection | None = None
+        self._ready = asyncio.Event()
+        self._pending: dict[str, _PendingCall] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.connects = 0
+        """How many times the client (re)connected."""
+
+    async def __aenter__(self) -> AgentClient:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.close()
+
+    async def connect(self, timeout: float = 10.0) -> None:
+        """Connect (and keep reconnecting); return once identity and state arrived."""
+        self._task = asyncio.create_task(self._run())
+        await self.wait_ready(timeout)
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        waiter = asyncio.ensure_future(self._ready.wait())
+        done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
+        if self._ready.is_set():
+            return
+        waiter.cancel()
+        if self._task in done and self._task.exception():
+            raise AgentClientError(f"could not connect to {self.url}: {self._task.exception()}")
+        if self.connects == 0:  # never got through: stop trying, the caller decides
+            self._task.cancel()
+        raise AgentClientError(f"no identity from {self.url} within {timeout}s")
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._ws:
+            await self._ws.close()
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._fail_pending("client closed")
+
+    def on_state(self, callback: StateCallback) -> None:
+        """`callback(state, source)` on every state the client learns ("server" or "client")."""
+        self._on_state.append(callback)
+
+    def on_message(self, callback: MessageCallback) -> None:
+        """`callback(message)` for every frame that is not the protocol's own."""
+        self._listeners.append(callback)
+
+    async def messages(self) -> AsyncIterator[dict[str, Any]]:
+        """Iterate over every non-protocol message (broadcasts, workflow updates)."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._subscribers.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.remove(queue)
+
+    async def set_state(self, state: Any) -> None:
+        await self._send({"type": "cf_agent_state", "state": state})
+        self._set_local_state(state, "client")
+
+    async def call(self, method: str, *args: Any, timeout: float | None = None,
+                   on_chunk: Callable[[Any], Any] | None = None) -> Any:  # fmt: skip
+        """Call a `@callable_method`; chunks of a streaming method go to `on_chunk`."""
+        call_id = uuid.uuid4().hex
+        pending = self._pending[call_id] = _PendingCall(on_chunk)
+        try:
+            await self._send({"type": "rpc", "id": call_id, "method": method, "args": list(args)})
+            return await asyncio.wait_for(pending.future, timeout or self._call_timeout)
+        except TimeoutError:
+            raise AgentClientError(f"call to {method} timed out") from None
+        finally:
+            self._pending.pop(call_id, None)
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        if not self._ready.is_set():
+            await self.wait_ready()
+        assert self._ws is not None
+        await self._ws.send(json.dumps(frame))
+
+    async def _run(self) -> None:
+        delay = self._backoff[0]
+        while not self._closing:
+            try:
+                async with websockets.connect(self.url, open_timeout=10, max_size=None) as ws:
+                    self._ws = ws
+                    self.connects += 1
+                    delay = self._backoff[0]
+                    async for raw in ws:
+                        self._dispatch(json.loads(raw))
+            except asyncio.CancelledError:
+                raise
+            except (OSError, websockets.exceptions.WebSocketException) as err:
+                if not self._reconnect:
+                    raise AgentClientError(str(err)) from err
+            finally:
+                self._ready.clear()
+                self._fail_pending("connection closed")
+            if not self._reconnect or self._closing:
+                return
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, self._backoff[1])
+
+    def _dispatch(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "cf_agent_identity":
+            if not frame.get("stateFollows"):
+                self._ready.set()
+        elif kind == "cf_agent_state":
+            self._set_local_state(frame.get("state"), "server")
+            self._ready.set()
+        elif kind == "rpc":
+            pending = self._pending.get(frame.get("id"))  # type: ignore[arg-type]
+            if pending is None or pending.future.done():
+                return
+            if not frame.get("success"):
+                pending.future.set_exception(AgentClientError(str(frame.get("error"))))
+            elif frame.get("done", True):
+                pending.future.set_result(frame.get("result"))
+            elif pending.on_chunk:
+                _fire(pending.on_chunk, frame.get("result"))
+        elif kind != "cf_agent_mcp_servers":
+            for queue in self._subscribers:
+                queue.put_nowait(frame)
+            for listener in self._listeners:
+                _fire(listener, frame)
+
+    def _set_local_state(self, state: Any, source: str) -> None:
+        self.state = state
+        for callback in self._on_state:
+            _fire(callback, state, source)
+
+    def _fail_pending(self, reason: str) -> None:
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(AgentClientError(reason))
+
+
+def _fire(callback: Callable[..., Any], *args: Any) -> None:
+    result = callback(*args)
+    if inspect.isawaitable(result):
+        asyncio.ensure_future(result)

@@ -1,0 +1,80 @@
+"""One WebSocket client of an agent: a bounded outbound queue drained by its own
+writer task, so a slow or dead client never holds up delivery to the others."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import structlog
+from starlette.websockets import WebSocket
+
+log = structlog.get_logger("agents.ws")
+
+# Close codes: 1008 policy (auth, unknown agent), 1009 too big, 1013 try again later.
+CLOSE_SLOW_CONSUMER = 1013
+
+
+class Connection:
+    """What agent hooks receive: `id`, `query`, `send(message)`, `close(code, reason)`."""
+
+    def __init__(self, websocket: WebSocket, id: str, *, query: dict[str, str], max_queue: int) -> None:
+        self.id = id
+        self.query = query
+        self._ws = websocket
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=max_queue)
+        self.state_version = 0
+        self.closed = False
+
+    def send(self, message: Any) -> None:
+        """Queue a message (any JSON value) for this client."""
+        self.send_text(json.dumps(message, separators=(",", ":")))
+
+    def send_text(self, text: str) -> None:
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("slow websocket client dropped", connection=self.id)
+            self.close_soon(CLOSE_SLOW_CONSUMER, "too slow: reconnect to resync")
+
+    def offer_broadcast(self, text: str, state_version: int | None) -> None:
+        """A broadcast from the hub; a state snapshot older than what the client has is skipped."""
+        if state_version is not None:
+            if state_version <= self.state_version:
+                return
+            self.state_version = state_version
+        self.send_text(text)
+
+    def close_soon(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if not self.closed:
+            self.closed = True
+            await self._close(code, reason)
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            await self._ws.close(code, reason[:120])
+        except Exception:  # already gone
+            pass
+
+    async def send_now(self, message: Any) -> None:
+        """Write directly, bypassing the queue (the connect handshake only)."""
+        await self._ws.send_text(json.dumps(message, separators=(",", ":")))
+
+    async def run_writer(self) -> None:
+        try:
+            while True:
+                text = await self._queue.get()
+                if text is None:
+                    return
+                await self._ws.send_text(text)
+        except Exception:  # the socket went away; the reader side cleans up
+            self.closed = True

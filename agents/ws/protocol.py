@@ -1,0 +1,53 @@
+"""Frames of the wire protocol, compatible with Cloudflare's `agents` client.
+
+Server -> client on connect, in order:
+  {"type": "cf_agent_identity", "name", "agent", "stateFollows": true when state follows}
+  {"type": "cf_agent_state", "state"}              (only when the state was ever set)
+  {"type": "cf_agent_mcp_servers", "mcp": {...}}
+Client -> server:
+  {"type": "cf_agent_state", "state"}              set state (validated by the agent)
+  {"type": "rpc", "id", "method", "args"}          call a @callable_method
+Server -> client afterwards:
+  {"type": "cf_agent_state", "state"}              every state change (not to its sender)
+  {"type": "cf_agent_state_error", "error"}        a state change from this client was rejected
+  {"type": "rpc", "id", "success": true, "result", "done": true}   (done: false for chunks)
+  {"type": "rpc", "id", "success": false, "error"}
+  {"type": "error", "error"}                       a malformed frame (the connection stays)
+  {"type": "workflow_status" | "workflow_progress", ...}           see agents._messages
+  anything the agent or a workflow broadcasts
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+MCP_EMPTY = {"type": "cf_agent_mcp_servers", "mcp": {"servers": {}, "tools": [], "prompts": [], "resources": []}}
+
+
+def identity(name: str, agent: str, *, state_follows: bool) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "cf_agent_identity", "name": name, "agent": agent}
+    if state_follows:
+        frame["stateFollows"] = True  # the client resolves `ready` once the state arrived
+    return frame
+
+
+def state(value: Any) -> dict[str, Any]:
+    return {"type": "cf_agent_state", "state": value}
+
+
+def state_error(message: str) -> dict[str, Any]:
+    return {"type": "cf_agent_state_error", "error": message}
+
+
+def rpc_result(call_id: Any, result: Any, *, done: bool = True) -> dict[str, Any]:
+    return {"type": "rpc", "id": call_id, "success": True, "result": to_jsonable_python(result), "done": done}
+
+
+def rpc_error(call_id: Any, message: str) -> dict[str, Any]:
+    return {"type": "rpc", "id": call_id, "success": False, "error": message}
+
+
+def error(message: str) -> dict[str, Any]:
+    return {"type": "error", "error": message}

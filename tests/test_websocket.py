@@ -1,0 +1,180 @@
+"""The WebSocket protocol with the Python client and raw frames, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import websockets
+
+from agents import AgentRuntime
+from agents.client import AgentClient, AgentClientError, AgentHttp
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def raw_frames(url: str, count: int) -> tuple[Any, list[dict[str, Any]]]:
+    ws = await websockets.connect(url)
+    return ws, [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(count)]
+
+
+async def test_connect_sends_identity_state_and_mcp_in_order(api_server: str, runtime: AgentRuntime, agent_name: str) -> None:
+    ws_base = api_server.replace("http", "ws")
+    ws, frames = await raw_frames(f"{ws_base}/agents/recorder-agent/{agent_name}?_pk=c1", 2)
+    assert frames == [
+        {"type": "cf_agent_identity", "name": agent_name, "agent": "recorder-agent"},
+        {"type": "cf_agent_mcp_servers", "mcp": {"servers": {}, "tools": [], "prompts": [], "resources": []}},
+    ]  # no state frame: the state was never set
+    await ws.close()
+    await runtime.agent("recorder-agent", agent_name).set_state({"counter": 3})
+    ws, frames = await raw_frames(f"{ws_base}/agents/recorder-agent/{agent_name}", 3)
+    assert [f["type"] for f in frames] == ["cf_agent_identity", "cf_agent_state", "cf_agent_mcp_servers"]
+    assert frames[0]["stateFollows"] is True and frames[1]["state"] == {"counter": 3}
+    await ws.close()
+
+
+async def test_unknown_agent_type_is_refused_with_1008(api_server: str) -> None:
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        await websockets.connect(f"{api_server.replace('http', 'ws')}/agents/ghost/x")
+
+
+async def test_state_set_by_a_client_reaches_the_others_not_the_sender(api_server: str, agent_name: str) -> None:
+    async with AgentClient(api_server, "recorder-agent", agent_name) as a, \
+               AgentClient(api_server, "recorder-agent", agent_name) as b:  # fmt: skip
+        seen_by_a: list[Any] = []
+        a.on_state(lambda state, source: seen_by_a.append((state, source)))
+        b_updates: asyncio.Queue[Any] = asyncio.Queue()
+        b.on_state(lambda state, source: b_updates.put_nowait(state))
+        await a.set_state({"counter": 7, "by": "a"})
+        assert await asyncio.wait_for(b_updates.get(), 5) == {"counter": 7, "by": "a"}
+        await asyncio.sleep(0.3)
+        assert seen_by_a == [({"counter": 7, "by": "a"}, "client")]  # no echo from the server
+        assert b.state == {"counter": 7, "by": "a"}
+
+
+async def test_rejected_state_gets_an_error_frame_and_changes_nothing(api_server: str, agent_name: str) -> None:
+    async with AgentClient(api_server, "guarded-agent", agent_name) as client:
+        errors = []
+        client.on_message(lambda m: errors.append(m))
+        await client._send({"type": "cf_agent_state", "state": {"level": -5}})
+        for _ in range(50):
+            if errors:
+                break
+            await asyncio.sleep(0.05)
+        assert errors == [{"type": "cf_agent_state_error", "error": "level must not be negative"}]
+    http = AgentHttp(api_server, "guarded-agent", agent_name)
+    assert (await http.get_state())["version"] == 0
+    await http.aclose()
+
+
+async def test_rpc_results_errors_and_unknown_methods(api_server: str, agent_name: str) -> None:
+    async with AgentClient(api_server, "recorder-agent", agent_name) as client:
+        assert await client.call("ping") == "pong"
+        with pytest.raises(AgentClientError, match="not callable"):
+            await client.call("add", 1, 2)  # a method, but not @callable_method
+        with pytest.raises(AgentClientError, match="not callable"):
+            await client.call("no_such_method")
+        with pytest.raises(AgentClientError, match="ValueError: cannot divide by zero"):
+            await client.call("divide", 1, 0)
+        assert await client.call("divide", 6, 3) == 2
+
+
+async def test_streaming_rpc_sends_chunks_then_done(api_server: str, agent_name: str) -> None:
+    async with AgentClient(api_server, "recorder-agent", agent_name) as client:
+        chunks: list[Any] = []
+        result = await client.call("count_to", 3, on_chunk=chunks.append)
+        assert chunks == [1, 2, 3]
+        assert result == "done"
+
+
+async def test_malformed_frames_get_error_frames_and_the_connection_stays(api_server: str, agent_name: str) -> None:
+    ws, _ = await raw_frames(f"{api_server.replace('http', 'ws')}/agents/recorder-agent/{agent_name}", 2)
+    await ws.send("{not json")
+    assert json.loads(await ws.recv()) == {"type": "error", "error": "malformed frame: not JSON"}
+    await ws.send(b"\x00\x01")
+    assert json.loads(await ws.recv())["type"] == "error"
+    await ws.send(json.dumps({"type": "rpc", "id": "x", "method": 5}))
+    assert json.loads(await ws.recv())["success"] is False
+    await ws.send(json.dumps({"type": "rpc", "id": "y", "method": "ping", "args": []}))
+    assert json.loads(await ws.recv()) == {"type": "rpc", "id": "y", "success": True, "result": "pong", "done": True}
+    await ws.close()
+
+
+async def test_oversized_frames_close_with_1009(api_server: str, agent_name: str, runtime: AgentRuntime) -> None:
+    ws, _ = await raw_frames(f"{api_server.replace('http', 'ws')}/agents/recorder-agent/{agent_name}", 2)
+    await ws.send("x" * (runtime.settings.ws_max_frame_bytes + 1))
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    async with AgentClient(api_server, "recorder-agent", agent_name) as client:  # the server is fine
+        assert await client.call("ping") == "pong"
+
+
+async def test_workflow_progress_state_and_status_reach_clients(api_server: str, agent_name: str) -> None:
+    async with AgentClient(api_server, "task-agent", agent_name) as client:
+        received: list[dict[str, Any]] = []
+        client.on_message(received.append)
+        states: list[Any] = []
+        client.on_state(lambda state, source: states.append(state))
+        run_id = await client.call("start_workflow", "process_items", {"items": ["a", "b", "c"]})
+        for _ in range(200):
+            if any(m.get("status") == "complete" for m in received):
+                break
+            await asyncio.sleep(0.05)
+    progress = [m["progress"]["processed"] for m in received if m["type"] == "workflow_progress"]
+    assert progress == [1, 2, 3]
+    statuses = [m["status"] for m in received if m["type"] == "workflow_status"]
+    assert statuses == ["running", "complete"]
+    assert all(m["workflow_id"] == run_id for m in received)
+    assert [s["task_progress"] for s in states] == pytest.approx([1 / 3, 2 / 3, 1.0])
+
+
+async def test_broadcast_to_clients_from_a_workflow(api_server: str, agent_name: str) -> None:
+    http = AgentHttp(api_server, "recorder-agent", agent_name)
+    async with AgentClient(api_server, "recorder-agent", agent_name) as client:
+        messages = client.messages()
+        await http.run_workflow("agent_call_flow")
+        async def first_hello() -> dict[str, Any]:
+            async for message in messages:
+                if message["type"] == "hello":
+                    return message
+            raise AssertionError("no hello")
+
+        assert await asyncio.wait_for(first_hello(), 10) == {"type": "hello", "total": 5}
+    await http.aclose()
+
+
+async def test_reconnect_after_the_api_restarts_resyncs_state(settings: Any, runtime: AgentRuntime, agent_name: str) -> None:
+    import uvicorn
+
+    import api
+    from devstack import free_port
+
+    port = free_port()
+
+    async def serve() -> tuple[uvicorn.Server, asyncio.Task[None]]:
+        server = uvicorn.Server(uvicorn.Config(api.app(settings), host="127.0.0.1", port=port, log_config=None))
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.02)
+        return server, task
+
+    server, task = await serve()
+    client = AgentClient(f"http://127.0.0.1:{port}", "recorder-agent", agent_name, backoff=(0.05, 0.5))
+    await client.connect()
+    server.should_exit = True
+    await task
+    await runtime.agent("recorder-agent", agent_name).set_state({"counter": 42})  # while nobody listens
+    server, task = await serve()
+    await client.wait_ready(10)
+    for _ in range(100):
+        if client.state == {"counter": 42}:
+            break
+        await asyncio.sleep(0.05)
+    assert client.state == {"counter": 42} and client.connects == 2
+    assert await client.call("ping") == "pong"
+    await client.close()
+    server.should_exit = True
+    await task
