@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
+
+import uvicorn
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -77,13 +80,19 @@ def app(settings: Settings | None = None) -> FastAPI:
     return application
 
 
-def main() -> None:
-    """Serve with the settings' host, port and WebSocket frame limit."""
-    import uvicorn
+def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """The uvicorn configuration of the API. The sans-I/O WebSocket implementation
+    applies write backpressure, so a client that stops reading fills its bounded queue
+    (and is cut off) instead of growing the server's transport buffer without bound."""
+    options: dict[str, Any] = {
+        "host": settings.api_host, "port": settings.api_port, "ws": "websockets-sansio",
+        "ws_max_size": settings.ws_max_frame_bytes, "log_config": None, "lifespan": "on", **overrides,
+    }  # fmt: skip
+    return uvicorn.Config(app(settings), **options)
 
-    settings = get_settings()
-    uvicorn.run(app(settings), host=settings.api_host, port=settings.api_port,
-                ws_max_size=settings.ws_max_frame_bytes, log_config=None)  # fmt: skip
+
+def main() -> None:
+    uvicorn.Server(server_config(get_settings())).run()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -109,20 +110,24 @@ async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def api_server(settings: Settings) -> AsyncIterator[str]:
     """The API served by uvicorn on a free port (real sockets, for WebSocket tests)."""
+    from devstack import free_port
+
+    port = free_port()
+    server, task = await serve_api(settings, port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+async def serve_api(settings: Settings, port: int) -> tuple[Any, Any]:
+    """Start the API (as `api.main` configures it) in this process; (server, task)."""
     import asyncio
 
     import uvicorn
 
-    from devstack import free_port
-
-    port = free_port()
-    config = uvicorn.Config(api.app(settings), host="127.0.0.1", port=port, log_config=None,
-                            ws_max_size=settings.ws_max_frame_bytes, lifespan="on")  # fmt: skip
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(api.server_config(settings, host="127.0.0.1", port=port))
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "the API server did not start"
         await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    return server, task

@@ -147,27 +147,17 @@ async def test_broadcast_to_clients_from_a_workflow(api_server: str, agent_name:
 
 
 async def test_reconnect_after_the_api_restarts_resyncs_state(settings: Any, runtime: AgentRuntime, agent_name: str) -> None:
-    import uvicorn
-
-    import api
     from devstack import free_port
+    from tests.conftest import serve_api
 
     port = free_port()
-
-    async def serve() -> tuple[uvicorn.Server, asyncio.Task[None]]:
-        server = uvicorn.Server(uvicorn.Config(api.app(settings), host="127.0.0.1", port=port, log_config=None))
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.02)
-        return server, task
-
-    server, task = await serve()
+    server, task = await serve_api(settings, port)
     client = AgentClient(f"http://127.0.0.1:{port}", "recorder-agent", agent_name, backoff=(0.05, 0.5))
     await client.connect()
     server.should_exit = True
     await task
     await runtime.agent("recorder-agent", agent_name).set_state({"counter": 42})  # while nobody listens
-    server, task = await serve()
+    server, task = await serve_api(settings, port)
     await client.wait_ready(10)
     for _ in range(100):
         if client.state == {"counter": 42}:
