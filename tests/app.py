@@ -60,6 +60,11 @@ class RecorderAgent(Agent[dict[str, Any]]):
             raise ValueError("cannot divide by zero")
         return a / b
 
+    @callable_method
+    async def sleep_for(self, seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "awake"
+
     @callable_method(streaming=True)
     async def count_to(self, stream: Any, n: int) -> None:
         for i in range(1, n + 1):

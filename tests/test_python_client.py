@@ -1,0 +1,63 @@
+"""The Python clients' helpers: every HTTP workflow helper, and call timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agents.client import AgentClient, AgentClientError, AgentHttp, AgentHttpError
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def _until(http: AgentHttp, run_id: str, status: str) -> dict:
+    for _ in range(400):
+        row = await http.get_workflow(run_id)
+        if row["status"] == status:
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{run_id} never reached {status}: {row}")
+
+
+async def test_every_http_helper(api_server: str, agent_name: str) -> None:
+    http = AgentHttp(api_server, "task-agent", agent_name)
+    try:
+        ok = await http.run_workflow("approval", {"title": "a"}, id="one", metadata={"k": "v"})
+        assert ok["id"] == "one"
+        no = await http.run_workflow("approval", {"title": "b"})
+        await _until(http, "one", "waiting")
+        await _until(http, no["id"], "waiting")
+        await http.approve("one", reason="fine", metadata={"by": "me"})
+        await http.reject(no["id"], reason="nope")
+        assert (await _until(http, "one", "complete"))["result"]["metadata"] == {"by": "me"}
+        assert (await _until(http, no["id"], "errored"))["error"]["message"] == "Workflow rejected: nope"
+
+        listed = await http.list_workflows(status=["complete", "errored"], metadata={"k": "v"})
+        assert [w["id"] for w in listed["workflows"]] == ["one"]
+
+        slow = await http.run_workflow("process_items", {"items": ["a"] * 30, "delay_ms": 100})
+        assert (await http.pause(slow["id"]))["status"] == "paused"
+        assert (await http.resume(slow["id"]))["status"] == "running"
+        assert (await http.terminate(slow["id"], reason="enough"))["status"] == "terminated"
+        assert (await http.restart(slow["id"]))["status"] == "queued"
+        await http.terminate(slow["id"])
+
+        waiter = await http.run_workflow("approval", {"title": "c"})
+        await _until(http, waiter["id"], "waiting")
+        await http.send_event(waiter["id"], "approval", {"approved": True, "metadata": 1})
+        assert (await _until(http, waiter["id"], "complete"))["result"]["metadata"] == 1
+        assert (await http.get_state())["state"] == {}
+
+        with pytest.raises(AgentHttpError) as missing:
+            await http.get_workflow("missing")
+        assert (missing.value.status, missing.value.code) == (404, "not_found")
+    finally:
+        await http.aclose()
+
+
+async def test_calls_time_out_clearly_and_the_connection_stays_usable(api_server: str, agent_name: str) -> None:
+    async with AgentClient(api_server, "recorder-agent", agent_name) as client:
+        with pytest.raises(AgentClientError, match="timed out"):
+            await client.call("sleep_for", 2, timeout=0.2)
+        assert await client.call("sleep_for", 0.01) == "awake"
