@@ -141,14 +141,15 @@ class RunService:
             info = await reconcile_with_temporal(self._rt, agent, info)
         return info
 
-    async def require(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
-        info = await self.get(agent, tracking_id)
+    async def require(self, agent: Agent[Any], tracking_id: str, *, reconcile: bool = True) -> WorkflowInfo:
+        info = await self.get(agent, tracking_id, reconcile=reconcile)
         if info is None:
             raise NotFoundError(f"no workflow {tracking_id!r} for {agent.agent_type}/{agent.name}")
         return info
 
     async def require_unfinished(self, agent: Agent[Any], tracking_id: str, doing: str) -> WorkflowInfo:
-        info = await self.require(agent, tracking_id)
+        # No reconcile here: a control that finds the run gone on Temporal reconciles then.
+        info = await self.require(agent, tracking_id, reconcile=False)
         if info.status in FINISHED:
             raise ConflictError(f"workflow {tracking_id!r} is {info.status}; it cannot {doing}")
         return info
@@ -195,7 +196,7 @@ class RunService:
         handle = await self._start_on_temporal(agent, info, reuse=True)
         await self._rt.tracker.set_run_id(agent.keys, tracking_id, handle.first_execution_run_id or "")
         await self._rt.publish(agent.keys, workflow_status(tracking_id, info.workflow_name, "queued"))
-        return await self.require(agent, tracking_id)
+        return await self.require(agent, tracking_id, reconcile=False)
 
     async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
         try:
@@ -214,4 +215,4 @@ class RunService:
         moved = await self._rt.tracker.transition(agent.keys, info.id, status, only_from=only_from)
         if moved and moved[1]:
             await self._rt.publish(agent.keys, workflow_status(info.id, info.workflow_name, status))
-        return await self.require(agent, info.id)
+        return await self.require(agent, info.id, reconcile=False)

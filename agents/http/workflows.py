@@ -53,7 +53,7 @@ def _epoch_ms(value: str | None) -> int | None:
 async def start_workflow(agent: AgentDep, body: StartWorkflow) -> WorkflowInfoOut:
     run_id = await agent.run_workflow(body.workflow, body.params, id=body.id, metadata=body.metadata,
                                       retention=body.retention)  # fmt: skip
-    return WorkflowInfoOut.of(await agent.runtime.runs.require(agent, run_id))
+    return WorkflowInfoOut.of(await agent.runtime.runs.require(agent, run_id, reconcile=False))
 
 
 @router.get("", response_model=WorkflowPageOut)
