@@ -1,6 +1,7 @@
 """Demo app: the workflows. An example of using the framework, not part of it."""
 
 from .approval import Approval, ApprovalParams
+from .call_api import CallApi, CallApiParams
 from .process_items import ProcessItems, ProcessItemsParams
 
-__all__ = ["Approval", "ApprovalParams", "ProcessItems", "ProcessItemsParams"]
+__all__ = ["Approval", "ApprovalParams", "CallApi", "CallApiParams", "ProcessItems", "ProcessItemsParams"]
