@@ -6,14 +6,17 @@ Routes live in `agents.http` (SPEC section 5).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
@@ -77,7 +80,20 @@ def app(settings: Settings | None = None) -> FastAPI:
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
+    web = _web_root(settings.web_root)
+    if web is not None:
+        # Mounted last: every API route above takes precedence over a file name.
+        application.mount("/", StaticFiles(directory=web, html=True), name="web")
     return application
+
+
+def _web_root(spec: str) -> Path | None:
+    """`package:folder` -> the folder inside that installed package."""
+    if not spec:
+        return None
+    package, _, folder = spec.partition(":")
+    module = importlib.import_module(package)
+    return Path(module.__file__ or "").parent / folder
 
 
 def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = 1024 * 1024
     """Largest WebSocket frame a client may send; a bigger one closes with 1009."""
 
+    web_root: str = "agents.demo:web"
+    """Static files served at `/`, as `package:folder` (the demo page by default); empty for none."""
+
     data_dir: Path = Path(".data")
     """Where the embedded servers keep their data."""
     agent_modules: str = Field(default=DEMO_MODULES)
