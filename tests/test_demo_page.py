@@ -1,0 +1,51 @@
+"""The demo page in a real browser: Playwright driving Debian's Chromium headless."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
+
+
+@pytest.mark.usefixtures("worker")
+async def test_approve_from_the_page_and_watch_a_progress_bar_fill(
+    api_server: str, agent_name: str, test_output: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (apt-get install chromium)"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page(viewport={"width": 1280, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            await page.goto(f"{api_server}/?agent={agent_name}")
+            await page.wait_for_selector("#connection.open")
+
+            await page.click("[data-testid=start-approval]")
+            waiting = page.locator('tr[data-status="waiting"]')
+            await waiting.wait_for()
+            await waiting.locator("input.reason").fill("looks good")
+            await waiting.locator('button[data-action="approve"]').click()
+            await page.locator('tr[data-status="complete"]').first.wait_for()
+            assert await page.locator("tr[data-run-id]").count() == 1
+
+            await page.fill('form[data-workflow="process_items"] input[name=count]', "5")
+            await page.fill('form[data-workflow="process_items"] input[name=delay_ms]', "150")
+            await page.click("[data-testid=start-process_items]")
+            bar = page.locator('tr[data-status="running"] progress')
+            await bar.first.wait_for()  # a live bar while it runs
+            done = page.locator('tr[data-status="complete"] progress[value="1"]')
+            await done.wait_for(timeout=30_000)
+            assert "100%" in await page.locator('tr[data-status="complete"] td.progress').first.inner_text()
+            await page.locator("[data-testid=state]", has_text='"task_progress": 1').wait_for()
+            await page.screenshot(path=str(test_output / "demo-page.png"), full_page=True)
+        finally:
+            await browser.close()
+        assert errors == []
