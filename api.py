@@ -17,11 +17,14 @@ import uvicorn
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
 from agents import AgentRuntime, AppRegistry, Settings, connect_temporal, get_settings
+from agents._metrics import Metrics
 from agents.http import Runtime, install_error_handlers, state_router, workflows_router
+from agents.http.middleware import RequestContextMiddleware
 from agents.logging import configure_logging
 from agents.ws import ConnectionHub
 from agents.ws import router as ws_router
@@ -29,6 +32,7 @@ from agents.ws import router as ws_router
 
 def app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
@@ -37,9 +41,10 @@ def app(settings: Settings | None = None) -> FastAPI:
         temporal = await connect_temporal(settings)
         registry = AppRegistry.from_modules(settings.module_list)
         application.state.runtime = AgentRuntime(
-            redis=redis, registry=registry, settings=settings, temporal=temporal
+            redis=redis, registry=registry, settings=settings, temporal=temporal, metrics=metrics
         )
-        hub = ConnectionHub(redis, control_channel=f"{settings.redis_key_prefix}hub")
+        hub = ConnectionHub(redis, control_channel=f"{settings.redis_key_prefix}hub",
+                            metrics=metrics)  # fmt: skip
         await hub.start()
         application.state.hub = hub
         try:
@@ -54,6 +59,7 @@ def app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(application)
+    application.add_middleware(RequestContextMiddleware, metrics=metrics)
     application.include_router(workflows_router)
     application.include_router(state_router)
     application.include_router(ws_router)
@@ -79,6 +85,11 @@ def app(settings: Settings | None = None) -> FastAPI:
             checks["temporal"] = f"unreachable: {err}"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+
+    @application.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    async def prometheus_metrics(rt: Runtime) -> PlainTextResponse:
+        """Prometheus metrics of this API process."""
+        return PlainTextResponse(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     web = _web_root(settings.web_root)
     if web is not None:

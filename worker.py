@@ -14,7 +14,16 @@ import structlog
 from redis.asyncio import Redis
 from temporalio.worker import Worker
 
-from agents import AgentRuntime, AgentsPlugin, AppRegistry, Reconciler, Settings, connect_temporal, get_settings
+from agents import (
+    AgentRuntime,
+    AgentsPlugin,
+    AppRegistry,
+    Reconciler,
+    Settings,
+    connect_temporal,
+    get_settings,
+    metrics_runtime,
+)
 from agents.logging import configure_logging
 
 log = structlog.get_logger("worker")
@@ -22,7 +31,8 @@ log = structlog.get_logger("worker")
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
     redis = Redis.from_url(settings.redis_target, decode_responses=True)
-    client = await connect_temporal(settings)
+    sdk_runtime = metrics_runtime(settings.worker_metrics_port) if settings.worker_metrics_port else None
+    client = await connect_temporal(settings, runtime=sdk_runtime)
     registry = AppRegistry.from_modules(settings.module_list)
     runtime = AgentRuntime(redis=redis, registry=registry, settings=settings, temporal=client)
     worker = Worker(
@@ -35,6 +45,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
         "worker started",
         temporal=settings.temporal_target,
         task_queue=settings.task_queue,
+        metrics_port=settings.worker_metrics_port or None,
         workflows=sorted(registry.workflows),
         agents=sorted(registry.agents),
     )

@@ -4,7 +4,7 @@ Framework only; the demo app lives in `agents.demo`.
 """
 
 from ._agent import SERVER, WORKFLOW, Agent, callable_method, kebab_case
-from ._plugin import DATA_CONVERTER, PASSTHROUGH, AgentsPlugin, connect_temporal
+from ._plugin import DATA_CONVERTER, PASSTHROUGH, AgentsPlugin, connect_temporal, metrics_runtime
 from ._reconciler import Reconciler
 from ._registry import AppRegistry
 from ._runtime import AgentRuntime
@@ -44,6 +44,7 @@ __all__ = [
     "WorkflowPage",
     "callable_method",
     "connect_temporal",
+    "metrics_runtime",
     "get_settings",
     "kebab_case",
 ]

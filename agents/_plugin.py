@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.plugin import SimplePlugin
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -59,10 +60,17 @@ class AgentsPlugin(SimplePlugin):
         )
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    """A Temporal client with the framework's data converter."""
+async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A Temporal client with the framework's data converter (and an SDK runtime, for
+    example one that exports metrics)."""
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=DATA_CONVERTER,
+        runtime=runtime,
     )
+
+
+def metrics_runtime(port: int) -> Runtime:
+    """An SDK runtime serving Temporal's worker metrics for Prometheus on `port`."""
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{port}")))

@@ -106,6 +106,7 @@ class RunService:
             await self._rt.tracker.delete(agent.keys, id)
             raise
         await self._rt.tracker.set_run_id(agent.keys, id, handle.first_execution_run_id or "")
+        self._rt.metrics.workflow_starts.labels(name).inc()
         return id
 
     async def _start_on_temporal(self, agent: Agent[Any], info: WorkflowInfo, *, reuse: bool) -> WorkflowHandle[Any, Any]:
@@ -159,10 +160,12 @@ class RunService:
             raise ValidationError(f"event type {type!r} is not allowed: use 1-100 letters, digits, '_', '.', ':' or '-'")
         info = await self.require_unfinished(agent, tracking_id, "take more events")
         await self._signal(agent, info, Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload))
+        self._rt.metrics.workflow_controls.labels("approval" if type == "approval" else "event").inc()
 
     async def pause(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be paused")
         await self._signal(agent, info, Bridge.SIGNAL_PAUSE)
+        self._rt.metrics.workflow_controls.labels("pause").inc()
         return await self._move(agent, info, "paused")
 
     async def resume(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
@@ -173,6 +176,7 @@ class RunService:
         # event, and that report must land after this one.
         resumed = await self._move(agent, info, "running", only_from="paused")
         await self._signal(agent, info, Bridge.SIGNAL_RESUME)
+        self._rt.metrics.workflow_controls.labels("resume").inc()
         return resumed
 
     async def terminate(self, agent: Agent[Any], tracking_id: str, reason: str | None = None) -> WorkflowInfo:
@@ -183,6 +187,7 @@ class RunService:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
             return await self._gone(agent, info)
+        self._rt.metrics.workflow_controls.labels("terminate").inc()
         return await self._move(agent, info, "terminated")
 
     async def restart(self, agent: Agent[Any], tracking_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
@@ -195,6 +200,7 @@ class RunService:
         await self._rt.tracker.transition(agent.keys, tracking_id, "queued", **fields)
         handle = await self._start_on_temporal(agent, info, reuse=True)
         await self._rt.tracker.set_run_id(agent.keys, tracking_id, handle.first_execution_run_id or "")
+        self._rt.metrics.workflow_controls.labels("restart").inc()
         await self._rt.publish(agent.keys, workflow_status(tracking_id, info.workflow_name, "queued"))
         return await self.require(agent, tracking_id, reconcile=False)
 

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from ._agent import Agent
 from ._keys import AgentKeys
 from ._lock import AgentLock
+from ._metrics import Metrics
 from ._queries import RunQueries
 from ._registry import AppRegistry
 from ._runs import RunService
@@ -30,11 +31,13 @@ class AgentRuntime:
         registry: AppRegistry,
         settings: Settings,
         temporal: Client | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.redis = redis
         self.registry = registry
         self.settings = settings
         self._temporal = temporal
+        self.metrics = metrics or Metrics()
         self.store = StateStore(redis, prefix=settings.redis_key_prefix)
         self.tracker = RunTracker(redis)
         self.lock = AgentLock(redis)

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     """Port of the embedded Temporal dev server."""
     temporal_ui_port: int = 8233
     """Port of the embedded dev server's UI."""
+    worker_metrics_port: int = 9464
+    """Where the worker serves the Temporal SDK's Prometheus metrics (0 turns them off)."""
     temporal_namespace: str = "default"
     """Temporal namespace for every run."""
     task_queue: str = "agents"

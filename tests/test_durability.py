@@ -20,8 +20,9 @@ from tests.helpers import wait_for_status
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_worker_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def start_worker_process(settings: Settings, log: Path, *, metrics_port: int = 0) -> subprocess.Popen[bytes]:
     env = {
+        "WORKER_METRICS_PORT": str(metrics_port),
         **os.environ,
         "TEMPORAL_ADDRESS": settings.temporal_target,
         "REDIS_URL": settings.redis_target,
@@ -74,15 +75,23 @@ async def test_kill_9_worker_mid_run_then_new_worker_completes_without_rerunning
     assert await agent.refresh_state() == {"task_progress": 1.0}
 
 
-async def test_worker_stops_gracefully_on_sigterm(runtime: AgentRuntime, tmp_path: Path) -> None:
+async def test_worker_serves_sdk_metrics_and_stops_gracefully_on_sigterm(runtime: AgentRuntime, tmp_path: Path) -> None:
+    import httpx
+
+    from devstack import free_port
+
     log = tmp_path / "worker.log"
-    proc = start_worker_process(runtime.settings, log)
+    port = free_port()
+    proc = start_worker_process(runtime.settings, log, metrics_port=port)
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
         while "worker started" not in log.read_text():
             assert proc.poll() is None and loop.time() < deadline, log.read_text()[-2000:]
             await asyncio.sleep(0.05)
+        async with httpx.AsyncClient() as http:
+            scraped = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        assert "temporal_" in scraped  # the Temporal SDK's own worker metrics
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
         assert "worker stopping" in log.read_text()

@@ -33,7 +33,7 @@ def _session_members(sid: int) -> list[str]:
 
 
 async def test_make_dev_runs_the_stack_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("API_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT", "REDIS_PORT")}
+    ports = {name: free_port() for name in ("API_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT", "REDIS_PORT", "WORKER_METRICS_PORT")}
     env = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "REDIS_URL", "TASK_QUEUE")}
     env.update({k: str(v) for k, v in ports.items()}, DATA_DIR=str(tmp_path / "data"))
     log = tmp_path / "dev.log"

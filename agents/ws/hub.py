@@ -15,21 +15,22 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from agents._metrics import Metrics
+
 from .connection import Connection
 
 log = structlog.get_logger("agents.ws")
 
 
 class ConnectionHub:
-    def __init__(self, redis: Redis, *, control_channel: str) -> None:
+    def __init__(self, redis: Redis, *, control_channel: str, metrics: Metrics | None = None) -> None:
         self._redis = redis
         self._control = control_channel
         self._groups: dict[str, set[Connection]] = defaultdict(set)
         self._lock = asyncio.Lock()
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
         self._task: asyncio.Task[None] | None = None
-        self.relayed = 0
-        """Messages handed to client queues (a counter for metrics and tests)."""
+        self._metrics = metrics
 
     async def start(self) -> None:
         # A standing subscription keeps the pub/sub connection open with no clients.
@@ -49,13 +50,17 @@ class ConnectionHub:
             if not self._groups[channel]:
                 await self._pubsub.subscribe(channel)
             self._groups[channel].add(connection)
+        if self._metrics:
+            self._metrics.ws_connections.inc()
 
     async def leave(self, channel: str, connection: Connection) -> None:
         async with self._lock:
             group = self._groups.get(channel)
-            if group is None:
+            if group is None or connection not in group:
                 return
             group.discard(connection)
+            if self._metrics:
+                self._metrics.ws_connections.dec()
             if not group:
                 del self._groups[channel]
                 await self._pubsub.unsubscribe(channel)
@@ -96,7 +101,10 @@ class ConnectionHub:
             return
         exclude = set(envelope.get("exclude") or ())
         version = envelope.get("v")
+        sent = 0
         for connection in list(group):
             if connection.id not in exclude:
                 connection.offer_broadcast(text, version)
-                self.relayed += 1
+                sent += 1
+        if self._metrics:
+            self._metrics.ws_messages.inc(sent)

@@ -1,0 +1,57 @@
+"""Request ids and HTTP metrics, as a plain ASGI middleware (WebSockets pass through)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agents._metrics import Metrics
+
+log = structlog.get_logger("agents.http")
+
+
+class RequestContextMiddleware:
+    """Binds `request_id` (from `X-Request-ID` or a new one) into every log line of the
+    request, echoes it in the response, and records the request's route, status and time."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = _route(scope)
+                elapsed = time.perf_counter() - started
+                self.metrics.http_requests.labels(scope["method"], route, str(status)).inc()
+                self.metrics.http_seconds.labels(scope["method"], route).observe(elapsed)
+                log.info("request", method=scope["method"], route=route, status=status,
+                         ms=round(elapsed * 1000, 2))  # fmt: skip
+
+
+def _route(scope: dict[str, Any]) -> str:
+    """The route template (`/agents/{agent}/{name}/workflows`), never the raw path, so
+    label values stay few."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or ("static" if scope.get("path", "/").count("/") <= 1 else "unmatched")
