@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from agents import AgentRuntime, AppRegistry, Settings, connect_temporal, get_settings
 from agents._metrics import Metrics
-from agents.http import Runtime, install_error_handlers, state_router, workflows_router
+from agents.http import Runtime, install_error_handlers, standalone_router, state_router, workflows_router
 from agents.http.middleware import RequestContextMiddleware
 from agents.logging import configure_logging
 from agents.ws import ConnectionHub
@@ -62,6 +62,7 @@ def app(settings: Settings | None = None) -> FastAPI:
     application.add_middleware(RequestContextMiddleware, metrics=metrics)
     application.include_router(workflows_router)
     application.include_router(state_router)
+    application.include_router(standalone_router)
     application.include_router(ws_router)
 
     @application.get("/healthz", tags=["health"])

@@ -65,6 +65,11 @@ def parse_retention(retention: Any) -> dict[str, int] | None:
     return out
 
 
+def check_event_type(type: Any) -> None:
+    if not isinstance(type, str) or not _EVENT_TYPE.match(type):
+        raise ValidationError(f"event type {type!r} is not allowed: use 1-100 letters, digits, '_', '.', ':' or '-'")
+
+
 class RunService:
     def __init__(self, runtime: AgentRuntime) -> None:
         self._rt = runtime
@@ -156,8 +161,7 @@ class RunService:
         return info
 
     async def signal_event(self, agent: Agent[Any], tracking_id: str, type: str, payload: Any) -> None:
-        if not isinstance(type, str) or not _EVENT_TYPE.match(type):
-            raise ValidationError(f"event type {type!r} is not allowed: use 1-100 letters, digits, '_', '.', ':' or '-'")
+        check_event_type(type)
         info = await self.require_unfinished(agent, tracking_id, "take more events")
         await self._signal(agent, info, Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload))
         self._rt.metrics.workflow_controls.labels("approval" if type == "approval" else "event").inc()

@@ -15,6 +15,7 @@ from ._metrics import Metrics
 from ._queries import RunQueries
 from ._registry import AppRegistry
 from ._runs import RunService
+from ._standalone import StandaloneRuns
 from ._state import StateStore
 from ._tracking import RunTracker
 from .settings import Settings
@@ -43,6 +44,7 @@ class AgentRuntime:
         self.lock = AgentLock(redis)
         self.queries = RunQueries(redis, self.tracker)
         self.runs = RunService(self)
+        self.standalone = StandaloneRuns(self)
 
     @property
     def temporal(self) -> Client:

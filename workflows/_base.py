@@ -80,14 +80,15 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         cls.workflow_name = name or cls.__dict__.get("workflow_name") or workflow_name_of(cls)
         cls.params_model = _params_model(cls) or cls.params_model
 
-        async def _entry(self: AgentWorkflow[Any, Any, Any], input: AgentWorkflowInput) -> Any:
-            return await self._execute(input)
+        async def _entry(self: AgentWorkflow[Any, Any, Any], input: Any) -> Any:
+            return await self._execute(AgentWorkflowInput.of(input))
 
         # Temporal wants @workflow.run defined on the class itself, not inherited.
         _entry.__qualname__ = f"{cls.__name__}._entry"
         _entry.__module__ = cls.__module__
-        # Real objects, not strings: the SDK resolves hints in the subclass's module.
-        _entry.__annotations__ = {"input": AgentWorkflowInput, "return": Any}
+        # Raw JSON in (agent input or plain params, see AgentWorkflowInput.of); real
+        # objects, not strings: the SDK resolves hints in the subclass's module.
+        _entry.__annotations__ = {"input": Any, "return": Any}
         cls._entry = workflow.run(_entry)  # type: ignore[attr-defined]
         workflow.defn(name=cls.workflow_name)(cls)
 

@@ -21,7 +21,9 @@ class AgentRef:
 
 @dataclass
 class AgentWorkflowInput:
-    """The single argument of every agent workflow run on Temporal."""
+    """The argument of a run started by the agent layer. A run started any other way
+    (Temporal CLI or UI, another service's client) passes its params alone: the
+    `kind` marker tells the two apart."""
 
     params: dict[str, Any] = field(default_factory=dict)
     agent: AgentRef | None = None
@@ -29,6 +31,22 @@ class AgentWorkflowInput:
     tracking_id: str | None = None
     """The id the agent tracks the run under (the user-facing workflow id)."""
     metadata: dict[str, Any] = field(default_factory=dict)
+    kind: str = "agent-workflow/v1"
+
+    @classmethod
+    def of(cls, raw: Any) -> AgentWorkflowInput:
+        """The input of a run, whoever started it."""
+        if isinstance(raw, AgentWorkflowInput):
+            return raw
+        if isinstance(raw, dict) and raw.get("kind") == "agent-workflow/v1":
+            agent = raw.get("agent")
+            return cls(
+                params=raw.get("params") or {},
+                agent=AgentRef(**agent) if isinstance(agent, dict) else None,
+                tracking_id=raw.get("tracking_id"),
+                metadata=raw.get("metadata") or {},
+            )
+        return cls(params=raw if isinstance(raw, dict) else {})
 
 
 @dataclass

@@ -2,7 +2,16 @@
 
 from .deps import AgentDep, Runtime, get_runtime
 from .errors import install_error_handlers
+from .standalone import router as standalone_router
 from .state import router as state_router
 from .workflows import router as workflows_router
 
-__all__ = ["AgentDep", "Runtime", "get_runtime", "install_error_handlers", "state_router", "workflows_router"]
+__all__ = [
+    "AgentDep",
+    "Runtime",
+    "get_runtime",
+    "install_error_handlers",
+    "standalone_router",
+    "state_router",
+    "workflows_router",
+]
