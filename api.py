@@ -23,7 +23,14 @@ from redis.asyncio import Redis
 
 from agents import AgentRuntime, AppRegistry, Settings, connect_temporal, get_settings
 from agents._metrics import Metrics
-from agents.http import Runtime, install_error_handlers, standalone_router, state_router, workflows_router
+from agents.http import (
+    Runtime,
+    events_router,
+    install_error_handlers,
+    standalone_router,
+    state_router,
+    workflows_router,
+)
 from agents.http.middleware import RequestContextMiddleware
 from agents.logging import configure_logging
 from agents.ws import ConnectionHub
@@ -63,6 +70,7 @@ def app(settings: Settings | None = None) -> FastAPI:
     application.include_router(workflows_router)
     application.include_router(state_router)
     application.include_router(standalone_router)
+    application.include_router(events_router)
     application.include_router(ws_router)
 
     @application.get("/healthz", tags=["health"])

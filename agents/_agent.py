@@ -191,6 +191,12 @@ class Agent(Generic[State]):
     async def send_workflow_event(self, workflow_id: str, type: str, payload: Any = None) -> None:
         await self.runtime.runs.signal_event(self, workflow_id, type, payload)
 
+    async def deliver_event(self, workflow: str, key: str, *, type: str = "event", payload: Any = None,
+                            params: Any = None) -> tuple[str, bool]:  # fmt: skip
+        """Send an event to the run of `workflow` for `key`, starting one (with `params`)
+        if none is running; returns (run id, started)."""
+        return await self.runtime.runs.deliver(self, workflow, key, type=type, payload=payload, params=params)
+
     async def approve_workflow(
         self, workflow_id: str, reason: str | None = None, metadata: Any = None
     ) -> None:

@@ -114,7 +114,45 @@ class RunService:
         self._rt.metrics.workflow_starts.labels(name).inc()
         return id
 
-    async def _start_on_temporal(self, agent: Agent[Any], info: WorkflowInfo, *, reuse: bool) -> WorkflowHandle[Any, Any]:
+    async def deliver(self, agent: Agent[Any], workflow: str, key: str, *, type: str, payload: Any,
+                      params: Any = None) -> tuple[str, bool]:  # fmt: skip
+        """Deliver an event to the run of `workflow` for `key`, starting it first if none
+        is running (Temporal signal-with-start on a deterministic id). Returns
+        (tracking id, whether a run was started)."""
+        check_event_type(type)
+        tracking_id = f"{workflow}-{key}"
+        if not isinstance(key, str) or not ID_PATTERN.match(tracking_id):
+            raise ValidationError(f"key {key!r} is not allowed: use letters, digits, '_', '.' or '-' (id up to 128)")
+        data = self.validate_params(workflow, params)
+        event = WorkflowEventSignal(type, payload)
+        info = await self._rt.tracker.get(agent.keys, tracking_id)
+        if info is not None and info.status not in FINISHED:
+            try:
+                await self._rt.temporal.get_workflow_handle(info.workflow_id).signal(Bridge.SIGNAL_EVENT, event)
+                return tracking_id, False
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise  # else it finished meanwhile: start a new one below
+        fresh = WorkflowInfo(id=tracking_id, workflow_id=temporal_workflow_id(agent, tracking_id), workflow_name=workflow,
+                             status="queued", params=data, metadata={"key": key}, created_at=now_ms())  # fmt: skip
+        created = await self._rt.tracker.create(agent.keys, fresh)
+        if not created:  # a finished run under this key, or a racing request's new row
+            await self._rt.tracker.set_run_id(agent.keys, tracking_id, "")
+            await self._rt.tracker.transition(agent.keys, tracking_id, "queued", only_from="complete,errored,terminated",
+                                              progress=None, result=None, error=None, completed_at="")  # fmt: skip
+        handle = await self._start_on_temporal(agent, fresh, reuse=True, signal=event)
+        await self._rt.tracker.set_run_id(agent.keys, tracking_id, handle.first_execution_run_id or "")
+        self._rt.metrics.workflow_controls.labels("deliver").inc()
+        # Started: a new row, or a finished run's key reused. A racing request that found
+        # no row but lost the create only had its event delivered to the winner's run.
+        return tracking_id, created or info is not None
+
+    async def _start_on_temporal(self, agent: Agent[Any], info: WorkflowInfo, *, reuse: bool,
+                                 signal: WorkflowEventSignal | None = None) -> WorkflowHandle[Any, Any]:  # fmt: skip
+        # With a signal, an already running run gets the signal (signal-with-start);
+        # without one, reuse=True replaces a running run (restart).
+        conflict = WorkflowIDConflictPolicy.USE_EXISTING if signal else WorkflowIDConflictPolicy.TERMINATE_EXISTING
+        signal_args: dict[str, Any] = {"start_signal": Bridge.SIGNAL_EVENT, "start_signal_args": [signal]} if signal else {}
         try:
             return await self._rt.temporal.start_workflow(
                 info.workflow_name,
@@ -123,13 +161,14 @@ class RunService:
                 id=info.workflow_id,
                 task_queue=self._rt.settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE if reuse else WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING if reuse else WorkflowIDConflictPolicy.FAIL,
+                id_conflict_policy=conflict if reuse else WorkflowIDConflictPolicy.FAIL,
                 static_summary=f"{info.workflow_name} for {agent.agent_type}/{agent.name} ({info.id})",
                 search_attributes=TypedSearchAttributes([
                     SearchAttributePair(AGENT_TYPE, agent.agent_type),
                     SearchAttributePair(AGENT_NAME, agent.name),
                     SearchAttributePair(AGENT_WORKFLOW, info.workflow_name),
                 ]),  # fmt: skip
+                **signal_args,
             )
         except RPCError as err:
             if err.status == RPCStatusCode.INVALID_ARGUMENT and "search attribute" in err.message.lower():

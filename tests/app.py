@@ -203,3 +203,14 @@ class GuardedFlow(AgentWorkflow[GuardedAgent, dict, Any]):
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
         await step.merge_agent_state({"level": event.payload["level"]})
         return "ok"
+
+
+class CollectEvents(AgentWorkflow[RecorderAgent, dict, Any]):
+    """A keyed pipeline: collects `count` webhook events, then finishes with their payloads."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> list[Any]:
+        payloads = []
+        for i in range(event.payload.get("count", 2)):
+            received = await step.wait_for_event(f"event-{i}", type="webhook", timeout="1 minute")
+            payloads.append(received.payload)
+        return payloads

@@ -2,6 +2,7 @@
 
 from .deps import AgentDep, Runtime, get_runtime
 from .errors import install_error_handlers
+from .events import router as events_router
 from .standalone import router as standalone_router
 from .state import router as state_router
 from .workflows import router as workflows_router
@@ -9,6 +10,7 @@ from .workflows import router as workflows_router
 __all__ = [
     "AgentDep",
     "Runtime",
+    "events_router",
     "get_runtime",
     "install_error_handlers",
     "standalone_router",

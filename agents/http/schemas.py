@@ -30,6 +30,18 @@ class WorkflowEvent(_Strict):
     payload: Any = None
 
 
+class DeliverEvent(_Strict):
+    key: str = Field(description="runs are keyed: the same key reaches the same running run")
+    type: str = "event"
+    payload: Any = None
+    params: dict[str, Any] = Field(default_factory=dict, description="the params if a new run starts")
+
+
+class Delivered(BaseModel):
+    id: str
+    started: bool
+
+
 class Approve(_Strict):
     reason: str | None = None
     metadata: Any = None
