@@ -27,6 +27,7 @@ from agents.http import (
     Runtime,
     events_router,
     install_error_handlers,
+    schedules_router,
     standalone_router,
     state_router,
     workflows_router,
@@ -71,6 +72,7 @@ def app(settings: Settings | None = None) -> FastAPI:
     application.include_router(state_router)
     application.include_router(standalone_router)
     application.include_router(events_router)
+    application.include_router(schedules_router)
     application.include_router(ws_router)
 
     @application.get("/healthz", tags=["health"])

@@ -9,6 +9,7 @@ calls, status) are local activities and may repeat.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from agents import WORKFLOW, Agent, AgentRuntime, StateRejectedError
 from agents._agent import maybe_await
 from agents._messages import workflow_progress, workflow_status
 from agents._state import EFFECT_TTL_SECONDS
+from agents._tracking import WorkflowInfo, now_ms
 from workflows._contracts import (
     AgentCallInput,
     BroadcastInput,
@@ -31,6 +33,7 @@ from workflows._contracts import (
     SendEventInput,
     StateWriteInput,
     StatusInput,
+    TrackInput,
 )
 
 log = structlog.get_logger("agents.bridge")
@@ -59,7 +62,7 @@ class BridgeActivities:
 
     def all(self) -> list[Any]:
         return [self.state, self.report, self.send_event, self.progress, self.broadcast,
-                self.call, self.status]  # fmt: skip
+                self.call, self.status, self.track]  # fmt: skip
 
     def _agent(self, run: RunRef) -> Agent[Any]:
         return self._rt.agent(run.agent.agent_type, run.agent.name)
@@ -153,6 +156,20 @@ class BridgeActivities:
                 )
                 if moved and moved[1]:
                     await self._status_message(agent, run, input.status)
+
+    @activity.defn(name=Bridge.TRACK)
+    async def track(self, input: TrackInput) -> str:
+        """Register a run a schedule started; its id comes from the Temporal run's id
+        (`{schedule}-{time}`), so a retry registers the same row."""
+        info = activity.info()
+        agent = self._agent(input.run)
+        tracking_id = re.sub(r"[^A-Za-z0-9_.\-]", "-", (info.workflow_id or "").rsplit("/", 1)[-1])[:128]
+        row = WorkflowInfo(id=tracking_id, workflow_id=info.workflow_id or "", workflow_name=input.run.workflow_name,
+                           status="queued", params=input.params, metadata=input.metadata, created_at=now_ms())  # fmt: skip
+        if await self._rt.tracker.create(agent.keys, row):
+            await self._rt.tracker.set_run_id(agent.keys, tracking_id, input.run.execution or "")
+            log.info("scheduled run tracked", tracking_id=tracking_id)
+        return tracking_id
 
     @activity.defn(name=Bridge.CALL)
     async def call(self, input: AgentCallInput) -> Any:

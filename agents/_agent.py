@@ -197,6 +197,41 @@ class Agent(Generic[State]):
         if none is running; returns (run id, started)."""
         return await self.runtime.runs.deliver(self, workflow, key, type=type, payload=payload, params=params)
 
+    async def schedule_workflow(
+        self,
+        name: str,
+        params: Any = None,
+        *,
+        cron: str | None = None,
+        every: Any = None,
+        at: datetime | str | None = None,
+        id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        overlap: str = "skip",
+    ) -> str:
+        """Run `name` on a Temporal Schedule (exactly one of `cron`, `every` like
+        "5 minutes", or `at` once); every run it starts is tracked by this agent with
+        `metadata.schedule`. `overlap`: skip, buffer_one, buffer_all, cancel_other,
+        terminate_other or allow_all. Returns the schedule id."""
+        return await self.runtime.schedules.create(self, name, params, cron=cron, every=every, at=at, id=id,
+                                                   metadata=metadata, overlap=overlap)  # fmt: skip
+
+    async def get_schedules(self) -> list[dict[str, Any]]:
+        return await self.runtime.schedules.list(self)
+
+    async def pause_schedule(self, schedule_id: str) -> dict[str, Any]:
+        return await self.runtime.schedules.pause(self, schedule_id)
+
+    async def resume_schedule(self, schedule_id: str) -> dict[str, Any]:
+        return await self.runtime.schedules.resume(self, schedule_id)
+
+    async def trigger_schedule(self, schedule_id: str) -> None:
+        """Start a run of the schedule now."""
+        await self.runtime.schedules.trigger(self, schedule_id)
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        await self.runtime.schedules.delete(self, schedule_id)
+
     async def approve_workflow(
         self, workflow_id: str, reason: str | None = None, metadata: Any = None
     ) -> None:

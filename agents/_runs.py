@@ -65,6 +65,15 @@ def parse_retention(retention: Any) -> dict[str, int] | None:
     return out
 
 
+def search_attributes(agent: Agent[Any], workflow_name: str) -> TypedSearchAttributes:
+    """What makes an agent's runs findable in Temporal UI (and tells them from standalone runs)."""
+    return TypedSearchAttributes([
+        SearchAttributePair(AGENT_TYPE, agent.agent_type),
+        SearchAttributePair(AGENT_NAME, agent.name),
+        SearchAttributePair(AGENT_WORKFLOW, workflow_name),
+    ])  # fmt: skip
+
+
 def check_event_type(type: Any) -> None:
     if not isinstance(type, str) or not _EVENT_TYPE.match(type):
         raise ValidationError(f"event type {type!r} is not allowed: use 1-100 letters, digits, '_', '.', ':' or '-'")
@@ -163,11 +172,7 @@ class RunService:
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE if reuse else WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=conflict if reuse else WorkflowIDConflictPolicy.FAIL,
                 static_summary=f"{info.workflow_name} for {agent.agent_type}/{agent.name} ({info.id})",
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(AGENT_TYPE, agent.agent_type),
-                    SearchAttributePair(AGENT_NAME, agent.name),
-                    SearchAttributePair(AGENT_WORKFLOW, info.workflow_name),
-                ]),  # fmt: skip
+                search_attributes=search_attributes(agent, info.workflow_name),
                 **signal_args,
             )
         except RPCError as err:

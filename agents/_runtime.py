@@ -15,6 +15,7 @@ from ._metrics import Metrics
 from ._queries import RunQueries
 from ._registry import AppRegistry
 from ._runs import RunService
+from ._schedules import ScheduleService
 from ._standalone import StandaloneRuns
 from ._state import StateStore
 from ._tracking import RunTracker
@@ -45,6 +46,7 @@ class AgentRuntime:
         self.queries = RunQueries(redis, self.tracker)
         self.runs = RunService(self)
         self.standalone = StandaloneRuns(self)
+        self.schedules = ScheduleService(self)
 
     @property
     def temporal(self) -> Client:

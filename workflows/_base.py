@@ -28,6 +28,7 @@ from ._contracts import (
     ReportInput,
     RunRef,
     StatusInput,
+    TrackInput,
     WorkflowEventSignal,
 )
 from ._durations import Duration
@@ -174,6 +175,12 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             metadata=input.metadata,
         )
         step = AgentWorkflowStep(self)
+        if self._run is not None and self._run.tracking_id is None:
+            # Started for the agent by a schedule: the run tracks itself (durably, once).
+            self._run.tracking_id = await workflow.execute_activity(
+                Bridge.TRACK, TrackInput(self._run, input.params, input.metadata),
+                start_to_close_timeout=BRIDGE_TIMEOUT, retry_policy=BRIDGE_RETRY, summary="track run",
+            )  # fmt: skip
         await self._set_status("running")
         try:
             result = await self.run(event, step)

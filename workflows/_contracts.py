@@ -112,6 +112,16 @@ class AgentCallInput:
 
 
 @dataclass
+class TrackInput:
+    """A run started for an agent by something that could not track it first (a
+    schedule): the run registers its own tracking row."""
+
+    run: RunRef
+    params: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class StatusInput:
     run: RunRef
     status: str
@@ -127,6 +137,7 @@ class Bridge:
     BROADCAST = "agents.broadcast"
     CALL = "agents.call"
     STATUS = "agents.status"
+    TRACK = "agents.track"
 
     SIGNAL_EVENT = "agents.event"
     SIGNAL_PAUSE = "agents.pause"

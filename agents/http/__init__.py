@@ -3,6 +3,7 @@
 from .deps import AgentDep, Runtime, get_runtime
 from .errors import install_error_handlers
 from .events import router as events_router
+from .schedules import router as schedules_router
 from .standalone import router as standalone_router
 from .state import router as state_router
 from .workflows import router as workflows_router
@@ -13,6 +14,7 @@ __all__ = [
     "events_router",
     "get_runtime",
     "install_error_handlers",
+    "schedules_router",
     "standalone_router",
     "state_router",
     "workflows_router",

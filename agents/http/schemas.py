@@ -42,6 +42,17 @@ class Delivered(BaseModel):
     started: bool
 
 
+class CreateSchedule(_Strict):
+    workflow: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    cron: str | None = Field(default=None, examples=["*/5 * * * *"])
+    every: str | None = Field(default=None, examples=["1 minute"])
+    at: str | None = Field(default=None, description="ISO 8601 time with a timezone: one run then")
+    id: str | None = None
+    metadata: dict[str, Any] | None = None
+    overlap: str = "skip"
+
+
 class Approve(_Strict):
     reason: str | None = None
     metadata: Any = None

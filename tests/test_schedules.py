@@ -1,0 +1,94 @@
+"""Agent schedules on Temporal Schedules: tracked runs, pause, resume, trigger, delete."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def _scheduled_runs(http: httpx.AsyncClient, agent: str, schedule_id: str) -> list[dict]:
+    page = (await http.get(f"{agent}/workflows", params={"metadata.schedule": schedule_id, "limit": 100})).json()
+    return page["workflows"]
+
+
+async def _wait_runs(http: httpx.AsyncClient, agent: str, schedule_id: str, count: int, timeout: float = 20) -> list[dict]:
+    for _ in range(int(timeout / 0.1)):
+        runs = await _scheduled_runs(http, agent, schedule_id)
+        if len(runs) >= count:
+            return runs
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{schedule_id}: {len(runs)} runs, wanted {count}")
+
+
+async def test_a_schedule_starts_tracked_runs_and_obeys_pause_resume_trigger_delete(
+    http: httpx.AsyncClient, client: Client, agent_name: str
+) -> None:
+    agent = f"/agents/task-agent/{agent_name}"
+    created = await http.post(f"{agent}/schedules", json={
+        "workflow": "process_items", "params": {"items": ["a"]}, "every": "2 seconds", "id": "tick",
+        "metadata": {"team": "data"},
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    assert created.json()["paused"] is False and created.json()["every"] == "2 seconds"
+
+    runs = await _wait_runs(http, agent, "tick", 2)
+    assert all(r["workflow_name"] == "process_items" and r["metadata"] == {"team": "data", "schedule": "tick"}
+               for r in runs)  # fmt: skip
+    done = [r for r in runs if r["status"] == "complete"]
+    assert done and done[0]["result"] == {"processed": 1}
+    assert done[0]["workflow_id"].startswith(f"task-agent/{agent_name}/tick-")
+
+    assert (await http.post(f"{agent}/schedules/tick/pause")).json()["paused"] is True
+    await asyncio.sleep(0.5)
+    before = len(await _scheduled_runs(http, agent, "tick"))
+    await asyncio.sleep(4.5)  # two intervals: a running schedule would have started runs
+    assert len(await _scheduled_runs(http, agent, "tick")) == before
+
+    assert (await http.post(f"{agent}/schedules/tick/trigger")).status_code == 202  # run now, even paused
+    await _wait_runs(http, agent, "tick", before + 1)
+
+    assert (await http.post(f"{agent}/schedules/tick/resume")).json()["paused"] is False
+    await _wait_runs(http, agent, "tick", before + 2, timeout=10)
+
+    listed = (await http.get(f"{agent}/schedules")).json()["schedules"]
+    assert [s["id"] for s in listed] == ["tick"] and listed[0]["runs_started"] >= before + 1
+    assert (await http.delete(f"{agent}/schedules/tick")).json() == {"deleted": 1}
+    with pytest.raises(RPCError):
+        await client.get_schedule_handle(f"task-agent/{agent_name}/tick").describe()
+    assert (await http.get(f"{agent}/schedules")).json() == {"schedules": []}
+    assert (await http.get(f"{agent}/schedules/tick")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"cron": "every day at noon"}, "not a cron expression"),
+        ({"cron": "61 * * * *"}, "Temporal refused the schedule"),
+        ({"every": "soon"}, "every"),
+        ({"every": "100 ms"}, "at least 1 second"),
+        ({"cron": "* * * * *", "every": "1 minute"}, "exactly one of"),
+        ({"every": "1 minute", "overlap": "sometimes"}, "overlap"),
+    ],
+)
+async def test_bad_schedules_are_422_and_create_nothing(
+    http: httpx.AsyncClient, agent_name: str, body: dict, message: str
+) -> None:
+    agent = f"/agents/task-agent/{agent_name}"
+    response = await http.post(f"{agent}/schedules", json={"workflow": "process_items", "params": {"items": ["a"]}, **body})
+    assert response.status_code == 422, response.text
+    assert message in response.json()["message"]
+    assert (await http.get(f"{agent}/schedules")).json() == {"schedules": []}
+
+
+async def test_duplicate_schedule_ids_conflict(http: httpx.AsyncClient, agent_name: str) -> None:
+    agent = f"/agents/task-agent/{agent_name}"
+    body = {"workflow": "process_items", "params": {"items": ["a"]}, "cron": "0 0 1 1 *", "id": "yearly"}
+    assert (await http.post(f"{agent}/schedules", json=body)).status_code == 201
+    assert (await http.post(f"{agent}/schedules", json=body)).status_code == 409
+    await http.delete(f"{agent}/schedules/yearly")
