@@ -52,6 +52,8 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
     reconciler = asyncio.create_task(Reconciler(runtime).run(stop))
     try:
         async with worker:
+            for hook in registry.on_worker_start:
+                await hook(runtime)
             await stop.wait()
             log.info("worker stopping")
     finally:

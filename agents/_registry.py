@@ -33,6 +33,9 @@ class AppRegistry:
     workflows: dict[str, type[AgentWorkflow[Any, Any, Any]]] = field(default_factory=dict)
     activity_functions: list[Callable[..., Any]] = field(default_factory=list)
     activity_groups: list[type] = field(default_factory=list)
+    on_worker_start: list[Callable[..., Any]] = field(default_factory=list)
+    """`async def on_worker_start(runtime)` of each module that defines one, run by the
+    worker once it is connected (to create schedules, say)."""
 
     @classmethod
     def from_modules(cls, modules: Iterable[str | ModuleType]) -> AppRegistry:
@@ -42,6 +45,9 @@ class AppRegistry:
         return registry
 
     def add_module(self, module: ModuleType) -> None:
+        hook = getattr(module, "on_worker_start", None)
+        if inspect.iscoroutinefunction(hook) and hook not in self.on_worker_start:
+            self.on_worker_start.append(hook)
         for obj in vars(module).values():
             if inspect.isclass(obj) and issubclass(obj, Agent) and obj is not Agent:
                 self._add(self.agents, obj.agent_type, obj, "agent type")

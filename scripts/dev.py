@@ -50,6 +50,7 @@ def main() -> int:
             servers.append(valkey)
             env["REDIS_URL"] = valkey.url
         env.setdefault("PYTHONPATH", str(ROOT))
+        env.setdefault("DEMO_SYNC_EVERY", "1 minute")  # the demo's scheduled sync_data
         children.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env))
         children.append(subprocess.Popen([sys.executable, "api.py"], cwd=ROOT, env=env))
         ui = f"http://127.0.0.1:{settings.temporal_ui_port}" if not settings.temporal_address else "(external)"

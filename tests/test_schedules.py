@@ -92,3 +92,31 @@ async def test_duplicate_schedule_ids_conflict(http: httpx.AsyncClient, agent_na
     assert (await http.post(f"{agent}/schedules", json=body)).status_code == 201
     assert (await http.post(f"{agent}/schedules", json=body)).status_code == 409
     await http.delete(f"{agent}/schedules/yearly")
+
+
+async def test_the_demo_schedules_sync_data_only_when_asked(
+    http: httpx.AsyncClient, runtime, agent_name: str, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    hooks = runtime.registry.on_worker_start
+    assert [h.__module__ for h in hooks] == ["agents.demo.schedule"]
+    monkeypatch.setenv("DEMO_AGENT", agent_name)
+    monkeypatch.delenv("DEMO_SYNC_EVERY", raising=False)
+    await hooks[0](runtime)  # off by default: nothing scheduled
+    agent = f"/agents/task-agent/{agent_name}"
+    assert (await http.get(f"{agent}/schedules")).json() == {"schedules": []}
+
+    monkeypatch.setenv("DEMO_SYNC_EVERY", "2 seconds")
+    await hooks[0](runtime)
+    await hooks[0](runtime)  # a second worker start changes nothing
+    try:
+        runs = await _wait_runs(http, agent, "sync-data", 1)
+        for _ in range(100):
+            row = (await http.get(f"{agent}/workflows/{runs[-1]['id']}")).json()
+            if row["status"] == "complete":
+                break
+            await asyncio.sleep(0.1)
+        assert row["workflow_name"] == "sync_data" and row["result"]["records"] >= 10
+        state = (await http.get(f"{agent}/state")).json()["state"]
+        assert state["last_sync"]["source"] == "inventory"
+    finally:
+        await http.delete(f"{agent}/schedules/sync-data")

@@ -35,6 +35,12 @@ class DemoActivities(ActivityGroup):
             await asyncio.sleep(input.delay_ms / 1000)
         return input.item.upper()
 
+    @activity.defn(name="demo.fetch_records")
+    async def fetch_records(self, source: str) -> dict[str, int]:
+        """Stands in for reading a remote source: each sync is a new batch of records."""
+        batch = await self.redis.incr(f"{self.settings.redis_key_prefix}demo:sync:{source}")
+        return {"batch": batch, "records": 10 * batch}
+
     @activity.defn(name="demo.prepare_approval")
     async def prepare_approval(self, title: str) -> str:
         return f"approval requested: {title}"
