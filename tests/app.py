@@ -100,6 +100,11 @@ class TestActivities(ActivityGroup):
             raise RuntimeError(f"flaky failure {attempts}")
         return attempts
 
+    @activity.defn(name="test.count")
+    async def count(self, input: FlakyInput) -> int:
+        """Counts executions of step `fail_times` (used as an index) under `key`."""
+        return await self.redis.hincrby(input.key, str(input.fail_times), 1)
+
     @activity.defn(name="test.slow")
     async def slow(self, seconds: float) -> str:
         await asyncio.sleep(seconds)
@@ -214,3 +219,19 @@ class CollectEvents(AgentWorkflow[RecorderAgent, dict, Any]):
             received = await step.wait_for_event(f"event-{i}", type="webhook", timeout="1 minute")
             payloads.append(received.payload)
         return payloads
+
+
+class LongRun(AgentWorkflow[RecorderAgent, dict, Any]):
+    """Continues as new every ~40 history events: a long run in miniature."""
+
+    history_limit = 40
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        key, count = event.payload["key"], event.payload["count"]
+        for i in range(count):
+            await step.do(f"item-{i}", TestActivities.count, FlakyInput(key, i))
+            await self.report_progress({"done": i + 1})
+            await step.merge_agent_state({"done": i + 1})
+        await step.sleep("breather", "10 ms")
+        final = await step.wait_for_event("final", type="go", timeout="1 minute")
+        return {"processed": count, "final": final.payload, "execution": workflow.info().run_id}

@@ -12,7 +12,7 @@ import asyncio
 import re
 import typing
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from temporalio import workflow
@@ -73,6 +73,9 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
     workflow_name: ClassVar[str]
     params_model: ClassVar[Any] = None
+    history_limit: ClassVar[int] = 20_000
+    """History events after which the run continues as new (Temporal ends a run past
+    51,200), carrying its completed steps, so runs of any length work."""
 
     def __init_subclass__(cls, *, name: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -100,6 +103,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
     async def report_progress(self, progress: Progress) -> None:
         """Tell the agent (`on_workflow_progress`) and its clients how far the run is."""
+        if self._recalling:
+            return  # catching up after continue-as-new: this was reported already
         # Live progress in Temporal UI (the run's current details), agent or not.
         workflow.set_current_details(f"**progress**: `{_short_json(progress)}`")
         if self._run is None:
@@ -110,6 +115,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         """Send `message` to every WebSocket client of the agent (awaiting is optional)."""
         if self._run is None:
             return self._no_agent("broadcast_to_clients")
+        if self._recalling:
+            return None  # sent already, before continue-as-new
         task = asyncio.ensure_future(
             self._local(Bridge.BROADCAST, BroadcastInput(self._run, message), "broadcast")
         )
@@ -161,8 +168,15 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._run: RunRef | None = None
         self._pending: list[asyncio.Future[Any]] = []
         self._warned: set[str] = set()
+        self._input = AgentWorkflowInput()
+        self._memo: dict[str, Any] = {}
+        self._recalling = False
+        self._counters: dict[str, int] = {}
 
     async def _execute(self, input: AgentWorkflowInput) -> Any:
+        self._input = input
+        if input.carried:
+            self._restore(input.carried)
         info = workflow.info()
         if input.agent is not None:
             self._run = RunRef(
@@ -198,6 +212,50 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         if not self._reported:
             await step.report_complete(result)
         return result
+
+    # ----- completed steps, and continue-as-new -----
+
+    def _key(self, kind: str, name: str | None = None) -> str:
+        """Steps are identified by name; unnamed ones (state writes, events) by kind and
+        order, which replaying the same code reproduces."""
+        if name is not None:
+            return f"{kind}:{name}"
+        self._counters[kind] = self._counters.get(kind, 0) + 1
+        return f"{kind}#{self._counters[kind]}"
+
+    async def _durable(self, key: str, execute: Any) -> Any:
+        """Run a durable step once: a step completed before a continue-as-new returns
+        its recorded result instead of running again."""
+        if key in self._memo:
+            return self._memo[key]
+        self._recalling = False
+        await self._continue_as_new_if_long()
+        value = await execute()
+        self._memo[key] = value
+        return value
+
+    async def _continue_as_new_if_long(self) -> None:
+        info = workflow.info()
+        if info.get_current_history_length() < type(self).history_limit and not info.is_continue_as_new_suggested():
+            return
+        await self._flush()
+        carried = {
+            "memo": self._memo,
+            "events": [[e.type, e.payload, e.timestamp.isoformat()] for e in self._events],
+            "reported": self._reported,
+            "paused": self._paused,
+        }
+        workflow.continue_as_new(AgentWorkflowInput(
+            params=self._input.params, agent=self._input.agent, metadata=self._input.metadata,
+            tracking_id=self._run.tracking_id if self._run else self._input.tracking_id, carried=carried,
+        ))  # fmt: skip
+
+    def _restore(self, carried: dict[str, Any]) -> None:
+        self._memo = dict(carried.get("memo") or {})
+        self._recalling = bool(self._memo)
+        self._events = [ReceivedEvent(t, p, datetime.fromisoformat(ts)) for t, p, ts in carried.get("events") or []]
+        self._reported = bool(carried.get("reported"))
+        self._paused = bool(carried.get("paused"))
 
     def _parse_params(self, params: dict[str, Any]) -> Any:
         model = type(self).params_model
@@ -240,7 +298,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         return None
 
     async def _set_status(self, status: str) -> None:
-        if self._run is not None:
+        if self._run is not None and not self._recalling:
             await self._local(Bridge.STATUS, StatusInput(self._run, status), f"status {status}")
 
     async def _local(self, activity: str, arg: Any, what: str) -> Any:

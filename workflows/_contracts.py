@@ -31,6 +31,9 @@ class AgentWorkflowInput:
     tracking_id: str | None = None
     """The id the agent tracks the run under (the user-facing workflow id)."""
     metadata: dict[str, Any] = field(default_factory=dict)
+    carried: dict[str, Any] | None = None
+    """What a run hands to its continuation (continue-as-new): completed steps' results,
+    buffered events, whether it reported and whether it is paused."""
     kind: str = "agent-workflow/v1"
 
     @classmethod
@@ -45,6 +48,7 @@ class AgentWorkflowInput:
                 agent=AgentRef(**agent) if isinstance(agent, dict) else None,
                 tracking_id=raw.get("tracking_id"),
                 metadata=raw.get("metadata") or {},
+                carried=raw.get("carried"),
             )
         return cls(params=raw if isinstance(raw, dict) else {})
 

@@ -78,6 +78,9 @@ class AgentWorkflowStep:
         self._claim(name)
         config = StepRetries.parse(retries)
         limit = parse_duration(timeout or DEFAULT_STEP_TIMEOUT, what=f"step {name!r} timeout")
+        return await self._wf._durable(self._wf._key("do", name), lambda: self._do(name, fn, args, config, limit))
+
+    async def _do(self, name: str, fn: Any, args: tuple[Any, ...], config: StepRetries, limit: timedelta) -> Any:
         await self._wf._until_resumed()
         attempt = 1
         while True:
@@ -105,6 +108,9 @@ class AgentWorkflowStep:
         """Durable timer: the run sleeps `duration` (seconds to a year)."""
         self._claim(name)
         delta = parse_duration(duration, what=f"sleep {name!r}")
+        await self._wf._durable(self._wf._key("sleep", name), lambda: self._sleep(name, delta))
+
+    async def _sleep(self, name: str, delta: timedelta) -> None:
         await self._wf._until_resumed()
         if delta > timedelta(0):
             await workflow.sleep(delta, summary=name)
@@ -116,10 +122,14 @@ class AgentWorkflowStep:
             when = datetime.fromtimestamp(when / 1000, tz=timezone.utc)
         if when.tzinfo is None:
             raise ValueError(f"sleep_until {name!r}: give an aware datetime (with a timezone)")
-        await self._wf._until_resumed()
-        delta = when - workflow.now()
-        if delta > timedelta(0):
-            await workflow.sleep(delta, summary=name)
+        target = when
+
+        async def sleep() -> None:
+            await self._wf._until_resumed()
+            if (delta := target - workflow.now()) > timedelta(0):
+                await workflow.sleep(delta, summary=name)
+
+        await self._wf._durable(self._wf._key("sleep", name), sleep)
 
     async def wait_for_event(
         self, name: str, *, type: str, timeout: Duration | None = None
@@ -129,6 +139,11 @@ class AgentWorkflowStep:
         limit = parse_duration(timeout or DEFAULT_EVENT_TIMEOUT, what=f"wait {name!r} timeout")
         if limit > MAX_EVENT_TIMEOUT or limit <= timedelta(0):
             raise ValueError(f"wait {name!r}: timeout must be between 1 ms and 1 year")
+        recorded = await self._wf._durable(self._wf._key("wait", name), lambda: self._wait(name, type, limit))
+        return ReceivedEvent(recorded[0], recorded[1], datetime.fromisoformat(recorded[2]))
+
+    async def _wait(self, name: str, type: str, limit: timedelta) -> list[Any]:
+        """The event as [type, payload, iso time], a form that survives continue-as-new."""
         await self._wf._until_resumed()
         event = self._wf._take_event(type)
         if event is None:
@@ -148,7 +163,7 @@ class AgentWorkflowStep:
             event = self._wf._take_event(type)
             assert event is not None
             await self._wf._set_status("running")
-        return event
+        return [event.type, event.payload, event.timestamp.isoformat()]
 
     async def report_complete(self, result: Any = None) -> None:
         """Record the run's result and call the agent's `on_workflow_complete`, once."""
@@ -185,14 +200,15 @@ class AgentWorkflowStep:
         if run is None:
             self._wf._no_agent(what)
             return
-        await self._wf._until_resumed()
-        await workflow.execute_activity(
-            activity,
-            input_type(run, *fields),
-            start_to_close_timeout=BRIDGE_TIMEOUT,
-            retry_policy=BRIDGE_RETRY,
-            summary=what,
-        )
+
+        async def execute() -> None:
+            await self._wf._until_resumed()
+            await workflow.execute_activity(
+                activity, input_type(run, *fields), start_to_close_timeout=BRIDGE_TIMEOUT,
+                retry_policy=BRIDGE_RETRY, summary=what,
+            )  # fmt: skip
+
+        await self._wf._durable(self._wf._key(what), execute)
 
 
 def _step_failure(name: str, err: ActivityError, limit: timedelta) -> ApplicationError:
