@@ -172,6 +172,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._memo: dict[str, Any] = {}
         self._recalling = False
         self._counters: dict[str, int] = {}
+        self._done: dict[str, int] = {}
 
     async def _execute(self, input: AgentWorkflowInput) -> Any:
         self._input = input
@@ -215,16 +216,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
     # ----- completed steps, and continue-as-new -----
 
-    def _key(self, kind: str, name: str | None = None) -> str:
-        """Steps are identified by name; unnamed ones (state writes, events) by kind and
-        order, which replaying the same code reproduces."""
-        if name is not None:
-            return f"{kind}:{name}"
-        self._counters[kind] = self._counters.get(kind, 0) + 1
-        return f"{kind}#{self._counters[kind]}"
-
     async def _durable(self, key: str, execute: Any) -> Any:
-        """Run a durable step once: a step completed before a continue-as-new returns
+        """Run a named durable step once: one completed before a continue-as-new returns
         its recorded result instead of running again."""
         if key in self._memo:
             return self._memo[key]
@@ -234,6 +227,18 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._memo[key] = value
         return value
 
+    async def _durable_unnamed(self, kind: str, execute: Any) -> None:
+        """The same for steps without a name or result (state writes, events): they are
+        told apart by kind and order, which re-running the same code reproduces, so a
+        count per kind is all a continuation needs."""
+        n = self._counters.get(kind, 0) + 1
+        if n > self._done.get(kind, 0):
+            self._recalling = False
+            await self._continue_as_new_if_long()  # carries the counts of completed ones
+        self._counters[kind] = n
+        if n > self._done.get(kind, 0):
+            await execute()
+
     async def _continue_as_new_if_long(self) -> None:
         info = workflow.info()
         if info.get_current_history_length() < type(self).history_limit and not info.is_continue_as_new_suggested():
@@ -241,6 +246,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         await self._flush()
         carried = {
             "memo": self._memo,
+            "counts": self._counters,
             "events": [[e.type, e.payload, e.timestamp.isoformat()] for e in self._events],
             "reported": self._reported,
             "paused": self._paused,
@@ -252,7 +258,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
     def _restore(self, carried: dict[str, Any]) -> None:
         self._memo = dict(carried.get("memo") or {})
-        self._recalling = bool(self._memo)
+        self._done = dict(carried.get("counts") or {})
+        self._recalling = bool(self._memo or self._done)
         self._events = [ReceivedEvent(t, p, datetime.fromisoformat(ts)) for t, p, ts in carried.get("events") or []]
         self._reported = bool(carried.get("reported"))
         self._paused = bool(carried.get("paused"))

@@ -78,7 +78,7 @@ class AgentWorkflowStep:
         self._claim(name)
         config = StepRetries.parse(retries)
         limit = parse_duration(timeout or DEFAULT_STEP_TIMEOUT, what=f"step {name!r} timeout")
-        return await self._wf._durable(self._wf._key("do", name), lambda: self._do(name, fn, args, config, limit))
+        return await self._wf._durable(f"do:{name}", lambda: self._do(name, fn, args, config, limit))
 
     async def _do(self, name: str, fn: Any, args: tuple[Any, ...], config: StepRetries, limit: timedelta) -> Any:
         await self._wf._until_resumed()
@@ -108,7 +108,7 @@ class AgentWorkflowStep:
         """Durable timer: the run sleeps `duration` (seconds to a year)."""
         self._claim(name)
         delta = parse_duration(duration, what=f"sleep {name!r}")
-        await self._wf._durable(self._wf._key("sleep", name), lambda: self._sleep(name, delta))
+        await self._wf._durable(f"sleep:{name}", lambda: self._sleep(name, delta))
 
     async def _sleep(self, name: str, delta: timedelta) -> None:
         await self._wf._until_resumed()
@@ -129,7 +129,7 @@ class AgentWorkflowStep:
             if (delta := target - workflow.now()) > timedelta(0):
                 await workflow.sleep(delta, summary=name)
 
-        await self._wf._durable(self._wf._key("sleep", name), sleep)
+        await self._wf._durable(f"sleep:{name}", sleep)
 
     async def wait_for_event(
         self, name: str, *, type: str, timeout: Duration | None = None
@@ -139,7 +139,7 @@ class AgentWorkflowStep:
         limit = parse_duration(timeout or DEFAULT_EVENT_TIMEOUT, what=f"wait {name!r} timeout")
         if limit > MAX_EVENT_TIMEOUT or limit <= timedelta(0):
             raise ValueError(f"wait {name!r}: timeout must be between 1 ms and 1 year")
-        recorded = await self._wf._durable(self._wf._key("wait", name), lambda: self._wait(name, type, limit))
+        recorded = await self._wf._durable(f"wait:{name}", lambda: self._wait(name, type, limit))
         return ReceivedEvent(recorded[0], recorded[1], datetime.fromisoformat(recorded[2]))
 
     async def _wait(self, name: str, type: str, limit: timedelta) -> list[Any]:
@@ -208,7 +208,7 @@ class AgentWorkflowStep:
                 retry_policy=BRIDGE_RETRY, summary=what,
             )  # fmt: skip
 
-        await self._wf._durable(self._wf._key(what), execute)
+        await self._wf._durable_unnamed(what, execute)
 
 
 def _step_failure(name: str, err: ActivityError, limit: timedelta) -> ApplicationError:
