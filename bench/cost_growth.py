@@ -26,6 +26,7 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from agents import DATA_CONVERTER, AgentRuntime, AgentsPlugin, AppRegistry, Settings  # noqa: E402
+from agents.logging import configure_logging  # noqa: E402
 from devstack import TemporalDevServer, ValkeyServer  # noqa: E402
 
 
@@ -47,9 +48,11 @@ async def run_once(runtime: AgentRuntime, size: int) -> float:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 20000])
+    parser.add_argument("--persist", action="store_true", help="SQLite on disk (as make dev), not in memory")
     args = parser.parse_args()
+    configure_logging("WARNING")  # logs go to stderr; stdout is the JSON result
     with tempfile.TemporaryDirectory() as tmp:
-        temporal = TemporalDevServer(db_file=Path(tmp) / "t.sqlite").start()
+        temporal = TemporalDevServer(db_file=Path(tmp) / "t.sqlite" if args.persist else None).start()
         valkey = ValkeyServer(data_dir=Path(tmp) / "v").start()
         redis = Redis.from_url(valkey.url, decode_responses=True)
         settings = Settings(temporal_address=temporal.address, redis_url=valkey.url, task_queue="bench")
@@ -72,6 +75,7 @@ async def main() -> None:
     small, large = min(results), max(results)
     print(json.dumps({
         "benchmark": "process_items cost growth (agent API start to tracked completion)",
+        "temporal_persistence": "sqlite file" if args.persist else "in memory",
         "results": results,
         "ratio_per_item_largest_to_smallest": round(results[large]["ms_per_item"] / results[small]["ms_per_item"], 2),
         "target": {"completes_at": 20000, "ratio": 1.3},
