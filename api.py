@@ -7,6 +7,9 @@ Routes live in `agents.http` (SPEC section 5).
 from __future__ import annotations
 
 import importlib
+import logging
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -131,6 +134,12 @@ def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
 
 def main() -> None:
     uvicorn.Server(server_config(get_settings())).run()
+    # Shut down gracefully by now; skip interpreter finalization, during which the
+    # Temporal SDK's native threads may call into Python and abort the process.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
