@@ -19,12 +19,13 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ._keys import AgentKeys, index_member, member_id
+from ._names import SAFE_NAME
 from ._tracking import STATUSES, RunTracker, WorkflowInfo, metadata_index_value, now_ms
 from .errors import InvalidCursorError, ValidationError
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 50
-_MEMBER = re.compile(r"^\d{13}\|[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_MEMBER = re.compile(rf"^\d{{13}}\|{SAFE_NAME}$")
 
 
 @dataclass(slots=True)

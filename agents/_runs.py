@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from workflows import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal, parse_duration
 
 from ._messages import workflow_status
+from ._names import SAFE_NAME_RE
 from ._reconcile import reconcile_with_temporal
 from ._tracking import FINISHED, WorkflowInfo, now_ms
 from .errors import AgentError, ConflictError, NotFoundError, ValidationError
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from ._agent import Agent
     from ._runtime import AgentRuntime
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+ID_PATTERN = SAFE_NAME_RE
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")
 
 AGENT_TYPE = SearchAttributeKey.for_keyword("AgentType")

@@ -17,10 +17,9 @@ from redis.asyncio import Redis
 
 from ._keys import AgentKeys
 
-# KEYS: state, meta, marker ('' for none)
-# ARGV: mode (set|merge), channel, exclude_json, marker_ttl_s, expected_version ('' any),
-#       n_initial, initial k/v pairs..., then k/v pairs of the write.
-_WRITE = """
+# The state object as JSON text, built from the hash's fields (each already JSON) so
+# no value is decoded: Lua's cjson would turn an empty list into {}.
+_SNAPSHOT = """
 local function snapshot()
   local flat = redis.call('HGETALL', KEYS[1])
   local parts = {}
@@ -29,6 +28,12 @@ local function snapshot()
   end
   return '{' .. table.concat(parts, ',') .. '}'
 end
+"""
+
+# KEYS: state, meta, marker ('' for none)
+# ARGV: mode (set|merge), channel, exclude_json, marker_ttl_s, expected_version ('' any),
+#       n_initial, initial k/v pairs..., then k/v pairs of the write.
+_WRITE = _SNAPSHOT + """
 local version = tonumber(redis.call('HGET', KEYS[2], 'version') or '0')
 if KEYS[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
   return {version, snapshot(), 0}
@@ -54,14 +59,9 @@ if KEYS[3] ~= '' then redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[4])) e
 return {version, snap, 1}
 """
 
-_READ = """
-local flat = redis.call('HGETALL', KEYS[1])
-local parts = {}
-for i = 1, #flat, 2 do
-  parts[#parts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1]
-end
+_READ = _SNAPSHOT + """
 local meta = redis.call('HMGET', KEYS[2], 'set', 'version')
-return {meta[1] or '', tonumber(meta[2] or '0'), '{' .. table.concat(parts, ',') .. '}'}
+return {meta[1] or '', tonumber(meta[2] or '0'), snapshot()}
 """
 
 EFFECT_TTL_SECONDS = 7 * 24 * 3600

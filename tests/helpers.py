@@ -4,25 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
 from agents import Agent, WorkflowInfo
 
 
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout: float = 30,
+                     what: str = "condition", interval: float = 0.05) -> T:  # fmt: skip
+    """Call `probe` until `done(result)`; the last result, or an AssertionError that shows it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await probe()
+        if done(value):
+            return value
+        if loop.time() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s; last seen: {value}")
+        await asyncio.sleep(interval)
+
+
 async def wait_for_status(
     agent: Agent[Any], workflow_id: str, *statuses: str, timeout: float = 30
 ) -> WorkflowInfo:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    info = None
-    while loop.time() < deadline:
-        info = await agent.get_workflow(workflow_id)
-        if info is not None and info.status in statuses:
-            return info
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"run {workflow_id} did not reach {statuses}; last seen: {info}")
+    info = await eventually(lambda: agent.get_workflow(workflow_id), lambda i: i is not None and i.status in statuses,
+                            timeout=timeout, what=f"run {workflow_id} in {statuses}")  # fmt: skip
+    assert info is not None
+    return info
 
 
 async def recorded_calls(redis: Redis, agent: Agent[Any]) -> list[list[Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import re
 
@@ -10,6 +9,7 @@ import httpx
 import pytest
 
 from agents import AgentRuntime
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -25,14 +25,10 @@ async def start(http: httpx.AsyncClient, url: str, workflow: str = "merge_flow",
 
 
 async def until(http: httpx.AsyncClient, url: str, *statuses: str, timeout: float = 30) -> dict:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        row = (await http.get(url)).json()
-        if row.get("status") in statuses:
-            return row
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} never reached {statuses}: {row}")
+    async def row() -> dict:
+        return (await http.get(url)).json()
+
+    return await eventually(row, lambda r: r.get("status") in statuses, timeout=timeout, what=f"{url} in {statuses}")
 
 
 async def test_insert_get_and_unknown_id(http: httpx.AsyncClient, agent_name: str) -> None:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 
 from agents.client import AgentClient, AgentClientError, AgentHttp, AgentHttpError
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
 async def _until(http: AgentHttp, run_id: str, status: str) -> dict:
-    for _ in range(400):
-        row = await http.get_workflow(run_id)
-        if row["status"] == status:
-            return row
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{run_id} never reached {status}: {row}")
+    return await eventually(lambda: http.get_workflow(run_id), lambda r: r["status"] == status,
+                            timeout=20, what=f"{run_id} {status}")  # fmt: skip
 
 
 async def test_every_http_helper(api_server: str, agent_name: str) -> None:

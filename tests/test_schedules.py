@@ -9,6 +9,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from tests.helpers import eventually
+
 pytestmark = pytest.mark.usefixtures("worker")
 
 
@@ -18,12 +20,8 @@ async def _scheduled_runs(http: httpx.AsyncClient, agent: str, schedule_id: str)
 
 
 async def _wait_runs(http: httpx.AsyncClient, agent: str, schedule_id: str, count: int, timeout: float = 20) -> list[dict]:
-    for _ in range(int(timeout / 0.1)):
-        runs = await _scheduled_runs(http, agent, schedule_id)
-        if len(runs) >= count:
-            return runs
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{schedule_id}: {len(runs)} runs, wanted {count}")
+    return await eventually(lambda: _scheduled_runs(http, agent, schedule_id), lambda runs: len(runs) >= count,
+                            timeout=timeout, interval=0.1, what=f"{count} runs of {schedule_id}")  # fmt: skip
 
 
 async def test_a_schedule_starts_tracked_runs_and_obeys_pause_resume_trigger_delete(

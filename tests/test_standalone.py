@@ -10,17 +10,16 @@ import pytest
 from temporalio.client import Client
 
 from agents import AgentRuntime
+from tests.helpers import eventually
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
 async def _until(http: httpx.AsyncClient, workflow_id: str, status: str) -> dict:
-    for _ in range(300):
-        row = (await http.get(f"/workflows/{workflow_id}")).json()
-        if row.get("status") == status:
-            return row
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{workflow_id} never reached {status}: {row}")
+    async def row() -> dict:
+        return (await http.get(f"/workflows/{workflow_id}")).json()
+
+    return await eventually(row, lambda r: r.get("status") == status, timeout=15, what=f"{workflow_id} {status}")
 
 
 async def test_a_standalone_run_completes_and_agent_bound_steps_do_nothing(

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from agents import AgentRuntime
-from tests.helpers import outcome_calls, recorded_calls, wait_for_status
+from tests.helpers import outcome_calls, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from agents import AgentRuntime, Settings
 from agents.client import AgentClient

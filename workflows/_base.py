@@ -272,9 +272,6 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
         return TypeAdapter(model).validate_python(params)
 
-    def _run_ref_or_none(self) -> RunRef | None:
-        return self._run
-
     async def _report(self, report: ReportInput) -> None:
         if self._reported:
             workflow.logger.warning("the run's outcome was already reported; ignoring another")

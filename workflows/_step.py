@@ -167,7 +167,7 @@ class AgentWorkflowStep:
 
     async def report_complete(self, result: Any = None) -> None:
         """Record the run's result and call the agent's `on_workflow_complete`, once."""
-        await self._wf._report(ReportInput(self._wf._run_ref_or_none(), "complete", result=result))
+        await self._wf._report(ReportInput(self._wf._run, "complete", result=result))
 
     async def report_error(self, error: BaseException | str | dict[str, str]) -> None:
         """Record the run's error and call the agent's `on_workflow_error`, once."""
@@ -177,7 +177,7 @@ class AgentWorkflowStep:
             info = {"name": "Error", "message": error}
         else:
             info = {"name": str(error.get("name", "Error")), "message": str(error.get("message", ""))}
-        await self._wf._report(ReportInput(self._wf._run_ref_or_none(), "error", error=info))
+        await self._wf._report(ReportInput(self._wf._run, "error", error=info))
 
     async def send_event(self, event: Any) -> None:
         """Deliver `event` to the agent's `on_workflow_event`, durably."""
@@ -196,7 +196,7 @@ class AgentWorkflowStep:
         await self._bridge("reset_agent_state", Bridge.STATE, StateWriteInput, "reset")
 
     async def _bridge(self, what: str, activity: str, input_type: type, *fields: Any) -> None:
-        run = self._wf._run_ref_or_none()
+        run = self._wf._run
         if run is None:
             self._wf._no_agent(what)
             return

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 
 from agents._agent import Agent
+from agents._names import SAFE_NAME
 from agents._runtime import AgentRuntime
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
+NAME_PATTERN = f"^{SAFE_NAME}$"
 
 
 def get_runtime(request: Request) -> AgentRuntime:

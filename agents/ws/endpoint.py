@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ import structlog
 from fastapi import APIRouter, WebSocket
 
 from agents._agent import Agent, callable_options, maybe_await
+from agents._names import SAFE_NAME_RE
 from agents.errors import AgentError, NotFoundError
 
 from . import protocol
@@ -21,7 +21,6 @@ from .streaming import StreamingResponse
 log = structlog.get_logger("agents.ws")
 router = APIRouter()
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
 _MAX_CONCURRENT_CALLS = 32
 
 
@@ -30,7 +29,7 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
     rt, hub = websocket.app.state.runtime, websocket.app.state.hub
     settings = rt.settings
     try:
-        if not _NAME.match(name):
+        if not SAFE_NAME_RE.match(name):
             raise NotFoundError(f"agent name {name!r} is not allowed")
         instance = rt.agent(agent, name)
     except NotFoundError as err:
