@@ -10,12 +10,13 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 import uvicorn
 
 from fastapi import FastAPI
@@ -35,19 +36,30 @@ from agents.http import (
     state_router,
     workflows_router,
 )
+from agents.http.auth import AuthMiddleware, authenticator_for
+from agents.http.limits import BodyLimitMiddleware
 from agents.http.middleware import RequestContextMiddleware
 from agents.logging import configure_logging
 from agents.ws import ConnectionHub
 from agents.ws import router as ws_router
 
+log = structlog.get_logger("agents.api")
+
 
 def app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     metrics = Metrics()
+    authenticator = authenticator_for(settings)
+    web = _web_root(settings.web_root)
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
         configure_logging()
+        if authenticator.enabled:
+            log.info("authentication on", api_keys=len(settings.api_keys), jwt=settings.jwt_secret is not None)
+        else:
+            log.warning("authentication off: no API_KEYS or JWT_SECRET; allowed because the API listens on "
+                        "loopback only", api_host=settings.api_host)  # fmt: skip
         redis = Redis.from_url(settings.redis_target, decode_responses=True)
         temporal = await connect_temporal(settings)
         registry = AppRegistry.from_modules(settings.module_list)
@@ -70,6 +82,10 @@ def app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(application)
+    # Added last runs first: request ids and metrics see every answer, auth refuses before
+    # the body is read, and the body limit holds for every route that reads one.
+    application.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    application.add_middleware(AuthMiddleware, authenticator=authenticator, public=_static_file_check(web))
     application.add_middleware(RequestContextMiddleware, metrics=metrics)
     application.include_router(workflows_router)
     application.include_router(state_router)
@@ -105,7 +121,6 @@ def app(settings: Settings | None = None) -> FastAPI:
         """Prometheus metrics of this API process."""
         return PlainTextResponse(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    web = _web_root(settings.web_root)
     if web is not None:
         # Mounted last: every API route above takes precedence over a file name.
         application.mount("/", StaticFiles(directory=web, html=True), name="web")
@@ -119,6 +134,22 @@ def _web_root(spec: str) -> Path | None:
     package, _, folder = spec.partition(":")
     module = importlib.import_module(package)
     return Path(module.__file__ or "").parent / folder
+
+
+def _static_file_check(web: Path | None) -> Callable[[str], bool]:
+    """Whether a path names one of the static files (public: no data in them, and a
+    browser cannot send a bearer token when it loads a page)."""
+    root = web.resolve() if web is not None else None
+
+    def is_static(path: str) -> bool:
+        if root is None:
+            return False
+        target = (root / path.lstrip("/")).resolve()
+        if target == root:
+            target = root / "index.html"
+        return target.is_relative_to(root) and target.is_file()
+
+    return is_static
 
 
 def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:

@@ -159,7 +159,13 @@ class Agent(Generic[State]):
     # ----- clients -----
 
     async def on_connect(self, connection: Any) -> None:
-        """A WebSocket client connected (before it gets identity and state); raise to refuse it."""
+        """A WebSocket client connected (before it gets identity and state); raise to refuse it
+        (closed with 1008). `connection.principal` is who authenticated, if auth is on."""
+
+    async def on_request(self, request: Any) -> None:
+        """An HTTP request reached one of this agent's routes, after authentication; raise
+        to refuse it (an AgentError keeps its status, anything else answers 403).
+        `request.state.principal` is who authenticated."""
 
     async def on_message(self, connection: Any, message: Any) -> None:
         """A client sent a JSON frame that is neither a state change nor an RPC."""

@@ -45,3 +45,24 @@ class InvalidCursorError(AgentError):
 
     status = 400
     code = "invalid_cursor"
+
+
+class UnauthenticatedError(AgentError):
+    """No token, or one that is not valid (unknown key, bad signature, expired)."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+class ForbiddenError(AgentError):
+    """A valid token whose scopes do not cover the agent or the action."""
+
+    status = 403
+    code = "forbidden"
+
+
+class TooLargeError(AgentError):
+    """A request body over the configured limit."""
+
+    status = 413
+    code = "too_large"

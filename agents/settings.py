@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_MODULES = "agents.demo,workflows.demo,activities.demo"
@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = 1024 * 1024
     """Largest WebSocket frame a client may send; a bigger one closes with 1009."""
 
+    max_body_bytes: int = 1024 * 1024
+    """Largest HTTP request body; a bigger one is refused with 413 before it is read."""
+
+    api_keys: dict[str, str] = Field(default_factory=dict, repr=False)
+    """Static API keys and their scopes, as JSON: `{"<key>": "control:task-agent/* read:*/*"}`."""
+    jwt_secret: SecretStr | None = None
+    """HS256 secret of bearer JWTs (claims `sub`, `exp`, and `scope` like an API key's)."""
+    jwt_audience: str | None = None
+    """When set, a JWT's `aud` claim must name it."""
+    jwt_issuer: str | None = None
+    """When set, a JWT's `iss` claim must equal it."""
+
     web_root: str = "agents.demo:web"
     """Static files served at `/`, as `package:folder` (the demo page by default); empty for none."""
 
@@ -54,6 +66,15 @@ class Settings(BaseSettings):
     agent_modules: str = Field(default=DEMO_MODULES)
     """Comma-separated import paths whose agents, workflows and activities are loaded."""
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # JWT_SECRET= (empty) means no JWTs
+        if len(value.get_secret_value().encode()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 bytes (HS256 with a shorter key is guessable)")
+        return value
+
     @property
     def temporal_target(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
@@ -61,6 +82,14 @@ class Settings(BaseSettings):
     @property
     def redis_target(self) -> str:
         return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def auth_configured(self) -> bool:
+        return bool(self.api_keys) or self.jwt_secret is not None
+
+    @property
+    def loopback_bind(self) -> bool:
+        return self.api_host in ("127.0.0.1", "localhost", "::1") or self.api_host.startswith("127.")
 
     @property
     def module_list(self) -> list[str]:

@@ -81,6 +81,16 @@ class GuardedAgent(Agent[dict[str, Any]]):
         if state.get("level", 0) < 0:
             raise ValueError("level must not be negative")
 
+    async def on_request(self, request: Any) -> None:
+        """An agent's own check on top of token scopes: nobody called mallory gets in."""
+        principal = getattr(request.state, "principal", None)
+        if principal is not None and principal.subject == "mallory":
+            raise PermissionError("guarded-agent does not serve mallory")
+
+    async def on_connect(self, connection: Any) -> None:
+        if connection.principal is not None and connection.principal.subject == "mallory":
+            raise PermissionError("guarded-agent does not serve mallory")
+
 
 # ----- activities -----
 

@@ -36,8 +36,11 @@ async def test_connect_sends_identity_state_and_mcp_in_order(api_server: str, ru
 
 
 async def test_unknown_agent_type_is_refused_with_1008(api_server: str) -> None:
-    with pytest.raises(websockets.exceptions.InvalidStatus):
-        await websockets.connect(f"{api_server.replace('http', 'ws')}/agents/ghost/x")
+    async with websockets.connect(f"{api_server.replace('http', 'ws')}/agents/ghost/x") as ws:
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert "ghost" in closed.value.rcvd.reason
 
 
 async def test_state_set_by_a_client_reaches_the_others_not_the_sender(api_server: str, agent_name: str) -> None:

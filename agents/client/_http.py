@@ -10,17 +10,19 @@ from ._errors import AgentHttpError
 
 
 class AgentHttp:
-    """`AgentHttp("http://127.0.0.1:8000", "task-agent", "alice")`; pass `client=` to share one."""
+    """`AgentHttp("http://127.0.0.1:8000", "task-agent", "alice", token=...)`; pass `client=` to share one."""
 
-    def __init__(self, base_url: str, agent: str, name: str, *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, base_url: str, agent: str, name: str, *, token: str | None = None,
+                 client: httpx.AsyncClient | None = None) -> None:  # fmt: skip
         self._base = f"/agents/{agent}/{name}"
         self._client = client or httpx.AsyncClient(base_url=base_url, timeout=30)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self._client.request(method, self._base + path, **kwargs)
+        response = await self._client.request(method, self._base + path, headers=self._headers, **kwargs)
         if response.status_code >= 400:
             try:
                 body = response.json()

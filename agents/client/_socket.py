@@ -38,6 +38,7 @@ class AgentClient:
         *,
         connection_id: str | None = None,
         query: dict[str, str] | None = None,
+        token: str | None = None,
         on_state: StateCallback | None = None,
         reconnect: bool = True,
         backoff: tuple[float, float] = (0.1, 5.0),
@@ -48,6 +49,7 @@ class AgentClient:
         self.id = connection_id or uuid.uuid4().hex
         self.url = f"{scheme}://{host}/agents/{agent}/{name}?{urlencode({'_pk': self.id, **(query or {})})}"
         self.agent, self.name = agent, name
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.state: Any = None
         self._on_state = [on_state] if on_state else []
         self._subscribers: list[asyncio.Queue[dict[str, Any]]] = []
@@ -139,7 +141,8 @@ class AgentClient:
         delay = self._backoff[0]
         while not self._closing:
             try:
-                async with websockets.connect(self.url, open_timeout=10, max_size=None) as ws:
+                async with websockets.connect(self.url, open_timeout=10, max_size=None,
+                                              additional_headers=self._headers) as ws:  # fmt: skip
                     self._ws = ws
                     self.connects += 1
                     delay = self._backoff[0]
@@ -147,6 +150,11 @@ class AgentClient:
                         self._dispatch(json.loads(raw))
             except asyncio.CancelledError:
                 raise
+            except websockets.exceptions.ConnectionClosed as err:
+                if err.rcvd is not None and err.rcvd.code == 1008:  # refused (auth, unknown agent): final
+                    raise AgentClientError(f"the server refused the connection (1008): {err.rcvd.reason}") from err
+                if not self._reconnect:
+                    raise AgentClientError(str(err)) from err
             except (OSError, websockets.exceptions.WebSocketException) as err:
                 if not self._reconnect:
                     raise AgentClientError(str(err)) from err

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 
-from agents._agent import Agent
+from agents._agent import Agent, maybe_await
 from agents._names import SAFE_NAME
 from agents._runtime import AgentRuntime
+from agents.errors import AgentError, ForbiddenError
 
 NAME_PATTERN = f"^{SAFE_NAME}$"
 
@@ -20,12 +21,20 @@ def get_runtime(request: Request) -> AgentRuntime:
 Runtime = Annotated[AgentRuntime, Depends(get_runtime)]
 
 
-def get_agent(
+async def get_agent(
+    request: Request,
     rt: Runtime,
     agent: Annotated[str, Path(description="agent type, kebab-case (task-agent)")],
     name: Annotated[str, Path(pattern=NAME_PATTERN, description="agent name: 1-128 of A-Z a-z 0-9 _ . -")],
 ) -> Agent[Any]:
-    return rt.agent(agent, name)
+    instance = rt.agent(agent, name)
+    try:
+        await maybe_await(instance.on_request(request))
+    except AgentError:
+        raise
+    except Exception as err:  # the agent's own check refused the request
+        raise ForbiddenError(str(err) or f"{agent}/{name} refused the request") from err
+    return instance
 
 
 AgentDep = Annotated[Agent[Any], Depends(get_agent)]

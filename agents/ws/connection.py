@@ -10,6 +10,8 @@ from typing import Any
 import structlog
 from starlette.websockets import WebSocket
 
+from agents._auth import Principal
+
 log = structlog.get_logger("agents.ws")
 
 # Close codes: 1008 policy (auth, unknown agent), 1009 too big, 1013 try again later.
@@ -17,11 +19,14 @@ CLOSE_SLOW_CONSUMER = 1013
 
 
 class Connection:
-    """What agent hooks receive: `id`, `query`, `send(message)`, `close(code, reason)`."""
+    """What agent hooks receive: `id`, `query`, `principal`, `send(message)`, `close(code, reason)`."""
 
-    def __init__(self, websocket: WebSocket, id: str, *, query: dict[str, str], max_queue: int) -> None:
+    def __init__(self, websocket: WebSocket, id: str, *, query: dict[str, str], max_queue: int,
+                 principal: Principal | None = None) -> None:  # fmt: skip
         self.id = id
         self.query = query
+        self.principal = principal
+        """Who authenticated (ANONYMOUS when authentication is off)."""
         self._ws = websocket
         self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=max_queue)
         self.state_version = 0

@@ -11,6 +11,7 @@ import structlog
 from fastapi import APIRouter, WebSocket
 
 from agents._agent import Agent, callable_options, maybe_await
+from agents._auth import ANONYMOUS
 from agents._names import SAFE_NAME_RE
 from agents.errors import AgentError, NotFoundError
 
@@ -28,6 +29,7 @@ _MAX_CONCURRENT_CALLS = 32
 async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
     rt, hub = websocket.app.state.runtime, websocket.app.state.hub
     settings = rt.settings
+    await websocket.accept()  # then close with a code: a refused handshake reaches browsers as 1006
     try:
         if not SAFE_NAME_RE.match(name):
             raise NotFoundError(f"agent name {name!r} is not allowed")
@@ -36,9 +38,10 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
         await websocket.close(1008, err.message[:120])
         return
     query = dict(websocket.query_params)
+    query.pop("token", None)  # a credential, not something for agent hooks to see
+    principal = getattr(websocket.state, "principal", None) or ANONYMOUS
     connection = Connection(websocket, query.pop("_pk", None) or uuid.uuid4().hex, query=query,
-                            max_queue=settings.ws_queue_size)  # fmt: skip
-    await websocket.accept()
+                            max_queue=settings.ws_queue_size, principal=principal)  # fmt: skip
     await hub.join(instance.keys.channel, connection)  # broadcasts queue up from here on
     writer: asyncio.Task[None] | None = None
     calls: set[asyncio.Task[None]] = set()
@@ -87,6 +90,11 @@ async def _receive(websocket: WebSocket, agent: Agent[Any], connection: Connecti
             connection.send(protocol.error("malformed frame: not JSON"))
             continue
         kind = frame.get("type") if isinstance(frame, dict) else None
+        if kind in ("cf_agent_state", "rpc") and not _may_control(agent, connection):
+            refusal = f"forbidden: this token may only read {agent.agent_type}/{agent.name}"
+            connection.send(protocol.state_error(refusal) if kind == "cf_agent_state"
+                            else protocol.rpc_error(frame.get("id"), refusal))  # fmt: skip
+            continue
         if kind == "cf_agent_state":
             await _set_state(agent, connection, frame)
         elif kind == "rpc":
@@ -101,6 +109,11 @@ async def _receive(websocket: WebSocket, agent: Agent[Any], connection: Connecti
                 await maybe_await(agent.on_message(connection, frame))
             except Exception as err:
                 connection.send(protocol.error(f"on_message failed: {err}"))
+
+
+def _may_control(agent: Agent[Any], connection: Connection) -> bool:
+    principal = connection.principal or ANONYMOUS
+    return principal.can("control", agent.agent_type, agent.name)
 
 
 async def _set_state(agent: Agent[Any], connection: Connection, frame: dict[str, Any]) -> None:

@@ -5,6 +5,9 @@ const $ = (selector) => document.querySelector(selector);
 const runs = new Map(); // id -> run row (as the HTTP API returns it)
 let socket = null;
 let agentName = null;
+// With authentication on, open the page as /?token=<API key or JWT>: it goes in the
+// Authorization header of API calls and in the WebSocket URL (browsers cannot set headers there).
+const token = new URLSearchParams(location.search).get("token");
 
 class AgentSocket {
   // A small client of the agent protocol: identity/state frames, rpc, broadcasts; it
@@ -19,7 +22,7 @@ class AgentSocket {
   }
   open() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    this.ws = new WebSocket(`${scheme}://${location.host}/agents/${this.agent}/${encodeURIComponent(this.name)}?_pk=${this.id}`);
+    this.ws = new WebSocket(`${scheme}://${location.host}/agents/${this.agent}/${encodeURIComponent(this.name)}?_pk=${this.id}${token ? `&token=${encodeURIComponent(token)}` : ""}`);
     this.ws.onmessage = (event) => this.dispatch(JSON.parse(event.data));
     this.ws.onopen = () => { this.delay = 200; this.onOpen?.(); };
     this.ws.onclose = () => {
@@ -51,7 +54,7 @@ class AgentSocket {
 
 async function api(method, path, body) {
   const response = await fetch(`/agents/task-agent/${encodeURIComponent(agentName)}${path}`, {
-    method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await response.json();
   if (!response.ok) throw new Error(data.message || response.statusText);
