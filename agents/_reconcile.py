@@ -3,6 +3,7 @@ terminated from Temporal UI or CLI, timed out, or failed before the report step.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -22,16 +23,21 @@ log = structlog.get_logger("agents.reconcile")
 
 # A run that Temporal says has ended may leave any unfinished status, `paused` included.
 _UNFINISHED = "queued,running,waiting,paused"
+_DESCRIBE_TIMEOUT = timedelta(seconds=2)
 _TIMED_OUT = {"name": "TimeoutError", "message": "the run exceeded its Temporal execution timeout"}
 
 
 async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
     handle = rt.temporal.get_workflow_handle(info.workflow_id)
     try:
-        description = await handle.describe()
+        description = await handle.describe(rpc_timeout=_DESCRIBE_TIMEOUT)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return info  # not started yet, or purged by namespace retention
+        if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            # Temporal is down: what tracking says is still the best answer for a read.
+            log.warning("temporal unreachable; serving tracking as it is", tracking_id=info.id)
+            return info
         raise
     status = description.status
     if status in (None, WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.CONTINUED_AS_NEW):

@@ -7,6 +7,7 @@ see and steer runs it started; anything else is "not found".
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pydantic
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
 
 ID_PATTERN = SAFE_NAME_RE
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")
+
+CONTROL_RPC_TIMEOUT = timedelta(seconds=5)
+"""How long a control call (start, signal, terminate) waits for Temporal, retries
+included, before the API answers 503: a client should hear that Temporal is down, not hang."""
 
 AGENT_TYPE = SearchAttributeKey.for_keyword("AgentType")
 AGENT_NAME = SearchAttributeKey.for_keyword("AgentName")
@@ -138,7 +143,8 @@ class RunService:
         info = await self._rt.tracker.get(agent.keys, tracking_id)
         if info is not None and info.status not in FINISHED:
             try:
-                await self._rt.temporal.get_workflow_handle(info.workflow_id).signal(Bridge.SIGNAL_EVENT, event)
+                await self._rt.temporal.get_workflow_handle(info.workflow_id).signal(
+                    Bridge.SIGNAL_EVENT, event, rpc_timeout=CONTROL_RPC_TIMEOUT)
                 return tracking_id, False
             except RPCError as err:
                 if err.status != RPCStatusCode.NOT_FOUND:
@@ -174,6 +180,7 @@ class RunService:
                 id_conflict_policy=conflict if reuse else WorkflowIDConflictPolicy.FAIL,
                 static_summary=f"{info.workflow_name} for {agent.agent_type}/{agent.name} ({info.id})",
                 search_attributes=search_attributes(agent, info.workflow_name),
+                rpc_timeout=CONTROL_RPC_TIMEOUT,
                 **signal_args,
             )
         except RPCError as err:
@@ -231,7 +238,8 @@ class RunService:
     async def terminate(self, agent: Agent[Any], tracking_id: str, reason: str | None = None) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be terminated")
         try:
-            await self._rt.temporal.get_workflow_handle(info.workflow_id).terminate(reason=reason or "terminated by its agent")
+            await self._rt.temporal.get_workflow_handle(info.workflow_id).terminate(
+                reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT)
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -255,7 +263,7 @@ class RunService:
 
     async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
         try:
-            await self._rt.temporal.get_workflow_handle(info.workflow_id).signal(signal, *args)
+            await self._rt.temporal.get_workflow_handle(info.workflow_id).signal(signal, *args, rpc_timeout=CONTROL_RPC_TIMEOUT)
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 await self._gone(agent, info)

@@ -11,7 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workflows import Bridge, WorkflowEventSignal, error_info
 
-from ._runs import AGENT_NAME, AGENT_TYPE, check_event_type
+from ._runs import AGENT_NAME, AGENT_TYPE, CONTROL_RPC_TIMEOUT, check_event_type
 from .errors import ConflictError, NotFoundError
 
 if TYPE_CHECKING:
@@ -70,5 +70,5 @@ class StandaloneRuns:
         if description.status != WorkflowExecutionStatus.RUNNING:
             raise ConflictError(f"workflow {workflow_id!r} has finished; it takes no more events")
         await self._rt.temporal.get_workflow_handle(workflow_id).signal(
-            Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload)
+            Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload), rpc_timeout=CONTROL_RPC_TIMEOUT
         )

@@ -101,6 +101,13 @@ class FlakyInput:
     fail_times: int
 
 
+@dataclass
+class JournalInput:
+    path: str
+    index: int
+    seconds: float
+
+
 class TestActivities(ActivityGroup):
     @activity.defn(name="test.flaky")
     async def flaky(self, input: FlakyInput) -> int:
@@ -114,6 +121,15 @@ class TestActivities(ActivityGroup):
     async def count(self, input: FlakyInput) -> int:
         """Counts executions of step `fail_times` (used as an index) under `key`."""
         return await self.redis.hincrby(input.key, str(input.fail_times), 1)
+
+    @activity.defn(name="test.journal")
+    async def journal(self, input: JournalInput) -> int:
+        """Appends the step's index to a local file, then works a while: an execution log
+        that lives outside Redis and Temporal, so it survives killing either."""
+        with open(input.path, "a") as journal:
+            journal.write(f"{input.index}\n")
+        await asyncio.sleep(input.seconds)
+        return input.index
 
     @activity.defn(name="test.slow")
     async def slow(self, seconds: float) -> str:
@@ -245,3 +261,23 @@ class LongRun(AgentWorkflow[RecorderAgent, dict, Any]):
         await step.sleep("breather", "10 ms")
         final = await step.wait_for_event("final", type="go", timeout="1 minute")
         return {"processed": count, "final": final.payload, "execution": workflow.info().run_id}
+
+
+class JournalParams(BaseModel):
+    path: str
+    count: int
+    seconds: float = 0.2
+
+
+class JournalFlow(AgentWorkflow[RecorderAgent, JournalParams, Any]):
+    """Fault-suite workload: a journaled step, progress and a state merge per item, with
+    retries quick enough to ride out a server restart within a test."""
+
+    async def run(self, event: AgentWorkflowEvent[JournalParams], step: AgentWorkflowStep) -> Any:
+        p = event.payload
+        for i in range(p.count):
+            await step.do(f"item-{i}", TestActivities.journal, JournalInput(p.path, i, p.seconds),
+                          retries={"limit": 60, "delay": "500 ms", "backoff": "constant"}, timeout="10 seconds")  # fmt: skip
+            await self.report_progress({"done": i + 1})
+            await step.merge_agent_state({"done": i + 1})
+        return {"processed": p.count}

@@ -17,7 +17,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import CancelledError as TemporalCancelledError
 
 from ._contracts import (
     AgentCallInput,
@@ -311,7 +312,11 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
                 activity, arg, start_to_close_timeout=_LOCAL_TIMEOUT, retry_policy=_LOCAL_RETRY,
                 summary=what,
             )
-        except ActivityError as err:
+        except FailureError as err:
+            # A local activity's failure arrives as the activity's own error (an
+            # ApplicationError, a TimeoutError), not wrapped in an ActivityError.
+            if isinstance(err, TemporalCancelledError):
+                raise  # the run is being cancelled: not ours to swallow
             workflow.logger.warning("%s did not reach the agent: %s", what, error_info(err))
             return None
 

@@ -16,6 +16,7 @@ log = structlog.get_logger("agents.ws")
 
 # Close codes: 1008 policy (auth, unknown agent), 1009 too big, 1013 try again later.
 CLOSE_SLOW_CONSUMER = 1013
+CLOSE_TRY_AGAIN = 1013
 
 
 class Connection:

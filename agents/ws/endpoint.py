@@ -8,6 +8,8 @@ import uuid
 from typing import Any
 
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from fastapi import APIRouter, WebSocket
 
 from agents._agent import Agent, callable_options, maybe_await
@@ -16,7 +18,7 @@ from agents._names import SAFE_NAME_RE
 from agents.errors import AgentError, NotFoundError
 
 from . import protocol
-from .connection import Connection
+from .connection import CLOSE_TRY_AGAIN, Connection
 from .streaming import StreamingResponse
 
 log = structlog.get_logger("agents.ws")
@@ -42,12 +44,17 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
     principal = getattr(websocket.state, "principal", None) or ANONYMOUS
     connection = Connection(websocket, query.pop("_pk", None) or uuid.uuid4().hex, query=query,
                             max_queue=settings.ws_queue_size, principal=principal)  # fmt: skip
-    await hub.join(instance.keys.channel, connection)  # broadcasts queue up from here on
     writer: asyncio.Task[None] | None = None
     calls: set[asyncio.Task[None]] = set()
     with structlog.contextvars.bound_contextvars(agent=f"{agent}/{name}", connection=connection.id):
         try:
+            await hub.join(instance.keys.channel, connection)  # broadcasts queue up from here on
             await instance.refresh_state()
+        except (RedisConnectionError, RedisTimeoutError):
+            await hub.leave(instance.keys.channel, connection)
+            await connection.close(CLOSE_TRY_AGAIN, "Redis is unreachable: reconnect shortly")
+            return
+        try:
             connection.state_version = instance.state_version
             try:
                 await maybe_await(instance.on_connect(connection))

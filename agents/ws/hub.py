@@ -14,6 +14,7 @@ from collections import defaultdict
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agents._metrics import Metrics
 
@@ -63,7 +64,10 @@ class ConnectionHub:
                 self._metrics.ws_connections.dec()
             if not group:
                 del self._groups[channel]
-                await self._pubsub.unsubscribe(channel)
+                try:
+                    await self._pubsub.unsubscribe(channel)
+                except (RedisConnectionError, RedisTimeoutError):
+                    pass  # the subscription went with the connection; resubscribing skips it
 
     async def _read(self) -> None:
         while True:
@@ -73,21 +77,27 @@ class ConnectionHub:
                         self._relay(raw["channel"], raw["data"])
             except asyncio.CancelledError:
                 raise
-            except RedisConnectionError:
-                log.warning("pub/sub connection lost; resubscribing")
-                await asyncio.sleep(0.5)
-                await self._resubscribe()
+            except (RedisConnectionError, RedisTimeoutError):
+                # Broadcasts sent while we are away are lost: tell every client now, so
+                # they reconnect (and resync state) instead of silently missing updates.
+                log.warning("pub/sub connection lost; closing clients and resubscribing")
+                self._close_all(1012, "server lost its event stream: reconnect")
+                while not await self._resubscribe():
+                    await asyncio.sleep(0.5)
 
-    async def _resubscribe(self) -> None:
+    async def _resubscribe(self) -> bool:
         try:
             async with self._lock:
                 await self._pubsub.subscribe(self._control, *self._groups)
-        except RedisConnectionError:
-            return
-        # Broadcasts sent while we were away are lost: clients reconnect and resync.
+        except (RedisConnectionError, RedisTimeoutError):
+            return False
+        log.info("pub/sub connection restored")
+        return True
+
+    def _close_all(self, code: int, reason: str) -> None:
         for group in list(self._groups.values()):
             for connection in list(group):
-                connection.close_soon(1012, "server lost its event stream: reconnect")
+                connection.close_soon(code, reason)
 
     def _relay(self, channel: str, data: str) -> None:
         group = self._groups.get(channel)

@@ -1,0 +1,155 @@
+"""Fault injection with real processes killed for real: Redis (AOF on) and the Temporal
+dev server (SQLite file) are killed with SIGKILL mid-run and restarted on the same port
+and data. Each run journals its steps to a local file, outside both servers, so "no
+completed step re-ran" is checked against something neither crash can touch."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from agents import AgentRuntime, AgentsPlugin, AppRegistry, Settings, connect_temporal
+from agents.client import AgentClient
+from devstack import TemporalDevServer, ValkeyServer, free_port
+from tests.conftest import serve_api
+from tests.helpers import eventually, wait_for_status
+
+
+def journal(path: Path) -> Counter[int]:
+    return Counter(int(line) for line in path.read_text().split()) if path.exists() else Counter()
+
+
+async def lines_at_least(path: Path, n: int) -> int:
+    return sum((await eventually(_read(path), lambda c: sum(c.values()) >= n, what=f"{n} steps journaled")).values())
+
+
+def _read(path: Path) -> Any:
+    async def probe() -> Counter[int]:
+        return journal(path)
+
+    return probe
+
+
+@asynccontextmanager
+async def _stack(settings: Settings, temporal: Client) -> AsyncIterator[tuple[AgentRuntime, httpx.AsyncClient, str]]:
+    """A worker and a real API server on `settings`; yields (runtime, http client, base URL)."""
+    redis = Redis.from_url(settings.redis_target, decode_responses=True)
+    runtime = AgentRuntime(redis=redis, registry=AppRegistry.from_modules(settings.module_list),
+                           settings=settings, temporal=temporal)  # fmt: skip
+    server, task = await serve_api(settings, free_port())
+    base = f"http://127.0.0.1:{server.config.port}"
+    try:
+        async with Worker(temporal, task_queue=settings.task_queue, plugins=[AgentsPlugin(runtime)]), \
+                   httpx.AsyncClient(base_url=base, timeout=30) as web:  # fmt: skip
+            yield runtime, web, base
+    finally:
+        server.should_exit = True
+        await task
+        await redis.aclose()
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[ValkeyServer]:
+    server = ValkeyServer(data_dir=tmp_path / "valkey", appendonly=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def own_temporal(tmp_path: Path) -> AsyncIterator[TemporalDevServer]:
+    server = TemporalDevServer(db_file=tmp_path / "temporal.db", log_file=tmp_path / "temporal.log").start()
+    yield server
+    server.stop()
+
+
+async def test_redis_killed_and_restarted_with_aof_mid_run(
+    settings: Settings, client: Client, own_redis: ValkeyServer, agent_name: str, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(update={"redis_url": own_redis.url})
+    path = tmp_path / "journal"
+    async with _stack(settings, client) as (runtime, web, base):
+        agent_url = f"/agents/recorder-agent/{agent_name}"
+        assert (await web.patch(f"{agent_url}/state", json={"note": "kept"})).status_code == 200
+        assert (await web.post(f"{agent_url}/workflows", json={"workflow": "event_flow", "id": "other"})).status_code == 201
+        async with AgentClient(base, "recorder-agent", agent_name, backoff=(0.1, 0.5)) as watcher:
+            started = await web.post(f"{agent_url}/workflows", json={
+                "workflow": "journal_flow", "id": "run", "params": {"path": str(path), "count": 12}})  # fmt: skip
+            assert started.status_code == 201, started.text
+            await lines_at_least(path, 4)
+            own_redis.kill()
+
+            down = await web.get(f"{agent_url}/workflows")
+            assert down.status_code == 503 and "Redis is unreachable" in down.json()["message"]
+            ready = await web.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["redis"].startswith("unreachable")
+            # The socket is closed with a code the client reconnects from (and keeps trying).
+            await eventually(_value(lambda: watcher.connects), lambda n: n >= 1, what="a connect")
+            await asyncio.sleep(1.5)  # steps keep journaling; bridge writes retry meanwhile
+            own_redis.start()
+
+            info = await wait_for_status(runtime.agent("recorder-agent", agent_name), "run", "complete", "errored",
+                                         timeout=60)  # fmt: skip
+            assert info.status == "complete" and info.result == {"processed": 12}, info.error
+            final = {"counter": 0, "note": "kept", "done": 12}
+            await eventually(_value(lambda: watcher.state), lambda s: s == final, what="the client resynced")
+            assert watcher.connects >= 2
+        assert (await runtime.load_agent("recorder-agent", agent_name)).state == final
+        ids = {w["id"] for w in (await web.get(f"{agent_url}/workflows")).json()["workflows"]}
+        assert ids == {"run", "other"}
+    # The steps never touched Redis: not one ran twice.
+    assert journal(path) == Counter(range(12))
+
+
+async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
+    settings: Settings, own_temporal: TemporalDevServer, agent_name: str, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(update={"temporal_address": own_temporal.address})
+    temporal = await connect_temporal(settings)
+    path = tmp_path / "journal"
+    async with _stack(settings, temporal) as (runtime, web, _):
+        agent_url = f"/agents/recorder-agent/{agent_name}"
+        started = await web.post(f"{agent_url}/workflows", json={
+            "workflow": "journal_flow", "id": "run", "params": {"path": str(path), "count": 10, "seconds": 0.3}})  # fmt: skip
+        assert started.status_code == 201, started.text
+        at_kill = await lines_at_least(path, 3)
+        own_temporal.kill()
+
+        # Control routes say Temporal is down; tracking in Redis is still served, untouched.
+        began = time.monotonic()
+        refused = await web.post(f"{agent_url}/workflows", json={"workflow": "event_flow", "id": "new"})
+        assert refused.status_code == 503 and "Temporal is unreachable" in refused.json()["message"], refused.text
+        assert time.monotonic() - began < 15  # bounded by CONTROL_RPC_TIMEOUT (5 s a call), not left to hang
+        assert (await web.post(f"{agent_url}/workflows/run/pause")).status_code == 503
+        listed = (await web.get(f"{agent_url}/workflows")).json()
+        assert [(w["id"], w["status"]) for w in listed["workflows"]] == [("run", "running")]
+        one = await web.get(f"{agent_url}/workflows/run")
+        assert one.status_code == 200 and one.json()["status"] == "running"
+
+        own_temporal.start()
+        info = await wait_for_status(runtime.agent("recorder-agent", agent_name), "run", "complete", "errored",
+                                     timeout=90)  # fmt: skip
+        assert info.status == "complete" and info.result == {"processed": 10}
+        assert (await runtime.load_agent("recorder-agent", agent_name)).state["done"] == 10
+    counts = journal(path)
+    assert sorted(counts) == list(range(10))
+    # Only a step in flight at the crash may have started again; completed ones ran once.
+    again = [i for i, n in counts.items() if n > 1]
+    assert all(i >= at_kill - 1 for i in again) and len(again) <= 1, counts
+
+
+def _value(fn: Any) -> Any:
+    async def probe() -> Any:
+        return fn()
+
+    return probe
