@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
-from agents import Agent, WorkflowInfo
+from agents import Agent, Settings, WorkflowInfo
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 T = TypeVar("T")
@@ -56,3 +62,19 @@ async def outcome_calls(redis: Redis, agent: Agent[Any], *, timeout: float = 10)
             return [c for c in await recorded_calls(redis, agent) if c[0] in ("complete", "error")]
         await asyncio.sleep(0.05)
     return []
+
+
+def start_entry_point(script: str, settings: Settings, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """`worker.py` or `api.py` as its own process on `settings` (a real process to kill)."""
+    full_env = {
+        "WORKER_METRICS_PORT": "0",
+        **os.environ,
+        "TEMPORAL_ADDRESS": settings.temporal_target,
+        "REDIS_URL": settings.redis_target,
+        "TASK_QUEUE": settings.task_queue,
+        "AGENT_MODULES": settings.agent_modules,
+        "PYTHONPATH": str(ROOT),
+        **env,
+    }
+    return subprocess.Popen([sys.executable, str(ROOT / script)], cwd=ROOT, env=full_env,
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip

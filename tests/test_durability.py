@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -14,33 +11,15 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.demo import executions_key
-from agents import AgentRuntime, AgentsPlugin, Settings
-from tests.helpers import wait_for_status
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start_worker_process(settings: Settings, log: Path, *, metrics_port: int = 0) -> subprocess.Popen[bytes]:
-    env = {
-        "WORKER_METRICS_PORT": str(metrics_port),
-        **os.environ,
-        "TEMPORAL_ADDRESS": settings.temporal_target,
-        "REDIS_URL": settings.redis_target,
-        "TASK_QUEUE": settings.task_queue,
-        "AGENT_MODULES": settings.agent_modules,
-        "PYTHONPATH": str(ROOT),
-    }
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")], cwd=ROOT, env=env,
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+from agents import AgentRuntime, AgentsPlugin
+from tests.helpers import start_entry_point, wait_for_status
 
 
 async def test_kill_9_worker_mid_run_then_new_worker_completes_without_rerunning_steps(
     runtime: AgentRuntime, client: Client, redis: Redis, agent_name: str, tmp_path: Path
 ) -> None:
     settings = runtime.settings
-    proc = start_worker_process(settings, tmp_path / "worker.log")
+    proc = start_entry_point("worker.py", settings, tmp_path / "worker.log")
     try:
         agent = runtime.agent("task-agent", agent_name)
         items = [f"item{i}" for i in range(12)]
@@ -82,7 +61,7 @@ async def test_worker_serves_sdk_metrics_and_stops_gracefully_on_sigterm(runtime
 
     log = tmp_path / "worker.log"
     port = free_port()
-    proc = start_worker_process(runtime.settings, log, metrics_port=port)
+    proc = start_entry_point("worker.py", runtime.settings, log, WORKER_METRICS_PORT=str(port))
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30

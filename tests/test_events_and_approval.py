@@ -95,3 +95,31 @@ async def test_reject_errors_the_run_with_the_reason(
     assert info.error == expected
     finals = await outcome_calls(redis, agent)
     assert finals == [["error", "approval", run_id, expected]]
+
+
+async def test_duplicate_and_late_approvals_change_nothing(
+    runtime: AgentRuntime, redis: Redis, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("approval", {"title": "once"})
+    await wait_for_status(agent, run_id, "waiting")
+
+    # Two people click at once, one approving and one rejecting: the first decision the
+    # run takes wins, the other is refused (409) or arrives to a run that no longer waits.
+    results = await asyncio.gather(
+        agent.approve_workflow(run_id, reason="first", metadata={"by": "ann"}),
+        agent.approve_workflow(run_id, reason="second", metadata={"by": "bob"}),
+        agent.reject_workflow(run_id, reason="third"),
+        return_exceptions=True,
+    )
+    assert all(r is None or isinstance(r, ConflictError) for r in results), results
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    outcomes = await outcome_calls(redis, agent)
+    assert len(outcomes) == 1 and outcomes[0][2] == run_id  # exactly one outcome, reported once
+
+    # Late: approve or reject a finished run is a 409 that leaves the row as it was.
+    for late in (agent.approve_workflow(run_id, reason="late"), agent.reject_workflow(run_id, reason="late")):
+        with pytest.raises(ConflictError, match="cannot take more events"):
+            await late
+    assert await agent.get_workflow(run_id) == info
+    assert await outcome_calls(redis, agent) == outcomes

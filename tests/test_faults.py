@@ -6,6 +6,8 @@ completed step re-ran" is checked against something neither crash can touch."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -23,7 +25,7 @@ from agents import AgentRuntime, AgentsPlugin, AppRegistry, Settings, connect_te
 from agents.client import AgentClient
 from devstack import TemporalDevServer, ValkeyServer, free_port
 from tests.conftest import serve_api
-from tests.helpers import eventually, wait_for_status
+from tests.helpers import eventually, start_entry_point, wait_for_status
 
 
 def journal(path: Path) -> Counter[int]:
@@ -153,3 +155,73 @@ def _value(fn: Any) -> Any:
         return fn()
 
     return probe
+
+
+async def test_api_process_killed_and_restarted_clients_reconnect_and_resync(
+    settings: Settings, runtime: AgentRuntime, agent_name: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    async def start_api(log: str) -> subprocess.Popen[bytes]:
+        proc = start_entry_point("api.py", settings, tmp_path / log, API_PORT=str(port), WEB_ROOT="")
+        async with httpx.AsyncClient(base_url=base) as web:
+            async def up() -> bool:
+                try:
+                    return (await web.get("/healthz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+            await eventually(up, bool, what="the API process up", timeout=30)
+        return proc
+
+    agent = runtime.agent("recorder-agent", agent_name)
+    await agent.set_state({"counter": 1})
+    proc = await start_api("api-1.log")
+    try:
+        async with AgentClient(base, "recorder-agent", agent_name, backoff=(0.1, 0.5)) as a, \
+                   AgentClient(base, "recorder-agent", agent_name, backoff=(0.1, 0.5)) as b:  # fmt: skip
+            assert a.state == b.state == {"counter": 1}
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            await agent.set_state({"counter": 2})  # while no API is up: nobody hears it live
+            proc = await start_api("api-2.log")
+            for client in (a, b):
+                await eventually(_value(lambda c=client: c.state), lambda s: s == {"counter": 2}, what="resync")
+                assert client.connects == 2
+            await a.set_state({"counter": 3})  # and the new process relays as before
+            await eventually(_value(lambda: b.state), lambda s: s == {"counter": 3}, what="relay after restart")
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.mark.usefixtures("worker")
+async def test_twenty_workflows_merge_while_clients_write_and_every_client_converges(
+    api_server: str, runtime: AgentRuntime, agent_name: str
+) -> None:
+    agent_url = f"/agents/recorder-agent/{agent_name}"
+    watchers = [AgentClient(api_server, "recorder-agent", agent_name) for _ in range(5)]
+    for watcher in watchers:
+        await watcher.connect()
+    try:
+        async with httpx.AsyncClient(base_url=api_server, timeout=30) as web:
+            async def start(i: int) -> str:
+                response = await web.post(f"{agent_url}/workflows", json={"workflow": "merge_flow",
+                                                                          "params": {"key": f"wf{i}"}})  # fmt: skip
+                return response.json()["id"]
+
+            async def client_write(i: int) -> None:
+                assert (await web.patch(f"{agent_url}/state", json={f"client{i}": i})).status_code == 200
+
+            results = await asyncio.gather(*(start(i) for i in range(20)), *(client_write(i) for i in range(20)))
+            agent = runtime.agent("recorder-agent", agent_name)
+            for run_id in results[:20]:
+                await wait_for_status(agent, run_id, "complete", "errored", timeout=60)
+        state = await agent.refresh_state()
+        assert set(state) == {"counter"} | {f"wf{i}" for i in range(20)} | {f"client{i}" for i in range(20)}
+        assert agent.state_version == 40  # one version per write: none merged away, none doubled
+        for watcher in watchers:
+            await eventually(_value(lambda w=watcher: w.state), lambda s: s == state, what="client converged")
+    finally:
+        for watcher in watchers:
+            await watcher.close()

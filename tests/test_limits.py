@@ -70,7 +70,7 @@ async def test_refused_input_changes_nothing(small: httpx.AsyncClient, redis: Re
         ("GET", f"{base}/workflows?cursor=%%%", {}, 400, "cursor"),
         ("POST", f"{base}/rpc/add", {"json": {"args": [1, 2]}}, 404, "no callable method"),
         ("POST", f"/agents/recorder-agent/{'n' * 129}/workflows", {"json": {"workflow": "event_flow"}}, 422, "name"),
-        ("POST", f"/agents/recorder-agent/bad%20name/workflows", {"json": {"workflow": "event_flow"}}, 422, "name"),
+        ("POST", "/agents/recorder-agent/bad%20name/workflows", {"json": {"workflow": "event_flow"}}, 422, "name"),
         ("POST", f"/agents/ghost/{agent_name}/workflows", {"json": {"workflow": "event_flow"}}, 404, "ghost"),
     ]
     for method, path, kwargs, status, said in cases:
