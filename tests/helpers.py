@@ -78,3 +78,12 @@ def start_entry_point(script: str, settings: Settings, log: Path, **env: str) ->
     }
     return subprocess.Popen([sys.executable, str(ROOT / script)], cwd=ROOT, env=full_env,
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def polled(read: Callable[[], T]) -> Callable[[], Awaitable[T]]:
+    """A synchronous read (a client's `.state`, a list) as a probe for `eventually`."""
+
+    async def probe() -> T:
+        return read()
+
+    return probe

@@ -20,7 +20,7 @@ from agents import AgentRuntime, Settings
 from agents.client import AgentClient, AgentClientError
 from devstack import free_port
 from tests.conftest import serve_api
-from tests.helpers import eventually
+from tests.helpers import eventually, polled
 
 SECRET = "test-secret-of-thirty-two-bytes-at-least"
 ADMIN = "admin-key"
@@ -169,24 +169,18 @@ async def test_read_only_socket_gets_updates_but_cannot_set_state_or_call(
     async with AgentClient(server, "recorder-agent", agent_name, token=READER) as reader, \
                AgentClient(server, "recorder-agent", agent_name, token=ALICE_ONLY) as writer:  # fmt: skip
         await writer.set_state({"counter": 4})
-        await eventually(_async(lambda: reader.state), lambda s: s == {"counter": 4}, what="reader sees the state")
+        await eventually(polled(lambda: reader.state), lambda s: s == {"counter": 4}, what="reader sees the state")
         with pytest.raises(AgentClientError, match="may only read"):
             await reader.call("ping")
         frames: list[Any] = []
         reader.on_message(frames.append)
         await reader.set_state({"counter": 666})
-        refusal = await eventually(_async(lambda: frames), bool, what="a state error frame")
+        refusal = await eventually(polled(lambda: frames), bool, what="a state error frame")
         assert refusal[0]["type"] == "cf_agent_state_error" and "may only read" in refusal[0]["error"]
         assert await writer.call("ping") == "pong"
         assert writer.state == {"counter": 4}
     assert (await runtime.load_agent("recorder-agent", agent_name)).state == {"counter": 4}
 
-
-def _async(fn: Any) -> Any:
-    async def probe() -> Any:
-        return fn()
-
-    return probe
 
 
 async def test_python_client_reports_a_refusal_instead_of_retrying(server: str, agent_name: str) -> None:

@@ -25,7 +25,7 @@ from agents import AgentRuntime, AgentsPlugin, AppRegistry, Settings, connect_te
 from agents.client import AgentClient
 from devstack import TemporalDevServer, ValkeyServer, free_port
 from tests.conftest import serve_api
-from tests.helpers import eventually, start_entry_point, wait_for_status
+from tests.helpers import eventually, polled, start_entry_point, wait_for_status
 
 
 def journal(path: Path) -> Counter[int]:
@@ -96,7 +96,7 @@ async def test_redis_killed_and_restarted_with_aof_mid_run(
             ready = await web.get("/readyz")
             assert ready.status_code == 503 and ready.json()["redis"].startswith("unreachable")
             # The socket is closed with a code the client reconnects from (and keeps trying).
-            await eventually(_value(lambda: watcher.connects), lambda n: n >= 1, what="a connect")
+            await eventually(polled(lambda: watcher.connects), lambda n: n >= 1, what="a connect")
             await asyncio.sleep(1.5)  # steps keep journaling; bridge writes retry meanwhile
             own_redis.start()
 
@@ -104,7 +104,7 @@ async def test_redis_killed_and_restarted_with_aof_mid_run(
                                          timeout=60)  # fmt: skip
             assert info.status == "complete" and info.result == {"processed": 12}, info.error
             final = {"counter": 0, "note": "kept", "done": 12}
-            await eventually(_value(lambda: watcher.state), lambda s: s == final, what="the client resynced")
+            await eventually(polled(lambda: watcher.state), lambda s: s == final, what="the client resynced")
             assert watcher.connects >= 2
         assert (await runtime.load_agent("recorder-agent", agent_name)).state == final
         ids = {w["id"] for w in (await web.get(f"{agent_url}/workflows")).json()["workflows"]}
@@ -150,12 +150,6 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
     assert all(i >= at_kill - 1 for i in again) and len(again) <= 1, counts
 
 
-def _value(fn: Any) -> Any:
-    async def probe() -> Any:
-        return fn()
-
-    return probe
-
 
 async def test_api_process_killed_and_restarted_clients_reconnect_and_resync(
     settings: Settings, runtime: AgentRuntime, agent_name: str, tmp_path: Path
@@ -186,10 +180,10 @@ async def test_api_process_killed_and_restarted_clients_reconnect_and_resync(
             await agent.set_state({"counter": 2})  # while no API is up: nobody hears it live
             proc = await start_api("api-2.log")
             for client in (a, b):
-                await eventually(_value(lambda c=client: c.state), lambda s: s == {"counter": 2}, what="resync")
+                await eventually(polled(lambda c=client: c.state), lambda s: s == {"counter": 2}, what="resync")
                 assert client.connects == 2
             await a.set_state({"counter": 3})  # and the new process relays as before
-            await eventually(_value(lambda: b.state), lambda s: s == {"counter": 3}, what="relay after restart")
+            await eventually(polled(lambda: b.state), lambda s: s == {"counter": 3}, what="relay after restart")
     finally:
         proc.kill()
         proc.wait(10)
@@ -221,7 +215,7 @@ async def test_twenty_workflows_merge_while_clients_write_and_every_client_conve
         assert set(state) == {"counter"} | {f"wf{i}" for i in range(20)} | {f"client{i}" for i in range(20)}
         assert agent.state_version == 40  # one version per write: none merged away, none doubled
         for watcher in watchers:
-            await eventually(_value(lambda w=watcher: w.state), lambda s: s == state, what="client converged")
+            await eventually(polled(lambda w=watcher: w.state), lambda s: s == state, what="client converged")
     finally:
         for watcher in watchers:
             await watcher.close()
