@@ -54,7 +54,7 @@ def app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        configure_logging()
+        configure_logging(settings.log_level)
         if authenticator.enabled:
             log.info("authentication on", api_keys=len(settings.api_keys), jwt=settings.jwt_secret is not None)
         else:

@@ -65,7 +65,7 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
 
 
 async def main() -> None:
-    configure_logging()
+    configure_logging(get_settings().log_level)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

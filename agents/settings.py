@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     """When set, a JWT's `iss` claim must equal it."""
 
+    log_level: str = "INFO"
+    """Level of the worker's and the API's logs (DEBUG, INFO, WARNING, ERROR)."""
+
     web_root: str = "agents.demo:web"
     """Static files served at `/`, as `package:folder` (the demo page by default); empty for none."""
 
