@@ -126,33 +126,38 @@ def _index_keys(keys: AgentKeys, info: WorkflowInfo) -> list[str]:
     return out
 
 
+# Insert a row and its index entries in one atomic step (one round trip), or nothing if
+# the id is taken. KEYS: row, then index sorted sets; ARGV: member, then field/value pairs.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
+return 1
+"""
+
+
 class RunTracker:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._transition = redis.register_script(_TRANSITION)
+        self._create = redis.register_script(_CREATE)
 
     async def create(
         self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None
     ) -> bool:
         """Insert a new row; False (and nothing written) if the id is already tracked.
         `retention` maps `success` / `error` to milliseconds kept after finishing."""
-        row = keys.run(info.id)
-        if not await self._redis.hsetnx(row, "id", info.id):
-            return False
         fields: dict[str, Any] = {
-            "workflow_id": info.workflow_id, "workflow_name": info.workflow_name,
+            "id": info.id, "workflow_id": info.workflow_id, "workflow_name": info.workflow_name,
             "status": info.status, "params": json.dumps(info.params),
             "metadata": json.dumps(info.metadata), "created_at": info.created_at,
             "updated_at": info.created_at,
         }  # fmt: skip
         for kind, ms in (retention or {}).items():
             fields[f"retention_{kind}"] = ms
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(row, mapping=fields)
-            for index in _index_keys(keys, info):
-                pipe.zadd(index, {info.member: 0})
-            await pipe.execute()
-        return True
+        pairs = [item for pair in fields.items() for item in pair]
+        created = await self._create(keys=[keys.run(info.id), *_index_keys(keys, info)], args=[info.member, *pairs])
+        return bool(created)
 
     async def get(self, keys: AgentKeys, tracking_id: str) -> WorkflowInfo | None:
         raw = await self._redis.hgetall(keys.run(tracking_id))

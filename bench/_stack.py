@@ -1,0 +1,118 @@
+"""What every benchmark runs against, started once per `make bench`: an in-memory
+Temporal dev server, a Valkey server, the API as its own process (as deployed), and two
+in-process workers on their own task queues: the framework's (AgentsPlugin) and the raw
+baseline's (plain `temporalio`, no plugin, no interceptors)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from redis.asyncio import Redis
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from agents import AgentRuntime, AgentsPlugin, AppRegistry, Settings, connect_temporal
+from devstack import TemporalDevServer, ValkeyServer, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = "bench.flows,agents.demo,workflows.demo,activities.demo"
+RAW_QUEUE = "bench-raw"
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    runtime: AgentRuntime
+    temporal: Client
+    """The framework's client (pydantic data converter, as `connect_temporal` makes it)."""
+    raw_temporal: Client
+    """A plain client (default converter): what a raw `temporalio` user has."""
+    redis: Redis
+    api_url: str
+    api_pid: int
+    tmp: Path
+
+
+@asynccontextmanager
+async def bench_stack() -> AsyncIterator[Stack]:
+    from bench.raw import RAW_WORKFLOWS
+    from bench.raw_activities import RawActivities
+
+    async with AsyncExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        temporal_server = TemporalDevServer(log_file=tmp / "temporal.log").start()
+        stack.callback(temporal_server.stop)
+        valkey = ValkeyServer(data_dir=tmp / "valkey").start()
+        stack.callback(valkey.stop)
+        settings = Settings(temporal_address=temporal_server.address, redis_url=valkey.url,
+                            task_queue=f"bench-{uuid.uuid4().hex[:6]}", agent_modules=MODULES,
+                            web_root="", ws_queue_size=4096)  # fmt: skip
+        redis = Redis.from_url(valkey.url, decode_responses=True, max_connections=200)
+        stack.push_async_callback(redis.aclose)
+        temporal = await connect_temporal(settings)
+        raw_temporal = await Client.connect(temporal_server.address)
+        runtime = AgentRuntime(redis=redis, registry=AppRegistry.from_modules(settings.module_list),
+                               settings=settings, temporal=temporal)  # fmt: skip
+        api_url, api_proc = await start_api(settings, tmp)
+        stack.callback(stop, api_proc)
+        await stack.enter_async_context(
+            Worker(temporal, task_queue=settings.task_queue, plugins=[AgentsPlugin(runtime)])
+        )
+        raw_activities = RawActivities(redis)
+        await stack.enter_async_context(Worker(
+            raw_temporal, task_queue=RAW_QUEUE, workflows=RAW_WORKFLOWS, activities=raw_activities.all(),
+        ))  # fmt: skip
+        yield Stack(settings=settings, runtime=runtime, temporal=temporal, raw_temporal=raw_temporal,
+                    redis=redis, api_url=api_url, api_pid=api_proc.pid, tmp=tmp)  # fmt: skip
+
+
+async def start_api(settings: Settings, tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """The API as its own process on `settings` (its task queue included)."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "API_PORT": str(port), "TEMPORAL_ADDRESS": settings.temporal_target,
+           "REDIS_URL": settings.redis_target, "TASK_QUEUE": settings.task_queue, "AGENT_MODULES": MODULES,
+           "WEB_ROOT": "", "WS_QUEUE_SIZE": str(settings.ws_queue_size), "LOG_LEVEL": "WARNING"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, str(ROOT / "api.py")], cwd=ROOT, env=env,
+                            stdout=(tmp / f"api-{port}.log").open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=url) as web:
+        for _ in range(600):
+            if proc.poll() is not None:
+                raise RuntimeError(f"the API did not start:\n{(tmp / f'api-{port}.log').read_text()[-2000:]}")
+            try:
+                if (await web.get("/healthz")).status_code == 200:
+                    return url, proc
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise RuntimeError("the API did not answer /healthz within 30 s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """Median and p99 (nearest rank) of milliseconds, with the sample count."""
+    ordered = sorted(samples)
+    p99 = ordered[max(0, int(round(len(ordered) * 0.99)) - 1)]
+    return {"p50_ms": round(statistics.median(ordered), 2), "p99_ms": round(p99, 2), "n": len(ordered)}
+
+
+def ratio(ours: float, baseline: float) -> float:
+    return round(ours / baseline, 3) if baseline else float("inf")

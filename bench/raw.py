@@ -1,0 +1,99 @@
+"""The physical baseline: the same work written directly against `temporalio` and Redis,
+no agent layer. Each effect the framework makes is done here by hand with one call:
+progress is a Redis PUBLISH from a local activity, a state write is an HSET + PUBLISH
+activity, the completion record an HSET + PUBLISH activity."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from bench.raw_activities import ItemWork, Publish, RawActivities, StateWrite
+
+TIMEOUT = timedelta(seconds=30)
+
+
+@dataclass
+class ItemsInput:
+    name: str
+    items: list[str]
+    delay_ms: int = 0
+
+
+@workflow.defn(name="raw_process_items")
+class RawProcessItems:
+    """`process_items` by hand: per item a step, a progress publish and a state write;
+    then the completion record."""
+
+    @workflow.run
+    async def run(self, input: ItemsInput) -> dict[str, int]:
+        run_id, total = workflow.info().workflow_id, len(input.items)
+        channel, state = f"raw:{input.name}:events", f"raw:{input.name}:state"
+        for index, item in enumerate(input.items):
+            await workflow.execute_activity(RawActivities.process_item, ItemWork(run_id, index, item, input.delay_ms),
+                                            start_to_close_timeout=TIMEOUT)  # fmt: skip
+            progress = {"processed": index + 1, "total": total, "fraction": (index + 1) / total}
+            await workflow.execute_local_activity(RawActivities.publish, Publish(channel, json.dumps(progress)),
+                                                  start_to_close_timeout=TIMEOUT)  # fmt: skip
+            await workflow.execute_activity(RawActivities.write_state,
+                                            StateWrite(state, "task_progress", json.dumps(progress["fraction"]), channel),
+                                            start_to_close_timeout=TIMEOUT)  # fmt: skip
+        result = {"processed": total}
+        await workflow.execute_activity(RawActivities.write_state,
+                                        StateWrite(f"raw:{input.name}:runs", run_id, json.dumps(result), channel),
+                                        start_to_close_timeout=TIMEOUT)  # fmt: skip
+        return result
+
+
+@dataclass
+class ProbeInput:
+    channel: str
+    count: int
+
+
+@workflow.defn(name="raw_progress_probe")
+class RawProgressProbe:
+    @workflow.run
+    async def run(self, input: ProbeInput) -> int:
+        for i in range(input.count):
+            stamp = await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT)
+            await workflow.execute_local_activity(RawActivities.publish, Publish(input.channel, json.dumps({"i": i, "t": stamp})),
+                                                  start_to_close_timeout=TIMEOUT)  # fmt: skip
+        return input.count
+
+
+@workflow.defn(name="raw_merge_probe")
+class RawMergeProbe:
+    @workflow.run
+    async def run(self, input: ProbeInput) -> int:
+        for i in range(input.count):
+            stamp = await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT)
+            await workflow.execute_activity(RawActivities.write_state,
+                                            StateWrite(f"{input.channel}:state", "probe", json.dumps({"i": i, "t": stamp}),
+                                                       input.channel), start_to_close_timeout=TIMEOUT)  # fmt: skip
+        return input.count
+
+
+@workflow.defn(name="raw_approval_probe")
+class RawApprovalProbe:
+    def __init__(self) -> None:
+        self.approvals = 0
+
+    @workflow.signal
+    def approve(self) -> None:
+        self.approvals += 1
+
+    @workflow.run
+    async def run(self, count: int) -> list[float]:
+        resumed = []
+        for i in range(count):
+            await workflow.wait_condition(lambda: self.approvals > i)
+            resumed.append(await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT))
+        return resumed
+
+
+RAW_WORKFLOWS = [RawProcessItems, RawProgressProbe, RawMergeProbe, RawApprovalProbe]

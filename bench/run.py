@@ -1,0 +1,63 @@
+"""`make bench`: start the stack once, run every benchmark (warm-up, repetitions, the raw
+baseline interleaved in the same run), print JSON, write bench/results.json and a chart.
+
+    .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench/results.json]
+
+`--quick` is the smoke run: tiny sizes, seconds not minutes, figures not comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from agents.logging import configure_logging
+from bench import approval, latency, starts, workflow_overhead
+from bench._stack import Stack, bench_stack
+
+Benchmark = Callable[[Stack, bool], Awaitable[dict[str, Any]]]
+
+BENCHMARKS: dict[str, Benchmark] = {
+    "workflow_overhead": lambda s, quick: workflow_overhead.run(s, reps=2 if quick else 9, warmup=1 if quick else 2),
+    "latency_to_client": lambda s, quick: latency.run(s, count=10 if quick else 200),
+    "approve_to_resumed": lambda s, quick: approval.run(s, count=3 if quick else 30),
+    "http_starts": lambda s, quick: starts.run(s, total=40 if quick else 1000),
+}
+
+
+def machine() -> dict[str, Any]:
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS))
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny sizes")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results.json")
+    args = parser.parse_args()
+    configure_logging("WARNING")  # stderr; stdout is the JSON
+    results: dict[str, Any] = {}
+    async with bench_stack() as stack:
+        for name in args.only or list(BENCHMARKS):
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            results[name] = await BENCHMARKS[name](stack, args.quick)
+            results[name]["seconds"] = round(time.perf_counter() - started, 1)
+            print(json.dumps({name: results[name]}), file=sys.stderr, flush=True)
+    report = {"machine": machine(), "quick": args.quick, "results": results}
+    print(json.dumps(report, indent=2))
+    if not args.quick:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

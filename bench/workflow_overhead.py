@@ -1,0 +1,46 @@
+"""20-step `process_items` through the agent API (HTTP start, the demo workflow with its
+progress, state merge and tracked completion) vs the same workflow by hand on raw
+`temporalio` (bench/raw.py), started by the raw client. Both timed to the run's result."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from bench._stack import RAW_QUEUE, Stack, ratio, summary
+from bench.raw import ItemsInput
+
+
+async def run(stack: Stack, *, items: int = 20, reps: int = 9, warmup: int = 2) -> dict[str, Any]:
+    names = [f"i{n}" for n in range(items)]
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as web:
+
+        async def ours() -> float:
+            started = time.perf_counter()
+            response = await web.post(f"/agents/task-agent/b-{uuid.uuid4().hex[:8]}/workflows",
+                                      json={"workflow": "process_items", "params": {"items": names}})  # fmt: skip
+            response.raise_for_status()
+            await stack.temporal.get_workflow_handle(response.json()["workflow_id"]).result()
+            return (time.perf_counter() - started) * 1000
+
+        async def raw() -> float:
+            started = time.perf_counter()
+            name = f"b-{uuid.uuid4().hex[:8]}"
+            handle = await stack.raw_temporal.start_workflow("raw_process_items", ItemsInput(name, names),
+                                                             id=name, task_queue=RAW_QUEUE)  # fmt: skip
+            await handle.result()
+            return (time.perf_counter() - started) * 1000
+
+        for _ in range(warmup):
+            await ours()
+            await raw()
+        ours_ms, raw_ms = [], []
+        for _ in range(reps):  # interleaved, so drift on the machine hits both alike
+            ours_ms.append(await ours())
+            raw_ms.append(await raw())
+    a, b = summary(ours_ms), summary(raw_ms)
+    return {"ours": a, "raw": b, "ratio_p50": ratio(a["p50_ms"], b["p50_ms"]), "items": items,
+            "target": {"ratio_p50_max": 1.10}}  # fmt: skip
