@@ -4,12 +4,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install dev test worker api clean
+.PHONY: install dev test bench worker api clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,6 +21,11 @@ dev: $(STAMP)
 ## Run the whole test suite against real servers the harness starts.
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Benchmarks side by side with raw temporalio (own servers); writes bench/results.json and .png.
+## BENCH_ARGS=--quick is the smoke run; BENCH_ARGS="--only latency_to_client" picks some.
+bench: $(STAMP)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 worker: $(STAMP)
 	$(PY) worker.py

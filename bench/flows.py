@@ -1,9 +1,11 @@
 """The framework side of the latency benchmarks: an agent and probe workflows written
 with the agent layer (loaded by the bench API and worker through AGENT_MODULES).
 
-Each probe takes a wall-clock stamp in an activity (workflows may not read the clock)
-and hands it on through the path being measured; the client subtracts it from its own
-clock on arrival. The raw baseline (bench/raw.py) does the same through raw calls."""
+Progress and merge probes stamp each sample with `workflow.now()` (the start of the
+workflow task that makes the call: the one clock a workflow may read) and hand it on
+through the path measured; the client subtracts it from its own clock on arrival. An
+activity between samples starts a new workflow task each time. The approval probe
+stamps in an activity. The raw baseline (bench/raw.py) does the same through raw calls."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import time
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio import activity
+from temporalio import activity, workflow
 
 from activities import ActivityGroup
 from agents import Agent
@@ -35,16 +37,16 @@ class ProbeParams(BaseModel):
 class ProgressProbe(AgentWorkflow[BenchAgent, ProbeParams, Any]):
     async def run(self, event: AgentWorkflowEvent[ProbeParams], step: AgentWorkflowStep) -> int:
         for i in range(event.payload.count):
-            stamp = await step.do(f"t{i}", BenchActivities.now, i)
-            await self.report_progress({"i": i, "t": stamp})
+            await step.do(f"t{i}", BenchActivities.now, i)
+            await self.report_progress({"i": i, "t": workflow.now().timestamp()})
         return event.payload.count
 
 
 class MergeProbe(AgentWorkflow[BenchAgent, ProbeParams, Any]):
     async def run(self, event: AgentWorkflowEvent[ProbeParams], step: AgentWorkflowStep) -> int:
         for i in range(event.payload.count):
-            stamp = await step.do(f"t{i}", BenchActivities.now, i)
-            await step.merge_agent_state({"probe": {"i": i, "t": stamp}})
+            await step.do(f"t{i}", BenchActivities.now, i)
+            await step.merge_agent_state({"probe": {"i": i, "t": workflow.now().timestamp()}})
         return event.payload.count
 
 

@@ -1,7 +1,8 @@
 """Latency to a client: `report_progress` and `merge_agent_state` in a workflow -> the
 message at a WebSocket client of the agent (through the API process), vs the raw
 baseline: a local activity (progress) or an activity (state write) doing a Redis
-PUBLISH, read by a plain Redis subscriber. Stamps are taken in an activity just before."""
+PUBLISH, read by a plain Redis subscriber. Stamps are `workflow.now()` at the calling
+workflow task (see bench/flows.py)."""
 
 from __future__ import annotations
 

@@ -60,7 +60,8 @@ class RawProgressProbe:
     @workflow.run
     async def run(self, input: ProbeInput) -> int:
         for i in range(input.count):
-            stamp = await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT)
+            await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT)
+            stamp = workflow.now().timestamp()
             await workflow.execute_local_activity(RawActivities.publish, Publish(input.channel, json.dumps({"i": i, "t": stamp})),
                                                   start_to_close_timeout=TIMEOUT)  # fmt: skip
         return input.count
@@ -71,7 +72,8 @@ class RawMergeProbe:
     @workflow.run
     async def run(self, input: ProbeInput) -> int:
         for i in range(input.count):
-            stamp = await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT)
+            await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT)
+            stamp = workflow.now().timestamp()
             await workflow.execute_activity(RawActivities.write_state,
                                             StateWrite(f"{input.channel}:state", "probe", json.dumps({"i": i, "t": stamp}),
                                                        input.channel), start_to_close_timeout=TIMEOUT)  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.logging import configure_logging
-from bench import approval, latency, starts, workflow_overhead
+from bench import approval, broadcast, cost_growth, latency, list_page, starts, workflow_overhead
 from bench._stack import Stack, bench_stack
 
 Benchmark = Callable[[Stack, bool], Awaitable[dict[str, Any]]]
@@ -29,7 +29,12 @@ BENCHMARKS: dict[str, Benchmark] = {
     "workflow_overhead": lambda s, quick: workflow_overhead.run(s, reps=2 if quick else 9, warmup=1 if quick else 2),
     "latency_to_client": lambda s, quick: latency.run(s, count=10 if quick else 200),
     "approve_to_resumed": lambda s, quick: approval.run(s, count=3 if quick else 30),
+    "broadcast_1000": lambda s, quick: broadcast.run(s, clients=50 if quick else 1000, broadcasts=5 if quick else 30),
     "http_starts": lambda s, quick: starts.run(s, total=40 if quick else 1000),
+    "list_page": lambda s, quick: list_page.run(s, sizes=[1000, 2000] if quick else [10_000, 100_000],
+                                                repeats=20 if quick else 300),
+    # Last: the longest by far (20,000 items is about half an hour on this dev server).
+    "cost_growth": lambda s, quick: cost_growth.run(s, sizes=[10, 30] if quick else [200, 2000, 20_000]),
 }
 
 
@@ -55,8 +60,12 @@ async def main() -> None:
             print(json.dumps({name: results[name]}), file=sys.stderr, flush=True)
     report = {"machine": machine(), "quick": args.quick, "results": results}
     print(json.dumps(report, indent=2))
-    if not args.quick:
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    out = args.out if not args.quick else args.out.with_name("results-quick.json")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    from bench.chart import draw
+
+    draw(report, out.with_suffix(".png"))
+    print(f"wrote {out} and {out.with_suffix('.png')}", file=sys.stderr)
 
 
 if __name__ == "__main__":

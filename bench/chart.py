@@ -1,0 +1,67 @@
+"""bench/results.json -> bench/results.png: each figure next to its target, as a share of
+the target (below the line is within it), so figures of different units share one chart.
+
+    .venv/bin/python -m bench.chart [bench/results.json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display here, and none needed
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
+    """(label, measured, target, higher_is_better) for every targeted figure present."""
+    r = results
+    out: list[tuple[str, float, float, bool]] = []
+    if "workflow_overhead" in r:
+        out.append(("20-step workflow\ntime ratio", r["workflow_overhead"]["ratio_p50"], 1.10, False))
+    if "latency_to_client" in r:
+        p = r["latency_to_client"]["progress"]["ours"]
+        out.append(("progress -> client\np50 ms", p["p50_ms"], 20, False))
+        out.append(("progress -> client\np99 ms", p["p99_ms"], 60, False))
+        out.append(("merge -> client\np50 ratio", r["latency_to_client"]["merge"]["ratio_p50"], 1.3, False))
+    if "approve_to_resumed" in r:
+        out.append(("approve -> resumed\np50 ratio", r["approve_to_resumed"]["ratio_p50"], 1.3, False))
+    if "broadcast_1000" in r:
+        out.append(("1,000 clients\nall delivered p99 ms", r["broadcast_1000"]["all_delivered"]["p99_ms"], 200, False))
+        out.append(("1,000 clients\nAPI RSS MB", r["broadcast_1000"]["api_rss_mb"]["connected"], 150, False))
+    if "list_page" in r:
+        largest = max(r["list_page"]["results"], key=int)
+        out.append(("list page 100k\np50 ms", r["list_page"]["results"][largest]["first_page"]["p50_ms"], 5, False))
+        out.append(("list page\n100k/10k ratio", r["list_page"]["ratio_first_page_p50"], 1.5, False))
+    if "http_starts" in r:
+        out.append(("HTTP starts/s\nratio to raw", r["http_starts"]["ratio"], 0.8, True))
+    if "cost_growth" in r:
+        out.append(("cost per item\n20k/200 ratio", r["cost_growth"]["ratio_per_item_largest_to_smallest"], 1.3, False))
+    return out
+
+
+def draw(report: dict[str, Any], out: Path) -> None:
+    data = rows(report["results"])
+    shares = [m / t if not better else t / m for _, m, t, better in data]
+    fig, ax = plt.subplots(figsize=(12, 5.5))
+    colors = ["#2e7d32" if s <= 1 else "#c62828" for s in shares]
+    bars = ax.bar(range(len(data)), shares, color=colors)
+    ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="target")
+    for bar, (_, measured, target, better) in zip(bars, data, strict=True):
+        ax.annotate(f"{measured:g}\n({'>=' if better else '<='} {target:g})", (bar.get_x() + bar.get_width() / 2,
+                    bar.get_height()), ha="center", va="bottom", fontsize=8)  # fmt: skip
+    ax.set_xticks(range(len(data)), [label for label, *_ in data], fontsize=8)
+    ax.set_ylabel("measured / target (starts: target / measured)")
+    ax.set_title(f"make bench, {report['machine']['cpus']} cores, {report['machine']['when']}: below the line meets the target")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+if __name__ == "__main__":
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results.json"
+    draw(json.loads(source.read_text()), source.with_suffix(".png"))
