@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     """Messages queued for one WebSocket client before it counts as too slow and is closed."""
     ws_max_frame_bytes: int = 1024 * 1024
     """Largest WebSocket frame a client may send; a bigger one closes with 1009."""
+    ws_compression: bool = False
+    """Offer permessage-deflate to WebSocket clients. Off by default: agent messages are
+    small JSON, and compression costs a zlib context per client and CPU per message for
+    every client a broadcast reaches (measured in bench/broadcast.py)."""
 
     max_body_bytes: int = 1024 * 1024
     """Largest HTTP request body; a bigger one is refused with 413 before it is read."""

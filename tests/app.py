@@ -88,7 +88,7 @@ class GuardedAgent(Agent[dict[str, Any]]):
             raise PermissionError("guarded-agent does not serve mallory")
 
     async def on_connect(self, connection: Any) -> None:
-        if connection.principal is not None and connection.principal.subject == "mallory":
+        if connection.principal.subject == "mallory":
             raise PermissionError("guarded-agent does not serve mallory")
 
 

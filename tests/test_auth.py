@@ -4,9 +4,11 @@ closed with 1008, read-only tokens that can watch but not steer."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from agents import AgentRuntime, Settings
 from agents.client import AgentClient, AgentClientError
 from devstack import free_port
 from tests.conftest import serve_api
+from tests.test_cloudflare_client import node_client  # noqa: F401 (the fixture)
 from tests.helpers import eventually, polled
 
 SECRET = "test-secret-of-thirty-two-bytes-at-least"
@@ -196,3 +199,22 @@ def test_open_api_only_on_loopback(settings: Settings) -> None:
         api.app(settings.model_copy(update={"api_host": "0.0.0.0"}))
     api.app(settings.model_copy(update={"api_host": "0.0.0.0", "api_keys": {ADMIN: "control:*/*"}}))
     api.app(settings)  # loopback, no auth: allowed (and logged at start)
+
+
+async def test_cloudflare_client_authenticates_with_a_query_token(
+    server: str, node_client: Path, agent_name: str, runtime: AgentRuntime
+) -> None:
+    await runtime.agent("recorder-agent", agent_name).set_state({"counter": 5})
+
+    async def run(token_value: str) -> dict[str, Any]:
+        proc = await asyncio.create_subprocess_exec(
+            "node", str(node_client.parent / "agent_client_auth.mjs"), server.removeprefix("http://"), agent_name,
+            token_value, cwd=node_client.parent, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        stdout, _ = await asyncio.wait_for(proc.communicate(), 30)
+        return json.loads(stdout.decode().strip().splitlines()[-1])
+
+    good = await run(READER)
+    assert good["errors"] == [] and good["identified"] is True and good["state"] == {"counter": 5}
+    bad = await run("stolen")
+    assert bad["errors"] == [] and bad["closeCode"] == 1008 and "not a known API key" in bad["reason"]

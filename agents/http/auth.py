@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agents._auth import Access, Authenticator, Principal
 from agents.errors import AgentError
 from agents.settings import Settings
+from agents.ws.protocol import close_reason
 
 from .asgi import send_error
 
@@ -89,13 +90,7 @@ async def _close_socket(receive: Receive, send: Send, reason: str) -> None:
     if message["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    await send({"type": "websocket.close", "code": 1008, "reason": _fit_reason(reason)})
-
-
-def _fit_reason(reason: str) -> str:
-    """A close reason is at most 123 bytes of UTF-8."""
-    encoded = reason.encode()[:123]
-    return encoded.decode("utf-8", errors="ignore")
+    await send({"type": "websocket.close", "code": 1008, "reason": close_reason(reason)})
 
 
 def authenticator_for(settings: Settings) -> Authenticator:

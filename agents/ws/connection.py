@@ -10,7 +10,9 @@ from typing import Any
 import structlog
 from starlette.websockets import WebSocket
 
-from agents._auth import Principal
+from agents._auth import ANONYMOUS, Principal
+
+from .protocol import close_reason
 
 log = structlog.get_logger("agents.ws")
 
@@ -23,7 +25,7 @@ class Connection:
     """What agent hooks receive: `id`, `query`, `principal`, `send(message)`, `close(code, reason)`."""
 
     def __init__(self, websocket: WebSocket, id: str, *, query: dict[str, str], max_queue: int,
-                 principal: Principal | None = None) -> None:  # fmt: skip
+                 principal: Principal = ANONYMOUS) -> None:  # fmt: skip
         self.id = id
         self.query = query
         self.principal = principal
@@ -67,7 +69,7 @@ class Connection:
 
     async def _close(self, code: int, reason: str) -> None:
         try:
-            await self._ws.close(code, reason[:120])
+            await self._ws.close(code, close_reason(reason))
         except Exception:  # already gone
             pass
 

@@ -37,7 +37,7 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
             raise NotFoundError(f"agent name {name!r} is not allowed")
         instance = rt.agent(agent, name)
     except NotFoundError as err:
-        await websocket.close(1008, err.message[:120])
+        await websocket.close(1008, protocol.close_reason(err.message))
         return
     query = dict(websocket.query_params)
     query.pop("token", None)  # a credential, not something for agent hooks to see
@@ -119,8 +119,7 @@ async def _receive(websocket: WebSocket, agent: Agent[Any], connection: Connecti
 
 
 def _may_control(agent: Agent[Any], connection: Connection) -> bool:
-    principal = connection.principal or ANONYMOUS
-    return principal.can("control", agent.agent_type, agent.name)
+    return connection.principal.can("control", agent.agent_type, agent.name)
 
 
 async def _set_state(agent: Agent[Any], connection: Connection, frame: dict[str, Any]) -> None:

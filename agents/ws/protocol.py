@@ -51,3 +51,8 @@ def rpc_error(call_id: Any, message: str) -> dict[str, Any]:
 
 def error(message: str) -> dict[str, Any]:
     return {"type": "error", "error": message}
+
+
+def close_reason(reason: str) -> str:
+    """A close frame's reason is at most 123 bytes of UTF-8: cut there, never mid-character."""
+    return reason.encode()[:123].decode("utf-8", errors="ignore")
