@@ -3,6 +3,8 @@ started once per session; every test gets its own agent names and task queues.""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from agents import DATA_CONVERTER, AgentRuntime, AgentsPlugin, AppRegistry, Sett
 from devstack import SEARCH_ATTRIBUTES, ValkeyServer, temporal_cli
 
 TEST_MODULES = "tests.app,agents.demo,workflows.demo,activities.demo"
+_JS = Path(__file__).parent / "js"
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +86,17 @@ async def worker(runtime: AgentRuntime, client: Client) -> AsyncIterator[Worker]
         client, task_queue=runtime.settings.task_queue, plugins=[AgentsPlugin(runtime)]
     ) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def node_client() -> Path:
+    """Install the pinned npm packages (`npm ci` from the lockfile) once."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    assert node and npm, "Node.js and npm are needed for this test (Debian: apt-get install nodejs npm)"
+    marker = _JS / "node_modules" / ".package-lock.json"
+    if not marker.exists() or marker.stat().st_mtime < (_JS / "package-lock.json").stat().st_mtime:
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=_JS, check=True, timeout=600)
+    return _JS / "agent_client_check.mjs"
 
 
 @pytest.fixture

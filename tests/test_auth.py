@@ -22,7 +22,6 @@ from agents import AgentRuntime, Settings
 from agents.client import AgentClient, AgentClientError
 from devstack import free_port
 from tests.conftest import serve_api
-from tests.test_cloudflare_client import node_client  # noqa: F401 (the fixture)
 from tests.helpers import eventually, polled
 
 SECRET = "test-secret-of-thirty-two-bytes-at-least"

@@ -5,24 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 JS = Path(__file__).parent / "js"
-
-
-@pytest.fixture(scope="session")
-def node_client() -> Path:
-    """Install the pinned npm packages (`npm ci` from the lockfile) once."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    assert node and npm, "Node.js and npm are needed for this test (Debian: apt-get install nodejs npm)"
-    marker = JS / "node_modules" / ".package-lock.json"
-    if not marker.exists() or marker.stat().st_mtime < (JS / "package-lock.json").stat().st_mtime:
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS, check=True, timeout=600)
-    return JS / "agent_client_check.mjs"
 
 
 @pytest.mark.usefixtures("worker")
