@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from agents import AgentRuntime
 from bench._http import Connection
 from bench._stack import Stack, ratio, start_api, stop
 
@@ -56,15 +57,24 @@ async def _measure(stack: Stack, api_url: str, tag: str, total: int, concurrency
             await stack.raw_temporal.start_workflow("raw_approval_probe", 1, id=f"st-{tag}-{uuid.uuid4().hex}",
                                                     task_queue="bench-idle-raw")  # fmt: skip
 
+        idle = AgentRuntime(redis=stack.redis, registry=stack.runtime.registry, temporal=stack.temporal,
+                            settings=stack.settings.model_copy(update={"task_queue": "bench-idle"}))  # fmt: skip
+
+        async def python_api(i: int) -> None:  # the same start minus the HTTP hop and the API process
+            await idle.agent("bench-agent", f"sp-{tag}-{i % 50}").run_workflow("approval_probe", {"count": 1})
+
         await _rate(ours, 20, 4)  # warm-up
         await _rate(raw, 20, 4)
-        ours_rate, raw_rate = [], []
+        await _rate(python_api, 20, 4)
+        ours_rate, raw_rate, python_rate = [], [], []
         for _ in range(2):  # interleaved halves
             ours_rate.append(await _rate(ours, total // 2, concurrency))
             raw_rate.append(await _rate(raw, total // 2, concurrency))
+            python_rate.append(await _rate(python_api, total // 2, concurrency))
     finally:
         while not pool.empty():
             await pool.get_nowait().close()
-    a, b = sum(ours_rate) / len(ours_rate), sum(raw_rate) / len(raw_rate)
+    a, b, c = (sum(rates) / len(rates) for rates in (ours_rate, raw_rate, python_rate))
     return {"ours_per_s": round(a, 1), "raw_per_s": round(b, 1), "ratio": ratio(a, b), "concurrency": concurrency,
+            "python_api_per_s": round(c, 1), "ratio_python_api": ratio(c, b),
             "starts": total, "target": {"ratio_min": 0.8}}  # fmt: skip
