@@ -62,6 +62,18 @@ def draw(report: dict[str, Any], out: Path) -> None:
     fig.savefig(out, dpi=110)
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The README's table: every targeted figure, its target, and whether it is met."""
+    lines = ["| figure | measured | target | met |", "|---|---|---|---|"]
+    for label, measured, target, better in rows(report["results"]):
+        met = measured >= target if better else measured <= target
+        lines.append(f"| {label.replace(chr(10), ' ')} | {measured:g} | {'>=' if better else '<='} {target:g} | "
+                     f"{'yes' if met else '**no**'} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     source = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results.json"
-    draw(json.loads(source.read_text()), source.with_suffix(".png"))
+    report = json.loads(source.read_text())
+    draw(report, source.with_suffix(".png"))
+    print(markdown(report))
