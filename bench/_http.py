@@ -11,16 +11,27 @@ from urllib.parse import urlsplit
 
 
 class Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str) -> None:
-        self._reader, self._writer, self._host = reader, writer, host
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, base_url: str) -> None:
+        self._reader, self._writer, self._base = reader, writer, base_url
+        self._host = urlsplit(base_url).netloc
 
     @classmethod
     async def open(cls, base_url: str) -> Connection:
         url = urlsplit(base_url)
         reader, writer = await asyncio.open_connection(url.hostname, url.port)
-        return cls(reader, writer, url.netloc)
+        return cls(reader, writer, base_url)
 
     async def post_json(self, path: str, body: Any) -> tuple[int, bytes]:
+        try:
+            return await self._post_json(path, body)
+        except (ConnectionError, IndexError, asyncio.IncompleteReadError):
+            # The server closed the idle keep-alive connection (uvicorn does after 5 s): reopen, resend once.
+            self._writer.close()
+            url = urlsplit(self._base)
+            self._reader, self._writer = await asyncio.open_connection(url.hostname, url.port)
+            return await self._post_json(path, body)
+
+    async def _post_json(self, path: str, body: Any) -> tuple[int, bytes]:
         payload = json.dumps(body).encode()
         head = (f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(payload)}\r\n\r\n").encode()  # fmt: skip
