@@ -30,6 +30,8 @@ async def get_agent(
     name: Annotated[str, Path(pattern=NAME_PATTERN, description="agent name: 1-128 of A-Z a-z 0-9 _ . -")],
 ) -> Agent[Any]:
     instance = rt.agent(agent, name)
+    if not instance.overrides("on_request"):
+        return instance
     try:
         await maybe_await(instance.on_request(request))
     except AgentError:

@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 import structlog
+from fastapi import APIRouter, WebSocket
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from fastapi import APIRouter, WebSocket
 
 from agents._agent import Agent, callable_options, maybe_await
 from agents._auth import ANONYMOUS
