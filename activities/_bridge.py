@@ -84,9 +84,6 @@ class BridgeActivities:
         if marker:
             await self._rt.redis.set(marker, 1, ex=EFFECT_TTL_SECONDS)
 
-    async def _status_message(self, agent: Agent[Any], run: RunRef, status: str, **extra: Any) -> None:
-        await self._rt.publish(agent.keys, workflow_status(run.tracking_id, run.workflow_name, status, **extra))
-
     @activity.defn(name=Bridge.STATE)
     async def state(self, input: StateWriteInput) -> int:
         with _bound(input.run):
@@ -109,11 +106,10 @@ class BridgeActivities:
             else:
                 status, fields, hook, detail = "errored", {"error": input.error}, "on_workflow_error", input.error
             if run.tracking_id:
-                moved = await self._rt.tracker.transition(
-                    agent.keys, run.tracking_id, status, run_id=run.execution, **fields
-                )
-                if moved and moved[1]:
-                    await self._status_message(agent, run, status, **fields)
+                await self._rt.tracker.transition(
+                    agent.keys, run.tracking_id, status, run_id=run.execution,
+                    announce=workflow_status(run.tracking_id, run.workflow_name, status, **fields), **fields,
+                )  # fmt: skip
             log.info("run reported", outcome=input.outcome)
             await self._hook(agent, hook, run.workflow_name, run.tracking_id, detail,
                              once=_effect_id() + ":hook")  # fmt: skip
@@ -130,12 +126,10 @@ class BridgeActivities:
         with _bound(input.run):
             run, agent = input.run, self._agent(input.run)
             if run.tracking_id:
-                moved = await self._rt.tracker.transition(
-                    agent.keys, run.tracking_id, "running", fields_always=True,
-                    run_id=run.execution, progress=input.progress,
-                )
-                if moved and moved[1]:
-                    await self._status_message(agent, run, "running")
+                await self._rt.tracker.transition(
+                    agent.keys, run.tracking_id, "running", fields_always=True, run_id=run.execution,
+                    announce=workflow_status(run.tracking_id, run.workflow_name, "running"), progress=input.progress,
+                )  # fmt: skip
             await self._rt.publish(
                 agent.keys, workflow_progress(run.tracking_id, run.workflow_name, input.progress)
             )
@@ -151,11 +145,11 @@ class BridgeActivities:
         with _bound(input.run):
             run, agent = input.run, self._agent(input.run)
             if run.tracking_id:
-                moved = await self._rt.tracker.transition(
-                    agent.keys, run.tracking_id, input.status, run_id=run.execution
-                )
-                if moved and moved[1]:
-                    await self._status_message(agent, run, input.status)
+                fields = {"waiting_for": input.waiting_for} if input.status == "waiting" else {}
+                await self._rt.tracker.transition(
+                    agent.keys, run.tracking_id, input.status, run_id=run.execution,
+                    announce=workflow_status(run.tracking_id, run.workflow_name, input.status), **fields,
+                )  # fmt: skip
 
     @activity.defn(name=Bridge.TRACK)
     async def track(self, input: TrackInput) -> str:

@@ -8,7 +8,14 @@ status change (with `result` or `error` when a run finishes), and
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+
+def envelope(message: Any, *, exclude: list[str] | None = None) -> str:
+    """`message` as published on an agent's channel: every API process relays it to its
+    clients, except the connections in `exclude` (the sender of a state change)."""
+    return json.dumps({"v": None, "exclude": exclude or [], "message": message}, separators=(",", ":"))
 
 
 def workflow_status(tracking_id: str | None, workflow_name: str, status: str, **extra: Any) -> dict[str, Any]:

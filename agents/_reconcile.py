@@ -59,8 +59,8 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
         target, fields = "errored", {"error": _TIMED_OUT}
     else:  # TERMINATED, CANCELED
         target, fields = "terminated", {}
-    moved = await rt.tracker.transition(agent.keys, info.id, target, only_from=_UNFINISHED, **fields)
+    moved = await rt.tracker.transition(agent.keys, info.id, target, only_from=_UNFINISHED,
+                                        announce=workflow_status(info.id, info.workflow_name, target, **fields), **fields)  # fmt: skip
     if moved and moved[1]:
         log.info("tracking reconciled with temporal", tracking_id=info.id, status=target)
-        await rt.publish(agent.keys, workflow_status(info.id, info.workflow_name, target, **fields))
     return await rt.tracker.get(agent.keys, info.id) or info

@@ -6,6 +6,7 @@ see and steer runs it started; anything else is "not found".
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -215,8 +216,26 @@ class RunService:
     async def signal_event(self, agent: Agent[Any], tracking_id: str, type: str, payload: Any) -> None:
         check_event_type(type)
         info = await self.require_unfinished(agent, tracking_id, "take more events")
-        await self._signal(agent, info, Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload))
+        # A run waiting for exactly this event is marked running here, before the signal,
+        # so the run can go straight on to its next step without reporting it (the
+        # signal says so). Marked before, not after: a run that wakes at once may report
+        # its next status before this request would have written its own.
+        resumes = info.status == "waiting" and info.waiting_for == type and await self._mark_resumed(agent, info, type)
+        try:
+            await self._signal(agent, info, Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload, resumes))
+        except BaseException:
+            if resumes:  # most likely not delivered: put the row back (a finished run stays finished)
+                with contextlib.suppress(Exception):  # the caller hears the signal's error, not this one's
+                    await self._move(agent, info, "waiting", only_from="running", waiting_for=type)
+            raise
         self._rt.metrics.workflow_controls.labels("approval" if type == "approval" else "event").inc()
+
+    async def _mark_resumed(self, agent: Agent[Any], info: WorkflowInfo, type: str) -> bool:
+        moved = await self._rt.tracker.transition(agent.keys, info.id, "running", only_from="waiting",
+                                                  when=("waiting_for", type), waiting_for=None,
+                                                  announce=workflow_status(info.id, info.workflow_name, "running"))  # fmt: skip
+        # Not moved: the run reported something else meanwhile, so it reports running itself.
+        return bool(moved and moved[1])
 
     async def pause(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be paused")
@@ -274,8 +293,8 @@ class RunService:
         await reconcile_with_temporal(self._rt, agent, info)
         raise ConflictError(f"workflow {info.id!r} has already finished")
 
-    async def _move(self, agent: Agent[Any], info: WorkflowInfo, status: str, *, only_from: str | None = None) -> WorkflowInfo:
-        moved = await self._rt.tracker.transition(agent.keys, info.id, status, only_from=only_from)
-        if moved and moved[1]:
-            await self._rt.publish(agent.keys, workflow_status(info.id, info.workflow_name, status))
+    async def _move(self, agent: Agent[Any], info: WorkflowInfo, status: str, *, only_from: str | None = None,
+                    **fields: Any) -> WorkflowInfo:  # fmt: skip
+        await self._rt.tracker.transition(agent.keys, info.id, status, only_from=only_from,
+                                          announce=workflow_status(info.id, info.workflow_name, status), **fields)  # fmt: skip
         return await self.require(agent, info.id, reconcile=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from redis.asyncio import Redis
@@ -11,6 +10,7 @@ from temporalio.client import Client
 from ._agent import Agent
 from ._keys import AgentKeys
 from ._lock import AgentLock
+from ._messages import envelope
 from ._metrics import Metrics
 from ._queries import RunQueries
 from ._registry import AppRegistry
@@ -66,5 +66,4 @@ class AgentRuntime:
 
     async def publish(self, keys: AgentKeys, message: Any, *, exclude: list[str] | None = None) -> None:
         """Put `message` on the agent's channel; every API process relays it to its clients."""
-        envelope = {"v": None, "exclude": exclude or [], "message": message}
-        await self.redis.publish(keys.channel, json.dumps(envelope, separators=(",", ":")))
+        await self.redis.publish(keys.channel, envelope(message, exclude=exclude))

@@ -12,13 +12,16 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ._keys import AgentKeys, index_member
+from ._messages import envelope
 
 STATUSES = ("queued", "running", "waiting", "paused", "complete", "errored", "terminated")
 FINISHED = ("complete", "errored", "terminated")
 
-# KEYS: run hash, index prefix, expiry index
+# KEYS: run hash, index prefix, expiry index, the agent's channel
 # ARGV: new status, now_ms, allowed-from (comma separated, '*' any), write fields even if
-#       the rule refuses (0/1), run id of the reporter ('' any), then field/value pairs.
+#       the rule refuses (0/1), run id of the reporter ('' any), a field that must hold
+#       ARGV[7] for anything to change ('' none), its value, a message to publish if the
+#       status changed ('' none), then field/value pairs.
 # Returns {status after the call, 1 if it changed else 0}, or {} when not tracked.
 _TRANSITION = """
 local current = redis.call('HGET', KEYS[1], 'status')
@@ -27,10 +30,11 @@ if ARGV[5] ~= '' then
   local owner = redis.call('HGET', KEYS[1], 'run_id')
   if owner and owner ~= '' and owner ~= ARGV[5] then return {current, 0} end
 end
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return {current, 0} end
 local allowed = ARGV[3]
 local ok = allowed == '*' or string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true)
 if not ok and ARGV[4] ~= '1' then return {current, 0} end
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 9, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
 if not ok or ARGV[1] == current then return {current, 0} end
 local member = string.format('%013d', tonumber(redis.call('HGET', KEYS[1], 'created_at')))
@@ -49,6 +53,7 @@ else
   redis.call('HDEL', KEYS[1], 'expires_at')
   redis.call('ZREM', KEYS[3], member)
 end
+if ARGV[8] ~= '' then redis.call('PUBLISH', KEYS[4], ARGV[8]) end
 return {ARGV[1], 1}
 """
 
@@ -62,6 +67,11 @@ _FROM = {
     "terminated": "*",
     "queued": "*",
 }
+
+
+def _encode(name: str, value: Any) -> Any:
+    """A row field as stored: timestamps as they are, everything else as JSON."""
+    return value if name.endswith("_at") else json.dumps(value)
 
 
 def now_ms() -> int:
@@ -96,6 +106,8 @@ class WorkflowInfo:
     completed_at: int | None = None
     run_id: str | None = None
     """Temporal run id of the current execution (changes on restart)."""
+    waiting_for: str | None = None
+    """The event type a `waiting` run waits for (`approval` for `wait_for_approval`)."""
 
     @classmethod
     def from_hash(cls, raw: dict[str, str]) -> WorkflowInfo:
@@ -110,6 +122,7 @@ class WorkflowInfo:
             created_at=int(raw["created_at"]), updated_at=int(raw.get("updated_at") or raw["created_at"]),
             completed_at=int(raw["completed_at"]) if raw.get("completed_at") else None,
             run_id=raw.get("run_id") or None,
+            waiting_for=js("waiting_for") if raw.get("status") == "waiting" else None,
         )  # fmt: skip
 
     @property
@@ -194,6 +207,8 @@ class RunTracker:
         only_from: str | None = None,
         fields_always: bool = False,
         run_id: str | None = None,
+        when: tuple[str, Any] | None = None,
+        announce: dict[str, Any] | None = None,
         **fields: Any,
     ) -> tuple[str, bool] | None:
         """Move a run to `status` if the rules allow, writing `fields` (JSON-encoded).
@@ -201,16 +216,21 @@ class RunTracker:
         `only_from` (comma-separated statuses) overrides the default rule, for moves such
         as resume (`paused` -> `running`) that only one control may make. `fields_always`
         writes `fields` even when the rule keeps the status. With `run_id`, a report from
-        an execution other than the row's current one changes nothing.
+        an execution other than the row's current one changes nothing. With
+        `when=(field, value)`, nothing changes unless the row's `field` holds `value`.
+        `announce` is a message for the agent's clients, published in the same atomic
+        step if (and only if) the status changed, so clients see changes in write order.
         Returns (status afterwards, whether it changed), or None when not tracked.
         """
         ts = now_ms()
         if status in FINISHED:
             fields.setdefault("completed_at", ts)
         args: list[Any] = [status, ts, only_from or _FROM[status], int(fields_always), run_id or ""]
+        args += [when[0], _encode(when[0], when[1])] if when else ["", ""]
+        args.append(envelope(announce) if announce is not None else "")
         for name, value in fields.items():
-            args += [name, value if name.endswith("_at") else json.dumps(value)]
+            args += [name, _encode(name, value)]
         result = await self._transition(
-            keys=[keys.run(tracking_id), keys.index_prefix, keys.runs_expiry], args=args
+            keys=[keys.run(tracking_id), keys.index_prefix, keys.runs_expiry, keys.channel], args=args
         )
         return (result[0], bool(result[1])) if result else None

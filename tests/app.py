@@ -181,6 +181,8 @@ class EventFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         received = await step.wait_for_event(
             "wait for go", type="go", timeout=event.payload.get("timeout", "1 hour")
         )
+        if event.payload.get("then_sleep"):
+            await step.sleep("after", event.payload["then_sleep"])
         return {"type": received.type, "payload": received.payload}
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from redis.asyncio import Redis
+from temporalio.client import Client
 
 from agents import AgentRuntime, ConflictError, NotFoundError, ValidationError
+from devstack.servers import free_port
 from tests.helpers import outcome_calls, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -123,3 +126,82 @@ async def test_duplicate_and_late_approvals_change_nothing(
             await late
     assert await agent.get_workflow(run_id) == info
     assert await outcome_calls(redis, agent) == outcomes
+
+
+async def _status_reports(client: Client, workflow_id: str) -> list[str]:
+    """The statuses the run reported itself, in order (its `status ...` local activities)."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    reports = []
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes") and event.user_metadata.HasField("summary"):
+            summary = json.loads(event.user_metadata.summary.data)
+            if summary.startswith("status "):
+                reports.append(summary.removeprefix("status "))
+    return reports
+
+
+async def test_the_awaited_event_marks_the_run_running_as_it_is_delivered(
+    runtime: AgentRuntime, client: Client, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("event_flow", {"then_sleep": "2 seconds"})
+    waiting = await wait_for_status(agent, run_id, "waiting")
+    assert waiting.waiting_for == "go"
+
+    await agent.send_workflow_event(run_id, "go", 1)
+    # At once, not when the run gets round to saying so: a client polling right after its
+    # approval sees it taken.
+    marked = await runtime.tracker.get(agent.keys, run_id)
+    assert marked is not None and (marked.status, marked.waiting_for) == ("running", None)
+
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    assert info.result == {"type": "go", "payload": 1}
+    # ... and the run went straight on to its next step, without a report of its own.
+    assert await _status_reports(client, info.workflow_id) == ["running", "waiting"]
+
+
+async def test_an_event_the_run_does_not_wait_for_leaves_it_to_the_run(
+    runtime: AgentRuntime, client: Client, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("event_flow", {"sleep_first": "1500 ms"})
+    await wait_for_status(agent, run_id, "running")
+    await agent.send_workflow_event(run_id, "go", 2)  # buffered: the run is asleep, not waiting
+
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    assert info.result == {"type": "go", "payload": 2}
+    assert await _status_reports(client, info.workflow_id) == ["running"]  # it never waited
+
+
+async def test_an_approval_for_a_run_ended_behind_the_agents_back_leaves_it_ended(
+    runtime: AgentRuntime, client: Client, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("approval", {"title": "gone"})
+    info = await wait_for_status(agent, run_id, "waiting")
+    await client.get_workflow_handle(info.workflow_id).terminate("from the Temporal CLI")
+
+    with pytest.raises(ConflictError, match="already finished"):
+        await agent.approve_workflow(run_id)
+    row = await runtime.tracker.get(agent.keys, run_id)
+    assert row is not None and row.status == "terminated"
+
+
+async def test_an_approval_that_cannot_reach_temporal_leaves_the_run_waiting(
+    runtime: AgentRuntime, redis: Redis, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("approval", {"title": "later"})
+    await wait_for_status(agent, run_id, "waiting")
+    # The same agent seen from a process whose Temporal is unreachable (test_faults.py
+    # shows the same with a running API and a killed Temporal server, answered 503).
+    nowhere = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    cut_off = AgentRuntime(redis=redis, registry=runtime.registry, settings=runtime.settings, temporal=nowhere)
+
+    with pytest.raises(RuntimeError, match="connect"):
+        await cut_off.agent("recorder-agent", agent_name).approve_workflow(run_id)
+    row = await runtime.tracker.get(agent.keys, run_id)
+    assert row is not None and (row.status, row.waiting_for) == ("waiting", "approval")
+
+    await agent.approve_workflow(run_id, reason="now")  # the approval, sent again, lands
+    assert (await wait_for_status(agent, run_id, "complete", "errored")).status == "complete"

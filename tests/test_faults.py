@@ -124,6 +124,10 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
         started = await web.post(f"{agent_url}/workflows", json={
             "workflow": "journal_flow", "id": "run", "params": {"path": str(path), "count": 10, "seconds": 0.3}})  # fmt: skip
         assert started.status_code == 201, started.text
+        approval = await web.post(f"{agent_url}/workflows", json={"workflow": "approval", "id": "approval", "params": {"title": "t"}})
+        assert approval.status_code == 201, approval.text
+        agent = runtime.agent("recorder-agent", agent_name)
+        await wait_for_status(agent, "approval", "waiting")
         at_kill = await lines_at_least(path, 3)
         own_temporal.kill()
 
@@ -133,7 +137,9 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
         assert refused.status_code == 503 and "Temporal is unreachable" in refused.json()["message"], refused.text
         assert time.monotonic() - began < 15  # bounded by CONTROL_RPC_TIMEOUT (5 s a call), not left to hang
         assert (await web.post(f"{agent_url}/workflows/run/pause")).status_code == 503
-        listed = (await web.get(f"{agent_url}/workflows")).json()
+        assert (await web.post(f"{agent_url}/workflows/approval/approve", json={})).status_code == 503
+        assert (await runtime.tracker.get(agent.keys, "approval")).status == "waiting"  # the approval did not land
+        listed = (await web.get(f"{agent_url}/workflows", params={"status": "running"})).json()
         assert [(w["id"], w["status"]) for w in listed["workflows"]] == [("run", "running")]
         one = await web.get(f"{agent_url}/workflows/run")
         assert one.status_code == 200 and one.json()["status"] == "running"
@@ -142,6 +148,8 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
         info = await wait_for_status(runtime.agent("recorder-agent", agent_name), "run", "complete", "errored",
                                      timeout=90)  # fmt: skip
         assert info.status == "complete" and info.result == {"processed": 10}
+        assert (await web.post(f"{agent_url}/workflows/approval/approve", json={})).status_code == 202
+        assert (await wait_for_status(agent, "approval", "complete", "errored")).status == "complete"
         assert (await runtime.load_agent("recorder-agent", agent_name)).state["done"] == 10
     counts = journal(path)
     assert sorted(counts) == list(range(10))

@@ -146,7 +146,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
     @workflow.signal(name=Bridge.SIGNAL_EVENT)
     def _on_event(self, event: WorkflowEventSignal) -> None:
-        self._events.append(ReceivedEvent(event.type, event.payload, workflow.now()))
+        self._events.append(ReceivedEvent(event.type, event.payload, workflow.now(), event.resumes))
 
     @workflow.signal(name=Bridge.SIGNAL_PAUSE)
     def _on_pause(self) -> None:
@@ -156,15 +156,15 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
     async def _on_resume(self) -> None:
         self._paused = False
         # The agent marks a resumed run `running`; one still blocked on an event says so.
-        if self._waiting:
-            await self._set_status("waiting")
+        if self._waiting_for is not None:
+            await self._set_status("waiting", waiting_for=self._waiting_for)
 
     # ----- internals -----
 
     def __init__(self) -> None:
         self._events: list[ReceivedEvent] = []
         self._paused = False
-        self._waiting = False
+        self._waiting_for: str | None = None
         self._reported = False
         self._run: RunRef | None = None
         self._pending: list[asyncio.Future[Any]] = []
@@ -302,9 +302,9 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
                 return self._events.pop(index)
         return None
 
-    async def _set_status(self, status: str) -> None:
+    async def _set_status(self, status: str, *, waiting_for: str | None = None) -> None:
         if self._run is not None and not self._recalling:
-            await self._local(Bridge.STATUS, StatusInput(self._run, status), f"status {status}")
+            await self._local(Bridge.STATUS, StatusInput(self._run, status, waiting_for), f"status {status}")
 
     async def _local(self, activity: str, arg: Any, what: str) -> Any:
         try:

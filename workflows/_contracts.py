@@ -71,6 +71,9 @@ class WorkflowEventSignal:
 
     type: str
     payload: Any = None
+    resumes: bool = False
+    """The agent marked the run `running` as it sent this (the run was waiting for an
+    event of this type), so the run does not report `running` again when it wakes."""
 
 
 @dataclass
@@ -129,6 +132,8 @@ class TrackInput:
 class StatusInput:
     run: RunRef
     status: str
+    waiting_for: str | None = None
+    """With `waiting`: the event type the run waits for (the agent checks it on delivery)."""
 
 
 class Bridge:

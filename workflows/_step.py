@@ -40,6 +40,8 @@ class ReceivedEvent:
     type: str
     payload: Any
     timestamp: datetime
+    resumes: bool = False
+    """The agent marked the run `running` when it delivered this (see WorkflowEventSignal)."""
 
 
 def error_info(exc: BaseException) -> dict[str, str]:
@@ -147,8 +149,8 @@ class AgentWorkflowStep:
         await self._wf._until_resumed()
         event = self._wf._take_event(type)
         if event is None:
-            self._wf._waiting = True
-            await self._wf._set_status("waiting")
+            self._wf._waiting_for = type
+            await self._wf._set_status("waiting", waiting_for=type)
             try:
                 await workflow.wait_condition(
                     lambda: self._wf._has_event(type), timeout=limit, timeout_summary=name
@@ -159,10 +161,11 @@ class AgentWorkflowStep:
                     f"waiting for an event of type {type!r}"
                 ) from None
             finally:
-                self._wf._waiting = False
+                self._wf._waiting_for = None
             event = self._wf._take_event(type)
             assert event is not None
-            await self._wf._set_status("running")
+            if not event.resumes:  # else the agent has marked the run running already
+                await self._wf._set_status("running")
         return [event.type, event.payload, event.timestamp.isoformat()]
 
     async def report_complete(self, result: Any = None) -> None:

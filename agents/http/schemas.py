@@ -93,6 +93,7 @@ class WorkflowInfoOut(BaseModel):
     updated_at: int
     completed_at: int | None = None
     run_id: str | None = None
+    waiting_for: str | None = Field(None, description="the event type a `waiting` run waits for")
 
     @classmethod
     def of(cls, info: WorkflowInfo) -> WorkflowInfoOut:
