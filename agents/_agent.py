@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -188,11 +187,10 @@ class Agent(Generic[State]):
         metadata: dict[str, Any] | None = None,
         retention: Any = None,
     ) -> str:
-        """Validate `params`, start the run on Temporal and track it; return its id."""
-        return await self.runtime.runs.start(
-            self, name, params, id=id or f"wf_{secrets.token_hex(12)}",
-            metadata={} if metadata is None else metadata, retention=retention,
-        )  # fmt: skip
+        """Validate `params`, start the run on Temporal and track it; return its id
+        (`wf_<random>` unless given)."""
+        info = await self.runtime.runs.start(self, name, params, id=id, metadata=metadata, retention=retention)
+        return info.id
 
     async def send_workflow_event(self, workflow_id: str, type: str, payload: Any = None) -> None:
         await self.runtime.runs.signal_event(self, workflow_id, type, payload)

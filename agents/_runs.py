@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -107,9 +108,12 @@ class RunService:
             raise ValidationError(f"params of {workflow_name!r} must be a JSON object")
         return data
 
-    async def start(self, agent: Agent[Any], name: str, params: Any, *, id: str,
-                    metadata: dict[str, Any], retention: Any = None) -> str:  # fmt: skip
+    async def start(self, agent: Agent[Any], name: str, params: Any, *, id: str | None = None,
+                    metadata: dict[str, Any] | None = None, retention: Any = None) -> WorkflowInfo:  # fmt: skip
+        """Track and start a run; the tracked row as it is right after the start."""
         data = self.validate_params(name, params)
+        id = id or f"wf_{secrets.token_hex(12)}"
+        metadata = {} if metadata is None else metadata
         if not isinstance(id, str) or not ID_PATTERN.match(id):
             raise ValidationError(f"workflow id {id!r} is not allowed: use 1-128 letters, digits, '_', '.' or '-'")
         if not isinstance(metadata, dict):
@@ -126,9 +130,11 @@ class RunService:
         except BaseException:
             await self._rt.tracker.delete(agent.keys, id)
             raise
-        await self._rt.tracker.set_run_id(agent.keys, id, handle.first_execution_run_id or "")
+        row = await self._rt.tracker.set_run_id(agent.keys, id, handle.first_execution_run_id or "")
         self._rt.metrics.workflow_starts.labels(name).inc()
-        return id
+        if row is None:  # deleted in the meantime by another request
+            raise NotFoundError(f"workflow {id!r} was deleted as it started")
+        return row
 
     async def deliver(self, agent: Agent[Any], workflow: str, key: str, *, type: str, payload: Any,
                       params: Any = None) -> tuple[str, bool]:  # fmt: skip
@@ -275,10 +281,12 @@ class RunService:
         await self._rt.tracker.set_run_id(agent.keys, tracking_id, "")  # the new chain's id is not known yet
         await self._rt.tracker.transition(agent.keys, tracking_id, "queued", **fields)
         handle = await self._start_on_temporal(agent, info, reuse=True)
-        await self._rt.tracker.set_run_id(agent.keys, tracking_id, handle.first_execution_run_id or "")
+        row = await self._rt.tracker.set_run_id(agent.keys, tracking_id, handle.first_execution_run_id or "")
         self._rt.metrics.workflow_controls.labels("restart").inc()
         await self._rt.publish(agent.keys, workflow_status(tracking_id, info.workflow_name, "queued"))
-        return await self.require(agent, tracking_id, reconcile=False)
+        if row is None:
+            raise NotFoundError(f"workflow {tracking_id!r} was deleted as it restarted")
+        return row
 
     async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
         try:

@@ -149,11 +149,20 @@ return 1
 """
 
 
+# KEYS: row; ARGV: run id. The row afterwards (HGETALL), or {} if it is not tracked.
+_SET_RUN_ID = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+redis.call('HSET', KEYS[1], 'run_id', ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+"""
+
+
 class RunTracker:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._transition = redis.register_script(_TRANSITION)
         self._create = redis.register_script(_CREATE)
+        self._set_run_id = redis.register_script(_SET_RUN_ID)
 
     async def create(
         self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None
@@ -195,8 +204,11 @@ class RunTracker:
             await pipe.execute()
         return True
 
-    async def set_run_id(self, keys: AgentKeys, tracking_id: str, run_id: str) -> None:
-        await self._redis.hset(keys.run(tracking_id), "run_id", run_id)
+    async def set_run_id(self, keys: AgentKeys, tracking_id: str, run_id: str) -> WorkflowInfo | None:
+        """Record the Temporal run a row now follows; the row as it is afterwards (one
+        round trip), or None if it is not tracked (nothing is written then)."""
+        raw = await self._set_run_id(keys=[keys.run(tracking_id)], args=[run_id])
+        return WorkflowInfo.from_hash(dict(zip(raw[::2], raw[1::2], strict=True))) if raw else None
 
     async def transition(
         self,

@@ -9,12 +9,28 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
+from typing import Any
+
 from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
     from bench.raw_activities import ItemWork, Publish, RawActivities, StateWrite
 
 TIMEOUT = timedelta(seconds=30)
+
+
+def same_search_attributes(agent_name: str) -> TypedSearchAttributes:
+    """What our API puts on a run so Temporal UI can find it by agent, written by hand."""
+    keys = (SearchAttributeKey.for_keyword(n) for n in ("AgentType", "AgentName", "AgentWorkflow"))
+    return TypedSearchAttributes([SearchAttributePair(k, v) for k, v in
+                                  zip(keys, ("bench-agent", agent_name, "approval_probe"), strict=True)])  # fmt: skip
+
+
+def same_input(agent_name: str, tracking_id: str) -> dict[str, Any]:
+    """The input our API starts an `approval_probe` run with, as plain JSON."""
+    return {"params": {"count": 1}, "agent": {"type": "bench-agent", "name": agent_name},
+            "tracking_id": tracking_id, "metadata": {}, "carried": None, "kind": "agent-workflow/v1"}  # fmt: skip
 
 
 @dataclass
