@@ -38,7 +38,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
         out.append(("list page 100k\np50 ms", r["list_page"]["results"][largest]["first_page"]["p50_ms"], 5, False))
         out.append(("list page\n100k/10k ratio", r["list_page"]["ratio_first_page_p50"], 1.5, False))
     if "http_starts" in r:
-        out.append(("HTTP starts/s\nratio to raw", r["http_starts"]["ratio"], 0.8, True))
+        out.append(("HTTP starts/s ratio\nto raw, same request", r["http_starts"]["ratio"], 0.8, True))
     if "cost_growth" in r:
         out.append(("cost per item\n20k/200 ratio", r["cost_growth"]["ratio_per_item_largest_to_smallest"], 1.3, False))
     return out
