@@ -149,6 +149,20 @@ return 1
 """
 
 
+# KEYS: rows. Each row as HGETALL (empty if not tracked).
+_GET_MANY = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGETALL', key) end
+return out
+"""
+
+
+def _row(flat: list[str]) -> WorkflowInfo | None:
+    """A row from a script's HGETALL reply (a flat field, value list)."""
+    raw = dict(zip(flat[::2], flat[1::2], strict=True))
+    return WorkflowInfo.from_hash(raw) if raw.get("workflow_id") else None
+
+
 # KEYS: row; ARGV: run id. The row afterwards (HGETALL), or {} if it is not tracked.
 _SET_RUN_ID = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
@@ -163,6 +177,7 @@ class RunTracker:
         self._transition = redis.register_script(_TRANSITION)
         self._create = redis.register_script(_CREATE)
         self._set_run_id = redis.register_script(_SET_RUN_ID)
+        self._get_many = redis.register_script(_GET_MANY)
 
     async def create(
         self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None
@@ -186,11 +201,12 @@ class RunTracker:
         return WorkflowInfo.from_hash(raw) if raw.get("workflow_id") else None
 
     async def get_many(self, keys: AgentKeys, tracking_ids: list[str]) -> list[WorkflowInfo]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for tracking_id in tracking_ids:
-                pipe.hgetall(keys.run(tracking_id))
-            rows = await pipe.execute()
-        return [WorkflowInfo.from_hash(raw) for raw in rows if raw.get("workflow_id")]
+        """The tracked rows among `tracking_ids`, in order, in one command: a page of 50
+        as 50 pipelined HGETALLs cost twice as much, most of it packing and parsing."""
+        if not tracking_ids:
+            return []
+        rows = await self._get_many(keys=[keys.run(t) for t in tracking_ids])
+        return [info for raw in rows if (info := _row(raw)) is not None]
 
     async def delete(self, keys: AgentKeys, tracking_id: str) -> bool:
         info = await self.get(keys, tracking_id)
@@ -207,8 +223,7 @@ class RunTracker:
     async def set_run_id(self, keys: AgentKeys, tracking_id: str, run_id: str) -> WorkflowInfo | None:
         """Record the Temporal run a row now follows; the row as it is afterwards (one
         round trip), or None if it is not tracked (nothing is written then)."""
-        raw = await self._set_run_id(keys=[keys.run(tracking_id)], args=[run_id])
-        return WorkflowInfo.from_hash(dict(zip(raw[::2], raw[1::2], strict=True))) if raw else None
+        return _row(await self._set_run_id(keys=[keys.run(tracking_id)], args=[run_id]))
 
     async def transition(
         self,

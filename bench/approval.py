@@ -17,7 +17,7 @@ from typing import Any
 from bench._http import Connection
 from bench._stack import RAW_QUEUE, Stack, ratio, summary
 
-SETTLE = 0.3  # after each approval: the run has resumed, stamped, and waits again well before this
+SETTLE = 0.2  # after each approval: the run has resumed, stamped, and waits again well before this
 
 
 class _Approver:

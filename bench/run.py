@@ -28,7 +28,7 @@ Benchmark = Callable[[Stack, bool], Awaitable[dict[str, Any]]]
 BENCHMARKS: dict[str, Benchmark] = {
     "workflow_overhead": lambda s, quick: workflow_overhead.run(s, reps=2 if quick else 9, warmup=1 if quick else 2),
     "latency_to_client": lambda s, quick: latency.run(s, count=10 if quick else 200),
-    "approve_to_resumed": lambda s, quick: approval.run(s, count=3 if quick else 60),
+    "approve_to_resumed": lambda s, quick: approval.run(s, count=3 if quick else 120),
     "broadcast_1000": lambda s, quick: broadcast.run(s, clients=50 if quick else 1000, broadcasts=5 if quick else 30),
     "http_starts": lambda s, quick: starts.run(s, total=40 if quick else 1000),
     "list_page": lambda s, quick: list_page.run(s, sizes=[1000, 2000] if quick else [10_000, 100_000],
