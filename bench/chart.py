@@ -47,14 +47,14 @@ def rows(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
 def draw(report: dict[str, Any], out: Path) -> None:
     data = rows(report["results"])
     shares = [m / t if not better else t / m for _, m, t, better in data]
-    fig, ax = plt.subplots(figsize=(12, 5.5))
+    fig, ax = plt.subplots(figsize=(15, 5.5))
     colors = ["#2e7d32" if s <= 1 else "#c62828" for s in shares]
     bars = ax.bar(range(len(data)), shares, color=colors)
     ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="target")
     for bar, (_, measured, target, better) in zip(bars, data, strict=True):
         ax.annotate(f"{measured:g}\n({'>=' if better else '<='} {target:g})", (bar.get_x() + bar.get_width() / 2,
                     bar.get_height()), ha="center", va="bottom", fontsize=8)  # fmt: skip
-    ax.set_xticks(range(len(data)), [label for label, *_ in data], fontsize=8)
+    ax.set_xticks(range(len(data)), [label for label, *_ in data], fontsize=7)
     ax.set_ylabel("measured / target (starts: target / measured)")
     ax.set_title(f"make bench, {report['machine']['cpus']} cores, {report['machine']['when']}: below the line meets the target")
     ax.legend()
