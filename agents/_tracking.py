@@ -157,10 +157,14 @@ return out
 """
 
 
+def _tracked(raw: dict[str, str]) -> WorkflowInfo | None:
+    """A row from its hash; None for no hash (or a stray field without a row)."""
+    return WorkflowInfo.from_hash(raw) if raw.get("workflow_id") else None
+
+
 def _row(flat: list[str]) -> WorkflowInfo | None:
     """A row from a script's HGETALL reply (a flat field, value list)."""
-    raw = dict(zip(flat[::2], flat[1::2], strict=True))
-    return WorkflowInfo.from_hash(raw) if raw.get("workflow_id") else None
+    return _tracked(dict(zip(flat[::2], flat[1::2], strict=True)))
 
 
 # KEYS: row; ARGV: run id. The row afterwards (HGETALL), or {} if it is not tracked.
@@ -197,8 +201,7 @@ class RunTracker:
         return bool(created)
 
     async def get(self, keys: AgentKeys, tracking_id: str) -> WorkflowInfo | None:
-        raw = await self._redis.hgetall(keys.run(tracking_id))
-        return WorkflowInfo.from_hash(raw) if raw.get("workflow_id") else None
+        return _tracked(await self._redis.hgetall(keys.run(tracking_id)))
 
     async def get_many(self, keys: AgentKeys, tracking_ids: list[str]) -> list[WorkflowInfo]:
         """The tracked rows among `tracking_ids`, in order, in one command: a page of 50
