@@ -155,7 +155,12 @@ class RunService:
                 return tracking_id, False
             except RPCError as err:
                 if err.status != RPCStatusCode.NOT_FOUND:
-                    raise  # else it finished meanwhile: start a new one below
+                    raise
+                # Not on Temporal: it finished meanwhile (start a new one below), or the
+                # request that created the row is still starting it (no run id yet).
+                if not info.run_id:
+                    await self._start_on_temporal(agent, info, reuse=True, signal=event)  # joins that start
+                    return tracking_id, False
         fresh = WorkflowInfo(id=tracking_id, workflow_id=temporal_workflow_id(agent, tracking_id), workflow_name=workflow,
                              status="queued", params=data, metadata={"key": key}, created_at=now_ms())  # fmt: skip
         created = await self._rt.tracker.create(agent.keys, fresh)
