@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install dev test bench worker api clean
+.PHONY: install test-tools lint format dev test bench worker api clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,22 @@ install: $(STAMP)
 dev: $(STAMP)
 	$(PY) scripts/dev.py
 
-## Run the whole test suite against real servers the harness starts.
-test: $(STAMP)
+## What pip cannot bring (chromium, Node.js/npm): installed from Debian's packages when missing.
+test-tools:
+	bash scripts/test_tools.sh
+
+## ruff, the one formatter and linter: the code must be formatted and lint-clean.
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+## Format and fix what ruff can fix by itself.
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## Run the whole test suite against real servers the harness starts (after lint).
+test: $(STAMP) test-tools lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks side by side with raw temporalio (own servers); writes bench/results.json and .png.

@@ -1,16 +1,13 @@
 """The HTTP and WebSocket API: `uvicorn api:app --factory` (or `python api.py`).
 
 Built in a factory; the lifespan owns the Redis and Temporal clients and the runtime.
-Routes live in `agents.http` (SPEC section 5).
+Routes live in `agents.http`.
 """
 
 from __future__ import annotations
 
 import gc
 import importlib
-import logging
-import os
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -19,17 +16,16 @@ from typing import Any
 
 import structlog
 import uvicorn
-
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.asyncio import Redis
 
-from agents import AgentRuntime, AppRegistry, Settings, connect_temporal, get_settings
+from agents import Settings, exit_process, get_settings, open_runtime
 from agents._metrics import Metrics
 from agents.http import (
     Runtime,
+    custom_router,
     events_router,
     install_error_handlers,
     schedules_router,
@@ -59,26 +55,22 @@ def app(settings: Settings | None = None) -> FastAPI:
         if authenticator.enabled:
             log.info("authentication on", api_keys=len(settings.api_keys), jwt=settings.jwt_secret is not None)
         else:
-            log.warning("authentication off: no API_KEYS or JWT_SECRET; allowed because the API listens on "
-                        "loopback only", api_host=settings.api_host)  # fmt: skip
-        redis = Redis.from_url(settings.redis_target, decode_responses=True)
-        temporal = await connect_temporal(settings)
-        registry = AppRegistry.from_modules(settings.module_list)
-        application.state.runtime = AgentRuntime(
-            redis=redis, registry=registry, settings=settings, temporal=temporal, metrics=metrics
-        )
-        hub = ConnectionHub(redis, control_channel=f"{settings.redis_key_prefix}hub",
-                            metrics=metrics)  # fmt: skip
-        await hub.start()
-        application.state.hub = hub
-        # Everything loaded so far lives as long as the process: move it out of the
-        # collector's way, so full collections (tail latency with many clients) stay short.
-        gc.freeze()
-        try:
-            yield
-        finally:
-            await hub.stop()
-            await redis.aclose()
+            log.warning(
+                "authentication off: no API_KEYS or JWT_SECRET; allowed because the API listens on loopback only",
+                api_host=settings.api_host,
+            )
+        async with open_runtime(settings, metrics=metrics) as runtime:
+            application.state.runtime = runtime
+            hub = ConnectionHub(runtime.redis, control_channel=f"{settings.redis_key_prefix}hub", metrics=metrics)
+            await hub.start()
+            application.state.hub = hub
+            # Everything loaded so far lives as long as the process: move it out of the
+            # collector's way, so full collections (tail latency with many clients) stay short.
+            gc.freeze()
+            try:
+                yield
+            finally:
+                await hub.stop()
 
     application = FastAPI(
         title="Temporal Agents",
@@ -97,6 +89,7 @@ def app(settings: Settings | None = None) -> FastAPI:
     application.include_router(events_router)
     application.include_router(schedules_router)
     application.include_router(ws_router)
+    application.include_router(custom_router)  # after every framework route: they take precedence
 
     @application.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -142,18 +135,18 @@ def _web_root(spec: str) -> Path | None:
 
 def _static_file_check(web: Path | None) -> Callable[[str], bool]:
     """Whether a path names one of the static files (public: no data in them, and a
-    browser cannot send a bearer token when it loads a page)."""
-    root = web.resolve() if web is not None else None
-
-    def is_static(path: str) -> bool:
-        if root is None:
-            return False
-        target = (root / path.lstrip("/")).resolve()
-        if target == root:
-            target = root / "index.html"
-        return target.is_relative_to(root) and target.is_file()
-
-    return is_static
+    browser cannot send a bearer token when it loads a page). The files are listed once,
+    at startup: a check per request is a set lookup, never a file-system call, and only a
+    file's own plain path matches (never one that walks with `..`)."""
+    public: set[str] = set()
+    if web is not None:
+        for file in web.rglob("*"):
+            if file.is_file():
+                path = "/" + file.relative_to(web).as_posix()
+                public.add(path)
+                if file.name == "index.html":  # served for its folder, as StaticFiles(html=True) does
+                    public.add(path.removesuffix("index.html"))
+    return public.__contains__
 
 
 def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -161,21 +154,21 @@ def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
     applies write backpressure, so a client that stops reading fills its bounded queue
     (and is cut off) instead of growing the server's transport buffer without bound."""
     options: dict[str, Any] = {
-        "host": settings.api_host, "port": settings.api_port, "ws": "websockets-sansio",
-        "ws_max_size": settings.ws_max_frame_bytes, "ws_per_message_deflate": settings.ws_compression,
-        "log_config": None, "lifespan": "on", **overrides,
-    }  # fmt: skip
+        "host": settings.api_host,
+        "port": settings.api_port,
+        "ws": "websockets-sansio",
+        "ws_max_size": settings.ws_max_frame_bytes,
+        "ws_per_message_deflate": settings.ws_compression,
+        "log_config": None,
+        "lifespan": "on",
+        **overrides,
+    }
     return uvicorn.Config(app(settings), **options)
 
 
 def main() -> None:
     uvicorn.Server(server_config(get_settings())).run()
-    # Shut down gracefully by now; skip interpreter finalization, during which the
-    # Temporal SDK's native threads may call into Python and abort the process.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    exit_process()  # shut down gracefully by now
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Durable ones (state writes, reports, events) are idempotent: a retry after a crash
 that came after the effect but before Temporal recorded completion finds the effect's
 marker and does not apply it again. Non-durable ones (progress, broadcast, agent
-calls, status) are local activities and may repeat.
+calls, status) are local activities and may repeat. Agent hooks and methods run in the
+agent's turn, like every other entry into agent code.
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ from pydantic_core import to_jsonable_python
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from agents import WORKFLOW, Agent, AgentRuntime, StateRejectedError
-from agents._agent import maybe_await
-from agents._messages import workflow_progress, workflow_status
-from agents._state import EFFECT_TTL_SECONDS
-from agents._tracking import WorkflowInfo, now_ms
-from workflows._contracts import (
+from agents import Agent, AgentBusyError, AgentRuntime, StateRejectedError, WorkflowCallback, WorkflowInfo
+from agents.effects import (
+    EFFECT_TTL_SECONDS,
+    enter,
+    maybe_await,
+    now_ms,
+    workflow_progress,
+    workflow_status,
+    write_state,
+)
+from workflows.contracts import (
     AgentCallInput,
-    BroadcastInput,
     Bridge,
+    BroadcastInput,
+    InlineStepInput,
     ProgressInput,
     ReportInput,
     RunRef,
@@ -35,6 +42,7 @@ from workflows._contracts import (
     StatusInput,
     TrackInput,
 )
+from workflows.inline import AGENT_CALLS, parked
 
 log = structlog.get_logger("agents.bridge")
 
@@ -61,26 +69,37 @@ class BridgeActivities:
         self._rt = runtime
 
     def all(self) -> list[Any]:
-        return [self.state, self.report, self.send_event, self.progress, self.broadcast,
-                self.call, self.status, self.track]  # fmt: skip
+        return [
+            self.state,
+            self.report,
+            self.send_event,
+            self.progress,
+            self.broadcast,
+            self.call,
+            self.status,
+            self.track,
+            self.inline_step,
+        ]
 
     def _agent(self, run: RunRef) -> Agent[Any]:
         return self._rt.agent(run.agent.agent_type, run.agent.name)
 
-    async def _hook(self, agent: Agent[Any], hook: str, *args: Any, once: str | None = None) -> None:
-        """Run an agent hook under the agent's lock; with `once`, at most once per id."""
-        if not agent.overrides(hook):
+    async def _hook(self, agent: Agent[Any], callback: WorkflowCallback, *, once: str | None = None) -> None:
+        """Run the agent's callback hook in its turn; with `once`, at most once per id."""
+        if not agent.overrides("on_workflow_callback") and not agent.overrides(f"on_workflow_{callback.type}"):
+            if callback.type == "error":  # the default logs it: no agent code, so no turn
+                await agent.on_workflow_callback(callback)
             return
         marker = agent.keys.effect(once) if once else None
         if marker and await self._rt.redis.exists(marker):
             return
-        async with self._rt.lock.hold(agent.keys.lock):
-            await agent.refresh_state()
-            try:
-                await maybe_await(getattr(agent, hook)(*args))
-            except Exception:
-                # A failing user hook must not block the run's durable progress.
-                log.exception("agent hook failed", hook=hook)
+        try:
+            await enter(agent, agent.on_workflow_callback, callback)
+        except AgentBusyError:
+            raise  # the activity retries: the hook has not run yet
+        except Exception:
+            # A failing user hook must not block the run's durable progress.
+            log.exception("agent hook failed", hook=f"on_workflow_{callback.type}")
         if marker:
             await self._rt.redis.set(marker, 1, ex=EFFECT_TTL_SECONDS)
 
@@ -92,7 +111,7 @@ class BridgeActivities:
             if mode == "reset":
                 mode, values = "set", dict(agent.initial_state)
             try:
-                await agent._write(mode, values, source=WORKFLOW, effect_id=_effect_id())
+                await write_state(agent, mode, values, effect_id=_effect_id())
             except StateRejectedError as err:
                 raise ApplicationError(err.message, type="StateRejectedError", non_retryable=True) from err
             return agent.state_version
@@ -102,24 +121,29 @@ class BridgeActivities:
         with _bound(input.run):
             run, agent = input.run, self._agent(input.run)
             if input.outcome == "complete":
-                status, fields, hook, detail = "complete", {"result": input.result}, "on_workflow_complete", input.result
+                status, fields = "complete", {"result": input.result}
+                callback = WorkflowCallback("complete", run.workflow_name, run.tracking_id, result=input.result)
             else:
-                status, fields, hook, detail = "errored", {"error": input.error}, "on_workflow_error", input.error
+                status, fields = "errored", {"error": input.error}
+                callback = WorkflowCallback("error", run.workflow_name, run.tracking_id, error=input.error)
             if run.tracking_id:
                 await self._rt.tracker.transition(
-                    agent.keys, run.tracking_id, status, run_id=run.execution,
-                    announce=workflow_status(run.tracking_id, run.workflow_name, status, **fields), **fields,
-                )  # fmt: skip
+                    agent.keys,
+                    run.tracking_id,
+                    status,
+                    run_id=run.execution,
+                    announce=workflow_status(run.tracking_id, run.workflow_name, status, **fields),
+                    **fields,
+                )
             log.info("run reported", outcome=input.outcome)
-            await self._hook(agent, hook, run.workflow_name, run.tracking_id, detail,
-                             once=_effect_id() + ":hook")  # fmt: skip
+            await self._hook(agent, callback, once=_effect_id() + ":hook")
 
     @activity.defn(name=Bridge.SEND_EVENT)
     async def send_event(self, input: SendEventInput) -> None:
         with _bound(input.run):
             run = input.run
-            await self._hook(self._agent(run), "on_workflow_event", run.workflow_name,
-                             run.tracking_id, input.event, once=_effect_id())  # fmt: skip
+            callback = WorkflowCallback("event", run.workflow_name, run.tracking_id, event=input.event)
+            await self._hook(self._agent(run), callback, once=_effect_id())
 
     @activity.defn(name=Bridge.PROGRESS)
     async def progress(self, input: ProgressInput) -> None:
@@ -127,13 +151,17 @@ class BridgeActivities:
             run, agent = input.run, self._agent(input.run)
             if run.tracking_id:
                 await self._rt.tracker.transition(
-                    agent.keys, run.tracking_id, "running", fields_always=True, run_id=run.execution,
-                    announce=workflow_status(run.tracking_id, run.workflow_name, "running"), progress=input.progress,
-                )  # fmt: skip
-            await self._rt.publish(
-                agent.keys, workflow_progress(run.tracking_id, run.workflow_name, input.progress)
-            )
-            await self._hook(agent, "on_workflow_progress", run.workflow_name, run.tracking_id, input.progress)
+                    agent.keys,
+                    run.tracking_id,
+                    "running",
+                    fields_always=True,
+                    run_id=run.execution,
+                    announce=workflow_status(run.tracking_id, run.workflow_name, "running"),
+                    progress=input.progress,
+                )
+            await self._rt.publish(agent.keys, workflow_progress(run.tracking_id, run.workflow_name, input.progress))
+            callback = WorkflowCallback("progress", run.workflow_name, run.tracking_id, progress=input.progress)
+            await self._hook(agent, callback)
 
     @activity.defn(name=Bridge.BROADCAST)
     async def broadcast(self, input: BroadcastInput) -> None:
@@ -147,9 +175,13 @@ class BridgeActivities:
             if run.tracking_id:
                 fields = {"waiting_for": input.waiting_for} if input.status == "waiting" else {}
                 await self._rt.tracker.transition(
-                    agent.keys, run.tracking_id, input.status, run_id=run.execution,
-                    announce=workflow_status(run.tracking_id, run.workflow_name, input.status), **fields,
-                )  # fmt: skip
+                    agent.keys,
+                    run.tracking_id,
+                    input.status,
+                    run_id=run.execution,
+                    announce=workflow_status(run.tracking_id, run.workflow_name, input.status),
+                    **fields,
+                )
 
     @activity.defn(name=Bridge.TRACK)
     async def track(self, input: TrackInput) -> str:
@@ -158,26 +190,47 @@ class BridgeActivities:
         info = activity.info()
         agent = self._agent(input.run)
         tracking_id = re.sub(r"[^A-Za-z0-9_.\-]", "-", (info.workflow_id or "").rsplit("/", 1)[-1])[:128]
-        row = WorkflowInfo(id=tracking_id, workflow_id=info.workflow_id or "", workflow_name=input.run.workflow_name,
-                           status="queued", params=input.params, metadata=input.metadata, created_at=now_ms())  # fmt: skip
+        row = WorkflowInfo(
+            workflow_id=tracking_id,
+            temporal_workflow_id=info.workflow_id or "",
+            workflow_name=input.run.workflow_name,
+            status="queued",
+            params=input.params,
+            metadata=input.metadata,
+            created_at=now_ms(),
+        )
         if await self._rt.tracker.create(agent.keys, row):
             await self._rt.tracker.set_run_id(agent.keys, tracking_id, input.run.execution or "")
             log.info("scheduled run tracked", tracking_id=tracking_id)
         return tracking_id
+
+    @activity.defn(name=Bridge.INLINE_STEP)
+    async def inline_step(self, input: InlineStepInput) -> Any:
+        """Run a step body the workflow parked in this process (see workflows.inline);
+        `self.agent.x()` inside it calls the agent directly, in its turn."""
+        fn, args = parked(input.key)
+        marker = AGENT_CALLS.set(self._call_agent)
+        try:
+            return to_jsonable_python(await maybe_await(fn(*args)))
+        finally:
+            AGENT_CALLS.reset(marker)
+
+    async def _call_agent(self, run: RunRef, method: str, args: list[Any]) -> Any:
+        return await self.call(AgentCallInput(run, method, args))
 
     @activity.defn(name=Bridge.CALL)
     async def call(self, input: AgentCallInput) -> Any:
         with _bound(input.run):
             agent = self._agent(input.run)
             name = input.method
-            defined_by_user = any(name in vars(c) for c in type(agent).__mro__ if c is not Agent and issubclass(c, Agent))
+            defined_by_user = any(
+                name in vars(c) for c in type(agent).__mro__ if c is not Agent and issubclass(c, Agent)
+            )
             method = getattr(agent, name, None)
             if name.startswith("_") or not callable(method) or not (defined_by_user or name in _BASE_CALLABLE):
                 raise ApplicationError(
                     f"{agent.agent_type} has no method {name!r} a workflow can call",
-                    type="UnknownAgentMethod", non_retryable=True,
+                    type="UnknownAgentMethod",
+                    non_retryable=True,
                 )
-            async with self._rt.lock.hold(agent.keys.lock):
-                await agent.refresh_state()
-                result = await maybe_await(method(*input.args))
-            return to_jsonable_python(result)
+            return to_jsonable_python(await enter(agent, method, *input.args))

@@ -1,21 +1,27 @@
-"""The Agent layer: agents, their Redis state, run tracking and the Temporal plugin.
+"""The Agent layer: agents, their Redis state, turns, run tracking, and what a Temporal
+client of theirs needs (the data converter, `connect_temporal`).
 
 Framework only; the demo app lives in `agents.demo`.
 """
 
-from ._agent import SERVER, WORKFLOW, Agent, callable_method, kebab_case
-from ._plugin import DATA_CONVERTER, PASSTHROUGH, AgentsPlugin, connect_temporal, metrics_runtime
+from ._agent import SERVER, WORKFLOW, Agent, WorkflowCallback, callable_method, interleave, kebab_case
+from ._bootstrap import exit_process, open_runtime
+from ._log_context import LogContextInterceptor
+from ._queries import MAX_PAGE, WorkflowPage
 from ._reconciler import Reconciler
 from ._registry import AppRegistry
 from ._runtime import AgentRuntime
-from ._queries import MAX_PAGE, WorkflowPage
-from ._tracking import FINISHED, STATUSES, WorkflowInfo
+from ._schedules import ScheduleInfo
+from ._temporal import DATA_CONVERTER, PASSTHROUGH, connect_temporal, metrics_runtime
+from ._tracking import FINISHED, STATUSES, RunStatus, WorkflowInfo
 from .errors import (
+    AgentBusyError,
     AgentError,
     ConflictError,
     InvalidCursorError,
     NotFoundError,
     StateRejectedError,
+    TurnLostError,
     ValidationError,
 )
 from .settings import Settings, get_settings
@@ -27,23 +33,31 @@ __all__ = [
     "PASSTHROUGH",
     "SERVER",
     "STATUSES",
+    "ScheduleInfo",
     "WORKFLOW",
     "Agent",
+    "AgentBusyError",
     "AgentError",
     "AgentRuntime",
-    "AgentsPlugin",
     "AppRegistry",
     "ConflictError",
     "InvalidCursorError",
+    "LogContextInterceptor",
     "Reconciler",
+    "RunStatus",
     "NotFoundError",
     "Settings",
     "StateRejectedError",
+    "TurnLostError",
     "ValidationError",
+    "WorkflowCallback",
     "WorkflowInfo",
     "WorkflowPage",
     "callable_method",
+    "interleave",
     "connect_temporal",
+    "exit_process",
+    "open_runtime",
     "metrics_runtime",
     "get_settings",
     "kebab_case",

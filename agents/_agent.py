@@ -1,45 +1,82 @@
 """`Agent`: a named, long-lived identity `(agent type, name)` whose state lives in Redis.
 
 An Agent object is cheap: any process (API or worker) makes one to act for the agent,
-with the state read from Redis. There is no home process; correctness comes from
-Redis (atomic state writes, a per-agent lock for methods invoked from workflows).
+with the state read from Redis. There is no home process; the agent still behaves as one
+actor: every entry into its code runs in the agent's turn (`_turns`), one at a time
+across all processes, with the state read as the turn begins.
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
+import structlog
+
+from ._payloads import check_json
 from ._queries import RunFilter, WorkflowPage
-from ._state import StateSnapshot, VersionConflict
+from ._state import StateSnapshot, TurnBusy, WriteMode
 from ._tracking import WorkflowInfo
-from .errors import StateRejectedError, ValidationError
+from .errors import NotFoundError, StateRejectedError, ValidationError
 
 if TYPE_CHECKING:
     from ._runtime import AgentRuntime
+    from ._schedules import ScheduleInfo
 
 State = TypeVar("State", bound=Mapping[str, Any])
+
+log = structlog.get_logger("agents.agent")
 
 SERVER = "server"
 WORKFLOW = "workflow"
 
 
 def kebab_case(name: str) -> str:
-    """`TaskAgent` -> `task-agent`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+    """The URL name Cloudflare's client derives from a class name (its
+    `camelCaseToKebabCase`), so `new AgentClient({agent: "TaskAgent"})` finds the agent:
+    `TaskAgent` -> `task-agent`, `MY_AGENT` -> `my-agent`, `task_agent` -> `task-agent`,
+    `HTTPAgent` -> `h-t-t-p-agent` (each capital, as Cloudflare does)."""
+    if name == name.upper() and name != name.lower():  # all capitals: SNAKE_CASE
+        return name.lower().replace("_", "-")
+    kebab = re.sub(r"[A-Z]", lambda m: "-" + m.group(0).lower(), name).removeprefix("-")
+    return kebab.replace("_", "-").removesuffix("-")
 
 
-def callable_method(fn: Any = None, *, streaming: bool = False) -> Any:
-    """Mark an agent method as callable by clients (WebSocket RPC, HTTP `/rpc/{method}`)."""
+def callable_method(fn: Any = None, *, streaming: bool = False, interleave: bool = False) -> Any:
+    """Mark an agent method as callable by clients (WebSocket RPC, HTTP `/rpc/{method}`).
+
+    `streaming`: the method takes a stream first and sends chunks on it.
+    `interleave`: the method runs outside the agent's turn (see `interleave`)."""
 
     def mark(f: Any) -> Any:
         f.__agent_callable__ = {"streaming": streaming}
+        if interleave:
+            f.__agent_interleave__ = True
         return f
 
     return mark(fn) if fn is not None else mark
+
+
+def interleave(fn: Any) -> Any:
+    """Run this agent method without taking the agent's turn (Orleans' AlwaysInterleave).
+
+    For a long call (an LLM or HTTP request) that must not hold up the agent's other
+    callers. What it gives up: other calls run while it awaits, so `self.state` is only
+    the state as of its start, and a read-modify-write across an await can lose another
+    call's update. Each `set_state` / `merge_state` it makes is still atomic (it waits for
+    a moment between turns); use `merge_state`, or `async with self.turn():` around a
+    read-modify-write, to keep updates."""
+    fn.__agent_interleave__ = True
+    return fn
+
+
+def interleaves(fn: Any) -> bool:
+    return bool(getattr(fn, "__agent_interleave__", False))
 
 
 def callable_options(agent: Agent[Any], method: str) -> dict[str, Any] | None:
@@ -65,6 +102,7 @@ class Agent(Generic[State]):
         self.runtime = runtime
         self.keys = runtime.store.keys(self.agent_type, name)
         self._snapshot = snapshot or StateSnapshot(None, 0)
+        self._read_in_turn: str | None = None  # token of the turn this object's state is current in
 
     @classmethod
     def overrides(cls, hook: str) -> bool:
@@ -81,18 +119,46 @@ class Agent(Generic[State]):
 
     @property
     def state_version(self) -> int:
+        """Bumped by every write: what clients compare to skip stale snapshots."""
         return self._snapshot.version
 
     @property
     def state_is_set(self) -> bool:
+        """Whether the state was ever written (else `state` is `initial_state`)."""
         return self._snapshot.state is not None
 
     async def refresh_state(self) -> State:
+        """Read the state from Redis (a turn reads it for you as it begins)."""
         self._snapshot = await self.runtime.store.read(self.keys)
         return self.state
 
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold this agent's turn for the block: no other call of this agent, in any
+        process, runs meanwhile, and `self.state` is read fresh as the turn begins.
+
+        The framework does this around every call into the agent; use it yourself in
+        an `@interleave` method around a read-modify-write. Re-entrant within one call.
+        Raises AgentBusyError (503) when the turn cannot be had within AGENT_TURN_WAIT."""
+        async with self.runtime.turns.hold(self.keys) as turn:
+            await self._current_in(turn.token, turn.snapshot)
+            yield
+
+    async def _current_in(self, token: str, snapshot: StateSnapshot | None = None) -> None:
+        """Make `self.state` current within the turn `token` (no read if it already is)."""
+        if snapshot is not None:
+            self._snapshot = snapshot
+        elif self._read_in_turn != token:  # another object of this agent took the turn
+            await self.refresh_state()
+        self._read_in_turn = token
+
     async def set_state(self, state: State, *, source: Any = SERVER) -> State:
-        """Replace the state, persist it and broadcast it to every client but `source`."""
+        """Replace the state, persist it and broadcast it to every client but `source`.
+
+        `source` is what `validate_state_change` / `on_state_update` receive: `"server"`
+        (agent code, HTTP), `"workflow"` (a run's step), or the `Connection` of the
+        WebSocket client that sent it (Cloudflare's `Connection | "server"`). A client
+        cannot pass for the server: its source is always its Connection object."""
         return await self._write("set", _as_object(state), source=source)
 
     async def merge_state(self, partial: Mapping[str, Any], *, source: Any = SERVER) -> State:
@@ -100,36 +166,46 @@ class Agent(Generic[State]):
         return await self._write("merge", _as_object(partial), source=source)
 
     async def reset_state(self, *, source: Any = SERVER) -> State:
+        """Put the state back to `initial_state` (persisted and broadcast)."""
         return await self._write("set", dict(self.initial_state), source=source)
 
     async def _write(
-        self, mode: str, values: dict[str, Any], *, source: Any, effect_id: str | None = None
+        self, mode: WriteMode, values: dict[str, Any], *, source: Any, effect_id: str | None = None
     ) -> State:
-        store = self.runtime.store
-        exclude = [source] if isinstance(source, str) and source not in (SERVER, WORKFLOW) else []
-        if not self.overrides("validate_state_change"):
-            result = await store.write(
-                self.keys, mode=mode, values=values, initial=self.initial_state,
-                exclude=exclude, effect_id=effect_id,
-            )
-        else:
-            # A validator needs the whole next state: read, validate, write if unchanged.
-            while True:
-                snap = await store.read(self.keys)
-                current = snap.state if snap.state is not None else dict(self.initial_state)
-                proposed = values if mode == "set" else {**current, **values}
-                try:
-                    self.validate_state_change(proposed, source)  # type: ignore[arg-type]
-                except Exception as err:
-                    raise StateRejectedError(str(err) or "state change rejected") from err
-                try:
-                    result = await store.write(
-                        self.keys, mode="set", values=proposed, initial=self.initial_state,
-                        exclude=exclude, effect_id=effect_id, expected_version=snap.version,
-                    )
-                    break
-                except VersionConflict:
-                    continue
+        check_json(values, what="state")
+        turn = self.runtime.turns.current(self.keys)
+        hooked = self.overrides("validate_state_change") or self.overrides("on_state_update")
+        if turn is None and not hooked:
+            try:  # no agent code runs: one atomic step, unless a turn is held or waited for
+                return await self._apply(mode, values, source=source, effect_id=effect_id, token=None)
+            except TurnBusy:
+                pass
+        if turn is None:
+            async with self.turn():
+                return await self._write(mode, values, source=source, effect_id=effect_id)
+        if self.overrides("validate_state_change"):
+            await self._current_in(turn.token)
+            proposed = values if mode == "set" else {**self.state, **values}
+            try:
+                self.validate_state_change(proposed, source)  # type: ignore[arg-type]
+            except Exception as err:
+                raise StateRejectedError(str(err) or "state change rejected") from err
+        return await self._apply(mode, values, source=source, effect_id=effect_id, token=turn.token)
+
+    async def _apply(
+        self, mode: WriteMode, values: dict[str, Any], *, source: Any, effect_id: str | None, token: str | None
+    ) -> State:
+        client_id = getattr(source, "id", None)  # a client's own change is not echoed back to it
+        exclude = [client_id] if isinstance(client_id, str) and not isinstance(source, str) else []
+        result = await self.runtime.store.write(
+            self.keys,
+            mode=mode,
+            values=values,
+            initial=self.initial_state,
+            exclude=exclude,
+            effect_id=effect_id,
+            turn_token=token,
+        )
         self._snapshot = StateSnapshot(result.state, result.version)
         if result.applied and self.overrides("on_state_update"):
             await maybe_await(self.on_state_update(self.state, source))
@@ -138,10 +214,23 @@ class Agent(Generic[State]):
     # ----- hooks (override) -----
 
     def validate_state_change(self, state: State, source: Any) -> None:
-        """Raise to reject a state change; the message reaches the client."""
+        """Raise to reject a state change; the message reaches the client. `source`:
+        `"server"`, `"workflow"` or the client's `Connection` (see `set_state`)."""
 
     async def on_state_update(self, state: State, source: Any) -> None:
         """Called after a state change was persisted (in the process that made it)."""
+
+    async def on_workflow_callback(self, callback: WorkflowCallback) -> None:
+        """Every callback of a run, whatever its kind (Cloudflare's `onWorkflowCallback`);
+        by default it calls the hook of that kind below. Override it to see them all."""
+        if callback.type == "progress":
+            await self.on_workflow_progress(callback.workflow_name, callback.workflow_id, callback.progress)
+        elif callback.type == "complete":
+            await self.on_workflow_complete(callback.workflow_name, callback.workflow_id, callback.result)
+        elif callback.type == "error":
+            await self.on_workflow_error(callback.workflow_name, callback.workflow_id, callback.error or {})
+        elif callback.type == "event":
+            await self.on_workflow_event(callback.workflow_name, callback.workflow_id, callback.event)
 
     async def on_workflow_progress(self, workflow_name: str, workflow_id: str, progress: Any) -> None:
         """A run reported progress (non-durable: may repeat)."""
@@ -150,7 +239,14 @@ class Agent(Generic[State]):
         """A run finished with `result`."""
 
     async def on_workflow_error(self, workflow_name: str, workflow_id: str, error: dict[str, str]) -> None:
-        """A run failed; `error` is `{name, message}`."""
+        """A run failed; `error` is `{name, message}`. By default: logged as a warning."""
+        log.warning(
+            "workflow failed",
+            agent=f"{self.agent_type}/{self.name}",
+            workflow=workflow_name,
+            workflow_id=workflow_id,
+            error=error,
+        )
 
     async def on_workflow_event(self, workflow_name: str, workflow_id: str, event: Any) -> None:
         """A run sent an event with `step.send_event`."""
@@ -161,10 +257,17 @@ class Agent(Generic[State]):
         """A WebSocket client connected (before it gets identity and state); raise to refuse it
         (closed with 1008). `connection.principal` is who authenticated, if auth is on."""
 
-    async def on_request(self, request: Any) -> None:
-        """An HTTP request reached one of this agent's routes, after authentication; raise
-        to refuse it (an AgentError keeps its status, anything else answers 403).
-        `request.state.principal` is who authenticated."""
+    async def authorize_request(self, request: Any) -> None:
+        """Every HTTP request to one of this agent's routes comes here first, after
+        authentication; raise to refuse it (an AgentError keeps its status, anything else
+        answers 403). `request.state.principal` is who authenticated."""
+
+    async def on_request(self, request: Any) -> Any:
+        """Any request under `/agents/{agent}/{name}/` that no framework route takes (any
+        method, any sub-path: webhooks, custom endpoints) comes here, in the agent's turn;
+        return a Starlette/FastAPI `Response` (a `StreamingResponse` too: its body is sent
+        after the turn ends). By default: 404."""
+        raise NotFoundError(f"{self.agent_type} has no route {request.url.path!r} (override on_request to add one)")
 
     async def on_message(self, connection: Any, message: Any) -> None:
         """A client sent a JSON frame that is neither a state change nor an RPC."""
@@ -190,13 +293,16 @@ class Agent(Generic[State]):
         """Validate `params`, start the run on Temporal and track it; return its id
         (`wf_<random>` unless given)."""
         info = await self.runtime.runs.start(self, name, params, id=id, metadata=metadata, retention=retention)
-        return info.id
+        return info.workflow_id
 
     async def send_workflow_event(self, workflow_id: str, type: str, payload: Any = None) -> None:
+        """Deliver an event of `type` to a run this agent started (kept until a wait takes
+        it); ConflictError once the run has finished."""
         await self.runtime.runs.signal_event(self, workflow_id, type, payload)
 
-    async def deliver_event(self, workflow: str, key: str, *, type: str = "event", payload: Any = None,
-                            params: Any = None) -> tuple[str, bool]:  # fmt: skip
+    async def deliver_event(
+        self, workflow: str, key: str, *, type: str = "event", payload: Any = None, params: Any = None
+    ) -> tuple[str, bool]:
         """Send an event to the run of `workflow` for `key`, starting one (with `params`)
         if none is running; returns (run id, started)."""
         return await self.runtime.runs.deliver(self, workflow, key, type=type, payload=payload, params=params)
@@ -217,16 +323,20 @@ class Agent(Generic[State]):
         "5 minutes", or `at` once); every run it starts is tracked by this agent with
         `metadata.schedule`. `overlap`: skip, buffer_one, buffer_all, cancel_other,
         terminate_other or allow_all. Returns the schedule id."""
-        return await self.runtime.schedules.create(self, name, params, cron=cron, every=every, at=at, id=id,
-                                                   metadata=metadata, overlap=overlap)  # fmt: skip
+        return await self.runtime.schedules.create(
+            self, name, params, cron=cron, every=every, at=at, id=id, metadata=metadata, overlap=overlap
+        )
 
-    async def get_schedules(self) -> list[dict[str, Any]]:
+    async def get_schedules(self) -> list[ScheduleInfo]:
+        """This agent's schedules, with their next times and how many runs each started."""
         return await self.runtime.schedules.list(self)
 
-    async def pause_schedule(self, schedule_id: str) -> dict[str, Any]:
+    async def pause_schedule(self, schedule_id: str) -> ScheduleInfo:
+        """Stop a schedule from starting runs until resumed."""
         return await self.runtime.schedules.pause(self, schedule_id)
 
-    async def resume_schedule(self, schedule_id: str) -> dict[str, Any]:
+    async def resume_schedule(self, schedule_id: str) -> ScheduleInfo:
+        """Let a paused schedule start runs again."""
         return await self.runtime.schedules.resume(self, schedule_id)
 
     async def trigger_schedule(self, schedule_id: str) -> None:
@@ -234,28 +344,29 @@ class Agent(Generic[State]):
         await self.runtime.schedules.trigger(self, schedule_id)
 
     async def delete_schedule(self, schedule_id: str) -> None:
+        """Remove a schedule (runs it started go on)."""
         await self.runtime.schedules.delete(self, schedule_id)
 
-    async def approve_workflow(
-        self, workflow_id: str, reason: str | None = None, metadata: Any = None
-    ) -> None:
+    async def approve_workflow(self, workflow_id: str, reason: str | None = None, metadata: Any = None) -> None:
+        """Approve a run waiting in `wait_for_approval`: it returns `metadata` to the run."""
         await self.send_workflow_event(
             workflow_id, "approval", {"approved": True, "reason": reason, "metadata": metadata}
         )
 
     async def reject_workflow(self, workflow_id: str, reason: str | None = None) -> None:
-        await self.send_workflow_event(
-            workflow_id, "approval", {"approved": False, "reason": reason, "metadata": None}
-        )
+        """Reject a run waiting in `wait_for_approval`: it raises WorkflowRejectedError(reason) there."""
+        await self.send_workflow_event(workflow_id, "approval", {"approved": False, "reason": reason, "metadata": None})
 
     async def pause_workflow(self, workflow_id: str) -> WorkflowInfo:
         """No new step starts until resumed (a step already running may finish)."""
         return await self.runtime.runs.pause(self, workflow_id)
 
     async def resume_workflow(self, workflow_id: str) -> WorkflowInfo:
+        """Let a paused run start new steps again, from where it stopped."""
         return await self.runtime.runs.resume(self, workflow_id)
 
     async def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowInfo:
+        """End a run at once (Temporal terminate); its row says `terminated`."""
         return await self.runtime.runs.terminate(self, workflow_id, reason)
 
     async def restart_workflow(self, workflow_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
@@ -263,6 +374,7 @@ class Agent(Generic[State]):
         return await self.runtime.runs.restart(self, workflow_id, reset_tracking=reset_tracking)
 
     async def get_workflow(self, workflow_id: str) -> WorkflowInfo | None:
+        """The tracked row of a run this agent started, or None (reconciled with Temporal first)."""
         return await self.runtime.runs.get(self, workflow_id)
 
     async def get_workflows(
@@ -297,6 +409,20 @@ class Agent(Generic[State]):
         return await self.runtime.queries.delete(self.keys, flt, created_before=created_before)
 
 
+@dataclass(frozen=True, slots=True)
+class WorkflowCallback:
+    """What a run tells its agent (`on_workflow_callback`)."""
+
+    type: Literal["progress", "complete", "error", "event"]
+    workflow_name: str
+    workflow_id: str | None
+    """The id the agent tracks the run under (what the controls take)."""
+    progress: Any = None
+    result: Any = None
+    error: dict[str, str] | None = None
+    event: Any = None
+
+
 def _as_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ValidationError(f"state must be a JSON object, got {type(value).__name__}")
@@ -305,3 +431,13 @@ def _as_object(value: Any) -> dict[str, Any]:
 
 async def maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
+
+
+async def enter(agent: Agent[Any], fn: Any, *args: Any) -> Any:
+    """Call `fn(*args)` (a method or hook of `agent`) as one entry into the agent: in its
+    turn with fresh state, or, for an `@interleave` method, at once with the state read."""
+    if interleaves(fn):
+        await agent.refresh_state()
+        return await maybe_await(fn(*args))
+    async with agent.turn():
+        return await maybe_await(fn(*args))

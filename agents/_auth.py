@@ -75,8 +75,9 @@ class Principal:
         """Raise ForbiddenError, naming what is missing, unless a scope covers the action."""
         if not self.can(access, agent_type, name):
             target = f"{agent_type}/{name}" if agent_type is not None else "*/* (runs of no agent)"
-            raise ForbiddenError(f"this token may not {access} {target}; it has: "
-                                 f"{' '.join(map(str, self.grants)) or 'no scopes'}")  # fmt: skip
+            raise ForbiddenError(
+                f"this token may not {access} {target}; it has: {' '.join(map(str, self.grants)) or 'no scopes'}"
+            )
 
 
 ANONYMOUS = Principal("anonymous", (Grant("control", "*", "*"),))
@@ -86,12 +87,20 @@ ANONYMOUS = Principal("anonymous", (Grant("control", "*", "*"),))
 class Authenticator:
     """Turns a bearer token into a Principal; `enabled` is False when nothing is configured."""
 
-    def __init__(self, *, api_keys: Mapping[str, str] | None = None, jwt_secret: str | None = None,
-                 jwt_audience: str | None = None, jwt_issuer: str | None = None,
-                 leeway_seconds: float = 30) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        api_keys: Mapping[str, str] | None = None,
+        jwt_secret: str | None = None,
+        jwt_audience: str | None = None,
+        jwt_issuer: str | None = None,
+        leeway_seconds: float = 30,
+    ) -> None:
         # Keyed by the key's digest: the lookup never compares secrets byte by byte.
-        self._keys = {_digest(key): Principal(f"key:{_digest(key)[:8]}", parse_scopes(scopes))
-                      for key, scopes in (api_keys or {}).items()}  # fmt: skip
+        self._keys = {
+            _digest(key): Principal(f"key:{_digest(key)[:8]}", parse_scopes(scopes))
+            for key, scopes in (api_keys or {}).items()
+        }
         self._jwt_secret = jwt_secret
         self._audience = jwt_audience
         self._issuer = jwt_issuer
@@ -105,8 +114,9 @@ class Authenticator:
         if not self.enabled:
             return ANONYMOUS
         if not token:
-            raise UnauthenticatedError("a bearer token is required: send `Authorization: Bearer <token>` "
-                                       "(WebSockets: `?token=<token>`)")  # fmt: skip
+            raise UnauthenticatedError(
+                "a bearer token is required: send `Authorization: Bearer <token>` (WebSockets: `?token=<token>`)"
+            )
         principal = self._keys.get(_digest(token))
         if principal is not None:
             return principal
@@ -116,9 +126,15 @@ class Authenticator:
 
     def _from_jwt(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(token, self._jwt_secret, algorithms=["HS256"], audience=self._audience,
-                                issuer=self._issuer, leeway=self._leeway,
-                                options={"require": ["exp", "sub"]})  # fmt: skip
+            claims = jwt.decode(
+                token,
+                self._jwt_secret,
+                algorithms=["HS256"],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "sub"]},
+            )
         except jwt.ExpiredSignatureError:
             raise UnauthenticatedError("the token has expired") from None
         except jwt.InvalidTokenError as err:

@@ -6,6 +6,7 @@ live in one Redis Cluster slot and the multi-key Lua scripts stay legal there.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 
@@ -35,9 +36,24 @@ class AgentKeys:
         return f"{self._base}:events"
 
     @property
-    def lock(self) -> str:
-        """Mutex that serializes agent methods invoked from workflows."""
-        return f"{self._base}:lock"
+    def turn(self) -> str:
+        """The token of the call that holds the agent's turn (a lease: `SET PX`)."""
+        return f"{self._base}:turn"
+
+    @property
+    def turn_queue(self) -> str:
+        """Sorted set: tokens waiting for the turn, by ticket (arrival order)."""
+        return f"{self._base}:turn:queue"
+
+    @property
+    def turn_alive(self) -> str:
+        """Sorted set: waiting tokens by when their place lapses unless they poll again."""
+        return f"{self._base}:turn:alive"
+
+    @property
+    def turn_seq(self) -> str:
+        """Counter handing out the queue's tickets."""
+        return f"{self._base}:turn:seq"
 
     def effect(self, effect_id: str) -> str:
         """Marker that a durable effect (identified by its activity) was applied."""
@@ -65,7 +81,9 @@ class AgentKeys:
         return f"{self.index_prefix}name:{workflow_name}"
 
     def runs_by_metadata(self, key: str, value: str) -> str:
-        return f"{self.index_prefix}meta:{key}={value}"
+        # Key and value as one JSON array: no choice of characters in either can make two
+        # different (key, value) pairs name the same index (`a=b`,`c` vs `a`,`b=c`).
+        return f"{self.index_prefix}meta:{json.dumps([key, value], separators=(',', ':'))}"
 
     @property
     def runs_expiry(self) -> str:

@@ -12,17 +12,40 @@ import json
 from typing import Any
 
 
-def envelope(message: Any, *, exclude: list[str] | None = None) -> str:
+def envelope(message: Any, *, exclude: list[str] | None = None, v: Any = None) -> str:
     """`message` as published on an agent's channel: every API process relays it to its
-    clients, except the connections in `exclude` (the sender of a state change)."""
-    return json.dumps({"v": None, "exclude": exclude or [], "message": message}, separators=(",", ":"))
+    clients, except the connections in `exclude` (the sender of a state change). `v`: the
+    state version a state broadcast carries (clients skip older snapshots)."""
+    return json.dumps({"v": v, "exclude": exclude or [], "message": message}, separators=(",", ":"))
+
+
+_VERSION_HOLE, _STATE_HOLE = "\x00version\x00", "\x00state\x00"
+
+
+def state_broadcast_parts(exclude: list[str] | None = None) -> tuple[str, str, str]:
+    """The envelope of a state broadcast in three parts, around the two things only the
+    write script knows (the new version and state): `head + version + middle + state +
+    tail` is `envelope({"type": "cf_agent_state", "state": ...}, v=version)`."""
+    text = envelope({"type": "cf_agent_state", "state": _STATE_HOLE}, exclude=exclude, v=_VERSION_HOLE)
+    head, rest = text.split(json.dumps(_VERSION_HOLE))
+    middle, tail = rest.split(json.dumps(_STATE_HOLE))
+    return head, middle, tail
 
 
 def workflow_status(tracking_id: str | None, workflow_name: str, status: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "workflow_status", "workflow_id": tracking_id, "workflow_name": workflow_name,
-            "status": status, **extra}  # fmt: skip
+    return {
+        "type": "workflow_status",
+        "workflow_id": tracking_id,
+        "workflow_name": workflow_name,
+        "status": status,
+        **extra,
+    }
 
 
 def workflow_progress(tracking_id: str | None, workflow_name: str, progress: Any) -> dict[str, Any]:
-    return {"type": "workflow_progress", "workflow_id": tracking_id, "workflow_name": workflow_name,
-            "progress": progress}  # fmt: skip
+    return {
+        "type": "workflow_progress",
+        "workflow_id": tracking_id,
+        "workflow_name": workflow_name,
+        "progress": progress,
+    }

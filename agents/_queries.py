@@ -42,8 +42,9 @@ class RunFilter:
     metadata: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def build(cls, status: str | Iterable[str] | None, workflow_name: str | None,
-              metadata: dict[str, Any] | None) -> RunFilter:  # fmt: skip
+    def build(
+        cls, status: str | Iterable[str] | None, workflow_name: str | None, metadata: dict[str, Any] | None
+    ) -> RunFilter:
         statuses = (status,) if isinstance(status, str) else tuple(status or ())
         for value in statuses:
             if value not in STATUSES:
@@ -92,8 +93,15 @@ class RunQueries:
         self._redis = redis
         self._tracker = tracker
 
-    async def page(self, keys: AgentKeys, flt: RunFilter, *, limit: int = DEFAULT_PAGE,
-                   order: str = "desc", cursor: str | None = None) -> WorkflowPage:  # fmt: skip
+    async def page(
+        self,
+        keys: AgentKeys,
+        flt: RunFilter,
+        *,
+        limit: int = DEFAULT_PAGE,
+        order: str = "desc",
+        cursor: str | None = None,
+    ) -> WorkflowPage:
         if order not in ("asc", "desc"):
             raise ValidationError(f"order must be 'asc' or 'desc', not {order!r}")
         if not isinstance(limit, int) or limit < 1:
@@ -150,8 +158,16 @@ class RunQueries:
         smallest = cards.index(min(cards))
         return groups[smallest], groups[:smallest] + groups[smallest + 1 :]
 
-    async def _walk(self, drivers: list[str], others: list[list[str]], *, after: str | None, desc: bool,
-                    need: int, before: str | None = None) -> list[str]:  # fmt: skip
+    async def _walk(
+        self,
+        drivers: list[str],
+        others: list[list[str]],
+        *,
+        after: str | None,
+        desc: bool,
+        need: int,
+        before: str | None = None,
+    ) -> list[str]:
         """Up to `need` members in order after `after`: in one of `drivers`, and in one
         index of every group of `others`."""
         batch = need if not others else max(need, 256)
@@ -193,5 +209,5 @@ class RunQueries:
             for _ in group:
                 for i, score in enumerate(next(scores)):
                     in_group[i] = in_group[i] or score is not None
-            keep = [k and g for k, g in zip(keep, in_group)]
-        return [m for m, k in zip(members, keep) if k]
+            keep = [k and g for k, g in zip(keep, in_group, strict=True)]
+        return [m for m, k in zip(members, keep, strict=True) if k]

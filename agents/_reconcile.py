@@ -28,7 +28,7 @@ _TIMED_OUT = {"name": "TimeoutError", "message": "the run exceeded its Temporal 
 
 
 async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
-    handle = rt.temporal.get_workflow_handle(info.workflow_id)
+    handle = rt.temporal.get_workflow_handle(info.temporal_workflow_id)
     try:
         description = await handle.describe(rpc_timeout=_DESCRIBE_TIMEOUT)
     except RPCError as err:
@@ -36,7 +36,7 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
             return info  # not started yet, or purged by namespace retention
         if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
             # Temporal is down: what tracking says is still the best answer for a read.
-            log.warning("temporal unreachable; serving tracking as it is", tracking_id=info.id)
+            log.warning("temporal unreachable; serving tracking as it is", tracking_id=info.workflow_id)
             return info
         raise
     status = description.status
@@ -59,8 +59,14 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
         target, fields = "errored", {"error": _TIMED_OUT}
     else:  # TERMINATED, CANCELED
         target, fields = "terminated", {}
-    moved = await rt.tracker.transition(agent.keys, info.id, target, only_from=_UNFINISHED,
-                                        announce=workflow_status(info.id, info.workflow_name, target, **fields), **fields)  # fmt: skip
+    moved = await rt.tracker.transition(
+        agent.keys,
+        info.workflow_id,
+        target,
+        only_from=_UNFINISHED,
+        announce=workflow_status(info.workflow_id, info.workflow_name, target, **fields),
+        **fields,
+    )
     if moved and moved[1]:
-        log.info("tracking reconciled with temporal", tracking_id=info.id, status=target)
-    return await rt.tracker.get(agent.keys, info.id) or info
+        log.info("tracking reconciled with temporal", tracking_id=info.workflow_id, status=target)
+    return await rt.tracker.get(agent.keys, info.workflow_id) or info

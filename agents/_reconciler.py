@@ -3,21 +3,23 @@
 A single `get_workflow` reconciles on read; lists rely on this sweep. Every few seconds
 the process holding a Redis lease asks Temporal visibility for agent runs that closed
 without completing (terminated, timed out, failed, canceled) since the last sweep,
-and brings their tracking rows up to date.
+and brings their tracking rows up to date; then it removes finished runs whose
+retention ran out (reads remove them too, so an expired run is never served).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
 
 from ._reconcile import reconcile_with_temporal
 from ._runs import AGENT_NAME, AGENT_TYPE
-from ._tracking import FINISHED
+from ._tracking import FINISHED, now_ms, retention_key
 from .errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -29,10 +31,12 @@ _ENDED = '(ExecutionStatus="Terminated" OR ExecutionStatus="TimedOut" OR Executi
 
 
 class Reconciler:
-    def __init__(self, runtime: AgentRuntime, *, interval: float = 5.0, look_back: timedelta = timedelta(hours=1)) -> None:
+    def __init__(
+        self, runtime: AgentRuntime, *, interval: float = 5.0, look_back: timedelta = timedelta(hours=1)
+    ) -> None:
         self._rt = runtime
         self._interval = interval
-        self._since = datetime.now(timezone.utc) - look_back
+        self._since = datetime.now(UTC) - look_back
         self._token = secrets.token_hex(8)
         self._lease_key = f"{runtime.settings.redis_key_prefix}reconciler:{runtime.settings.task_queue}"
 
@@ -41,6 +45,7 @@ class Reconciler:
             try:
                 if await self._lead():
                     await self.sweep()
+                    await self.remove_expired()
             except Exception:  # keep sweeping; the next round retries
                 log.exception("reconcile sweep failed")
             try:
@@ -58,9 +63,23 @@ class Reconciler:
             return True
         return False
 
+    async def remove_expired(self) -> int:
+        """Remove finished runs whose retention ran out, whoever reads them or not."""
+        redis, key = self._rt.redis, retention_key(self._rt.settings.redis_key_prefix)
+        due = await redis.zrange(key, "-inf", now_ms(), byscore=True, offset=0, num=500)
+        for member in due:
+            agent_type, name, tracking_id = json.loads(member)
+            keys = self._rt.store.keys(agent_type, name)
+            info = await self._rt.tracker.get(keys, tracking_id)  # removes it if expired
+            if info is not None and info.expires_at is not None:  # restarted and finished again
+                await redis.zadd(key, {member: info.expires_at})
+                continue
+            await redis.zrem(key, member)
+        return len(due)
+
     async def sweep(self) -> int:
         """Reconcile agent runs closed since the last sweep; returns how many changed."""
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         # A margin for visibility's lag: rows already finished are skipped cheaply.
         since = (self._since - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         query = f'CloseTime >= "{since}" AND {_ENDED}'

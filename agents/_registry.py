@@ -22,8 +22,10 @@ from .errors import NotFoundError
 def _is_activity_group(obj: Any) -> bool:
     # Duck-typed (activities.ActivityGroup sets the marker) so this module needs no
     # import of the `activities` package, which itself builds on `agents`.
-    return inspect.isclass(obj) and obj.__dict__.get("__activity_group__") is None and getattr(
-        obj, "__activity_group__", False
+    return (
+        inspect.isclass(obj)
+        and obj.__dict__.get("__activity_group__") is None
+        and getattr(obj, "__activity_group__", False)
     )
 
 

@@ -29,8 +29,9 @@ from workflows import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal,
 
 from ._messages import workflow_status
 from ._names import SAFE_NAME_RE
+from ._payloads import check_json
 from ._reconcile import reconcile_with_temporal
-from ._tracking import FINISHED, WorkflowInfo, now_ms
+from ._tracking import FINISHED, RunStatus, WorkflowInfo, now_ms
 from .errors import AgentError, ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -75,16 +76,35 @@ def parse_retention(retention: Any) -> dict[str, int] | None:
 
 def search_attributes(agent: Agent[Any], workflow_name: str) -> TypedSearchAttributes:
     """What makes an agent's runs findable in Temporal UI (and tells them from standalone runs)."""
-    return TypedSearchAttributes([
-        SearchAttributePair(AGENT_TYPE, agent.agent_type),
-        SearchAttributePair(AGENT_NAME, agent.name),
-        SearchAttributePair(AGENT_WORKFLOW, workflow_name),
-    ])  # fmt: skip
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(AGENT_TYPE, agent.agent_type),
+            SearchAttributePair(AGENT_NAME, agent.name),
+            SearchAttributePair(AGENT_WORKFLOW, workflow_name),
+        ]
+    )
 
 
-def check_event_type(type: Any) -> None:
+def check_event(type: Any, payload: Any) -> None:
+    """An event's type (the charset) and payload (nesting, valid Unicode), before sending."""
     if not isinstance(type, str) or not _EVENT_TYPE.match(type):
         raise ValidationError(f"event type {type!r} is not allowed: use 1-100 letters, digits, '_', '.', ':' or '-'")
+    check_json(payload, what="event payload")
+
+
+def _queued_row(
+    agent: Agent[Any], tracking_id: str, workflow: str, params: dict[str, Any], metadata: dict[str, Any]
+) -> WorkflowInfo:
+    """The tracking row of a run about to start."""
+    return WorkflowInfo(
+        workflow_id=tracking_id,
+        temporal_workflow_id=temporal_workflow_id(agent, tracking_id),
+        workflow_name=workflow,
+        status=RunStatus.QUEUED,
+        params=params,
+        metadata=metadata,
+        created_at=now_ms(),
+    )
 
 
 class RunService:
@@ -101,15 +121,26 @@ class RunService:
             except pydantic.ValidationError as err:
                 raise ValidationError(
                     f"invalid params for workflow {workflow_name!r}",
-                    errors=to_jsonable_python(err.errors(include_url=False, include_context=False)),
+                    errors=to_jsonable_python(
+                        err.errors(include_url=False, include_context=False, include_input=False)
+                    ),
                 ) from err
         data = to_jsonable_python(params)
         if not isinstance(data, dict):
             raise ValidationError(f"params of {workflow_name!r} must be a JSON object")
+        check_json(data, what="params")
         return data
 
-    async def start(self, agent: Agent[Any], name: str, params: Any, *, id: str | None = None,
-                    metadata: dict[str, Any] | None = None, retention: Any = None) -> WorkflowInfo:  # fmt: skip
+    async def start(
+        self,
+        agent: Agent[Any],
+        name: str,
+        params: Any,
+        *,
+        id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        retention: Any = None,
+    ) -> WorkflowInfo:
         """Track and start a run; the tracked row as it is right after the start."""
         data = self.validate_params(name, params)
         id = id or f"wf_{secrets.token_hex(12)}"
@@ -118,8 +149,8 @@ class RunService:
             raise ValidationError(f"workflow id {id!r} is not allowed: use 1-128 letters, digits, '_', '.' or '-'")
         if not isinstance(metadata, dict):
             raise ValidationError("metadata must be a JSON object")
-        info = WorkflowInfo(id=id, workflow_id=temporal_workflow_id(agent, id), workflow_name=name,
-                            status="queued", params=data, metadata=metadata, created_at=now_ms())  # fmt: skip
+        check_json(metadata, what="metadata")
+        info = _queued_row(agent, id, name, data, metadata)
         if not await self._rt.tracker.create(agent.keys, info, retention=parse_retention(retention)):
             raise ConflictError(f"a workflow with id {id!r} already exists for this agent")
         try:
@@ -136,12 +167,13 @@ class RunService:
             raise NotFoundError(f"workflow {id!r} was deleted as it started")
         return row
 
-    async def deliver(self, agent: Agent[Any], workflow: str, key: str, *, type: str, payload: Any,
-                      params: Any = None) -> tuple[str, bool]:  # fmt: skip
+    async def deliver(
+        self, agent: Agent[Any], workflow: str, key: str, *, type: str, payload: Any, params: Any = None
+    ) -> tuple[str, bool]:
         """Deliver an event to the run of `workflow` for `key`, starting it first if none
         is running (Temporal signal-with-start on a deterministic id). Returns
         (tracking id, whether a run was started)."""
-        check_event_type(type)
+        check_event(type, payload)
         tracking_id = f"{workflow}-{key}"
         if not isinstance(key, str) or not ID_PATTERN.match(tracking_id):
             raise ValidationError(f"key {key!r} is not allowed: use letters, digits, '_', '.' or '-' (id up to 128)")
@@ -150,8 +182,9 @@ class RunService:
         info = await self._rt.tracker.get(agent.keys, tracking_id)
         if info is not None and info.status not in FINISHED:
             try:
-                await self._rt.temporal.get_workflow_handle(info.workflow_id).signal(
-                    Bridge.SIGNAL_EVENT, event, rpc_timeout=CONTROL_RPC_TIMEOUT)
+                await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).signal(
+                    Bridge.SIGNAL_EVENT, event, rpc_timeout=CONTROL_RPC_TIMEOUT
+                )
                 return tracking_id, False
             except RPCError as err:
                 if err.status != RPCStatusCode.NOT_FOUND:
@@ -161,13 +194,20 @@ class RunService:
                 if not info.run_id:
                     await self._start_on_temporal(agent, info, reuse=True, signal=event)  # joins that start
                     return tracking_id, False
-        fresh = WorkflowInfo(id=tracking_id, workflow_id=temporal_workflow_id(agent, tracking_id), workflow_name=workflow,
-                             status="queued", params=data, metadata={"key": key}, created_at=now_ms())  # fmt: skip
+        fresh = _queued_row(agent, tracking_id, workflow, data, {"key": key})
         created = await self._rt.tracker.create(agent.keys, fresh)
         if not created:  # a finished run under this key, or a racing request's new row
             await self._rt.tracker.set_run_id(agent.keys, tracking_id, "")
-            await self._rt.tracker.transition(agent.keys, tracking_id, "queued", only_from="complete,errored,terminated",
-                                              progress=None, result=None, error=None, completed_at="")  # fmt: skip
+            await self._rt.tracker.transition(
+                agent.keys,
+                tracking_id,
+                "queued",
+                only_from="complete,errored,terminated",
+                progress=None,
+                result=None,
+                error=None,
+                completed_at="",
+            )
         handle = await self._start_on_temporal(agent, fresh, reuse=True, signal=event)
         await self._rt.tracker.set_run_id(agent.keys, tracking_id, handle.first_execution_run_id or "")
         self._rt.metrics.workflow_controls.labels("deliver").inc()
@@ -175,22 +215,31 @@ class RunService:
         # no row but lost the create only had its event delivered to the winner's run.
         return tracking_id, created or info is not None
 
-    async def _start_on_temporal(self, agent: Agent[Any], info: WorkflowInfo, *, reuse: bool,
-                                 signal: WorkflowEventSignal | None = None) -> WorkflowHandle[Any, Any]:  # fmt: skip
+    async def _start_on_temporal(
+        self, agent: Agent[Any], info: WorkflowInfo, *, reuse: bool, signal: WorkflowEventSignal | None = None
+    ) -> WorkflowHandle[Any, Any]:
         # With a signal, an already running run gets the signal (signal-with-start);
         # without one, reuse=True replaces a running run (restart).
         conflict = WorkflowIDConflictPolicy.USE_EXISTING if signal else WorkflowIDConflictPolicy.TERMINATE_EXISTING
-        signal_args: dict[str, Any] = {"start_signal": Bridge.SIGNAL_EVENT, "start_signal_args": [signal]} if signal else {}
+        signal_args: dict[str, Any] = (
+            {"start_signal": Bridge.SIGNAL_EVENT, "start_signal_args": [signal]} if signal else {}
+        )
         try:
             return await self._rt.temporal.start_workflow(
                 info.workflow_name,
-                AgentWorkflowInput(params=info.params, agent=AgentRef(agent.agent_type, agent.name),
-                                   tracking_id=info.id, metadata=info.metadata),  # fmt: skip
-                id=info.workflow_id,
+                AgentWorkflowInput(
+                    params=info.params,
+                    agent=AgentRef(agent.agent_type, agent.name),
+                    tracking_id=info.workflow_id,
+                    metadata=info.metadata,
+                ),
+                id=info.temporal_workflow_id,
                 task_queue=self._rt.settings.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE if reuse else WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                if reuse
+                else WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=conflict if reuse else WorkflowIDConflictPolicy.FAIL,
-                static_summary=f"{info.workflow_name} for {agent.agent_type}/{agent.name} ({info.id})",
+                static_summary=f"{info.workflow_name} for {agent.agent_type}/{agent.name} ({info.workflow_id})",
                 search_attributes=search_attributes(agent, info.workflow_name),
                 rpc_timeout=CONTROL_RPC_TIMEOUT,
                 **signal_args,
@@ -225,7 +274,7 @@ class RunService:
         return info
 
     async def signal_event(self, agent: Agent[Any], tracking_id: str, type: str, payload: Any) -> None:
-        check_event_type(type)
+        check_event(type, payload)
         info = await self.require_unfinished(agent, tracking_id, "take more events")
         # A run waiting for exactly this event is marked running here, before the signal,
         # so the run can go straight on to its next step without reporting it (the
@@ -242,14 +291,24 @@ class RunService:
         self._rt.metrics.workflow_controls.labels("approval" if type == "approval" else "event").inc()
 
     async def _mark_resumed(self, agent: Agent[Any], info: WorkflowInfo, type: str) -> bool:
-        moved = await self._rt.tracker.transition(agent.keys, info.id, "running", only_from="waiting",
-                                                  when=("waiting_for", type), waiting_for=None,
-                                                  announce=workflow_status(info.id, info.workflow_name, "running"))  # fmt: skip
+        moved = await self._rt.tracker.transition(
+            agent.keys,
+            info.workflow_id,
+            "running",
+            only_from="waiting",
+            when=("waiting_for", type),
+            waiting_for=None,
+            announce=workflow_status(info.workflow_id, info.workflow_name, "running"),
+        )
         # Not moved: the run reported something else meanwhile, so it reports running itself.
         return bool(moved and moved[1])
 
     async def pause(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be paused")
+        if info.status not in ("running", "waiting"):  # as Cloudflare, which throws
+            raise ConflictError(
+                f"workflow {tracking_id!r} is {info.status}: only a running or waiting run can be paused"
+            )
         await self._signal(agent, info, Bridge.SIGNAL_PAUSE)
         self._rt.metrics.workflow_controls.labels("pause").inc()
         return await self._move(agent, info, "paused")
@@ -268,8 +327,9 @@ class RunService:
     async def terminate(self, agent: Agent[Any], tracking_id: str, reason: str | None = None) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be terminated")
         try:
-            await self._rt.temporal.get_workflow_handle(info.workflow_id).terminate(
-                reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT)
+            await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).terminate(
+                reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
+            )
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -281,8 +341,9 @@ class RunService:
         """Run again from the beginning with the same params (a running run is ended)."""
         info = await self.require(agent, tracking_id)
         fields: dict[str, Any] = {}
-        if reset_tracking:
+        if reset_tracking:  # a new run as far as tracking goes: fresh fields, first in lists
             fields.update(progress=None, result=None, error=None, completed_at="")
+            await self._rt.tracker.recreate(agent.keys, tracking_id)
         await self._rt.tracker.set_run_id(agent.keys, tracking_id, "")  # the new chain's id is not known yet
         await self._rt.tracker.transition(agent.keys, tracking_id, "queued", **fields)
         handle = await self._start_on_temporal(agent, info, reuse=True)
@@ -295,7 +356,9 @@ class RunService:
 
     async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
         try:
-            await self._rt.temporal.get_workflow_handle(info.workflow_id).signal(signal, *args, rpc_timeout=CONTROL_RPC_TIMEOUT)
+            await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).signal(
+                signal, *args, rpc_timeout=CONTROL_RPC_TIMEOUT
+            )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 await self._gone(agent, info)
@@ -304,10 +367,17 @@ class RunService:
     async def _gone(self, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
         """Temporal says the run has finished: bring tracking up to date, then refuse."""
         await reconcile_with_temporal(self._rt, agent, info)
-        raise ConflictError(f"workflow {info.id!r} has already finished")
+        raise ConflictError(f"workflow {info.workflow_id!r} has already finished")
 
-    async def _move(self, agent: Agent[Any], info: WorkflowInfo, status: str, *, only_from: str | None = None,
-                    **fields: Any) -> WorkflowInfo:  # fmt: skip
-        await self._rt.tracker.transition(agent.keys, info.id, status, only_from=only_from,
-                                          announce=workflow_status(info.id, info.workflow_name, status), **fields)  # fmt: skip
-        return await self.require(agent, info.id, reconcile=False)
+    async def _move(
+        self, agent: Agent[Any], info: WorkflowInfo, status: str, *, only_from: str | None = None, **fields: Any
+    ) -> WorkflowInfo:
+        await self._rt.tracker.transition(
+            agent.keys,
+            info.workflow_id,
+            status,
+            only_from=only_from,
+            announce=workflow_status(info.workflow_id, info.workflow_name, status),
+            **fields,
+        )
+        return await self.require(agent, info.workflow_id, reconcile=False)

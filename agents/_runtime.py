@@ -9,7 +9,6 @@ from temporalio.client import Client
 
 from ._agent import Agent
 from ._keys import AgentKeys
-from ._lock import AgentLock
 from ._messages import envelope
 from ._metrics import Metrics
 from ._queries import RunQueries
@@ -19,6 +18,7 @@ from ._schedules import ScheduleService
 from ._standalone import StandaloneRuns
 from ._state import StateStore
 from ._tracking import RunTracker
+from ._turns import TurnService
 from .settings import Settings
 
 
@@ -42,7 +42,7 @@ class AgentRuntime:
         self.metrics = metrics or Metrics()
         self.store = StateStore(redis, prefix=settings.redis_key_prefix)
         self.tracker = RunTracker(redis)
-        self.lock = AgentLock(redis)
+        self.turns = TurnService(redis, lease=settings.agent_turn_lease, wait=settings.agent_turn_wait)
         self.queries = RunQueries(redis, self.tracker)
         self.runs = RunService(self)
         self.standalone = StandaloneRuns(self)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio.client import (
@@ -27,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workflows import AgentRef, AgentWorkflowInput, parse_duration
 
+from ._payloads import check_json
 from ._runs import ID_PATTERN, search_attributes
 from ._tracking import now_ms
 from .errors import ConflictError, NotFoundError, ValidationError
@@ -34,6 +36,30 @@ from .errors import ConflictError, NotFoundError, ValidationError
 if TYPE_CHECKING:
     from ._agent import Agent
     from ._runtime import AgentRuntime
+
+
+@dataclass(slots=True)
+class ScheduleInfo:
+    """One of an agent's schedules, as `get_schedules` and the HTTP API return it."""
+
+    id: str
+    workflow_name: str
+    params: dict[str, Any]
+    metadata: dict[str, Any]
+    """The runs' metadata (`schedule` names the schedule)."""
+    overlap: str
+    created_at: int
+    cron: str | None = None
+    every: str | None = None
+    at: str | None = None
+    """Exactly one of `cron`, `every` and `at` is set."""
+    paused: bool | None = None
+    """None when Temporal no longer has the schedule (`missing_in_temporal`)."""
+    runs_started: int = 0
+    next_runs: list[str] = field(default_factory=list)
+    """The next (up to five) start times, ISO 8601."""
+    missing_in_temporal: bool = False
+
 
 OVERLAP = {p.name.lower(): p for p in ScheduleOverlapPolicy if p.name != "UNSPECIFIED"}
 _CRON = re.compile(r"^(@\w+|(\S+\s+){4,6}\S+)$")
@@ -58,12 +84,16 @@ def _spec(cron: str | None, every: Any, at: datetime | str | None) -> tuple[Sche
     when = datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else at
     if not isinstance(when, datetime) or when.tzinfo is None:
         raise ValidationError("at must be an ISO 8601 time with a timezone")
-    when = when.astimezone(timezone.utc)
+    when = when.astimezone(UTC)
     calendar = ScheduleCalendarSpec(
-        second=[ScheduleRange(when.second)], minute=[ScheduleRange(when.minute)], hour=[ScheduleRange(when.hour)],
-        day_of_month=[ScheduleRange(when.day)], month=[ScheduleRange(when.month)], year=[ScheduleRange(when.year)],
+        second=[ScheduleRange(when.second)],
+        minute=[ScheduleRange(when.minute)],
+        hour=[ScheduleRange(when.hour)],
+        day_of_month=[ScheduleRange(when.day)],
+        month=[ScheduleRange(when.month)],
+        year=[ScheduleRange(when.year)],
         day_of_week=[ScheduleRange(0, 6)],
-    )  # fmt: skip
+    )
     return ScheduleSpec(calendars=[calendar]), {"at": when.isoformat()}
 
 
@@ -77,8 +107,19 @@ class ScheduleService:
     def _handle(self, agent: Agent[Any], schedule_id: str) -> ScheduleHandle:
         return self._rt.temporal.get_schedule_handle(f"{agent.agent_type}/{agent.name}/{schedule_id}")
 
-    async def create(self, agent: Agent[Any], workflow: str, params: Any, *, cron: str | None, every: Any,
-                     at: Any, id: str | None, metadata: dict[str, Any] | None, overlap: str) -> str:  # fmt: skip
+    async def create(
+        self,
+        agent: Agent[Any],
+        workflow: str,
+        params: Any,
+        *,
+        cron: str | None,
+        every: Any,
+        at: Any,
+        id: str | None,
+        metadata: dict[str, Any] | None,
+        overlap: str,
+    ) -> str:
         data = self._rt.runs.validate_params(workflow, params)
         schedule_id = id or f"sch_{secrets.token_hex(8)}"
         if not ID_PATTERN.match(schedule_id) or len(schedule_id) > 64:
@@ -87,6 +128,7 @@ class ScheduleService:
             raise ValidationError(f"overlap {overlap!r}: use one of {', '.join(OVERLAP)}")
         spec, described = _spec(cron, every, at)
         meta = {**(metadata or {}), "schedule": schedule_id}
+        check_json(meta, what="metadata")
         action = ScheduleActionStartWorkflow(
             workflow,
             AgentWorkflowInput(params=data, agent=AgentRef(agent.agent_type, agent.name), metadata=meta),
@@ -107,12 +149,19 @@ class ScheduleService:
             if err.status == RPCStatusCode.INVALID_ARGUMENT:
                 raise ValidationError(f"Temporal refused the schedule: {err.message}") from None
             raise
-        record = {"id": schedule_id, "workflow_name": workflow, "params": data, "metadata": meta,
-                  "overlap": overlap, "created_at": now_ms(), **described}  # fmt: skip
+        record = {
+            "id": schedule_id,
+            "workflow_name": workflow,
+            "params": data,
+            "metadata": meta,
+            "overlap": overlap,
+            "created_at": now_ms(),
+            **described,
+        }
         await self._rt.redis.hset(self._key(agent), schedule_id, json.dumps(record))
         return schedule_id
 
-    async def get(self, agent: Agent[Any], schedule_id: str) -> dict[str, Any]:
+    async def get(self, agent: Agent[Any], schedule_id: str) -> ScheduleInfo:
         raw = await self._rt.redis.hget(self._key(agent), schedule_id)
         if raw is None:
             raise NotFoundError(f"no schedule {schedule_id!r} for {agent.agent_type}/{agent.name}")
@@ -122,21 +171,25 @@ class ScheduleService:
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
-            return {**record, "paused": None, "next_runs": [], "runs_started": 0, "missing_in_temporal": True}
+            return ScheduleInfo(**record, paused=None, missing_in_temporal=True)
         info = description.info
-        return {**record, "paused": description.schedule.state.paused, "runs_started": info.num_actions,
-                "next_runs": [t.isoformat() for t in info.next_action_times[:5]]}  # fmt: skip
+        return ScheduleInfo(
+            **record,
+            paused=description.schedule.state.paused,
+            runs_started=info.num_actions,
+            next_runs=[t.isoformat() for t in info.next_action_times[:5]],
+        )
 
-    async def list(self, agent: Agent[Any]) -> list[dict[str, Any]]:
+    async def list(self, agent: Agent[Any]) -> list[ScheduleInfo]:
         ids = sorted(await self._rt.redis.hkeys(self._key(agent)))
         return [await self.get(agent, schedule_id) for schedule_id in ids]
 
-    async def pause(self, agent: Agent[Any], schedule_id: str) -> dict[str, Any]:
+    async def pause(self, agent: Agent[Any], schedule_id: str) -> ScheduleInfo:
         await self.get(agent, schedule_id)
         await self._handle(agent, schedule_id).pause(note=f"paused by {agent.agent_type}/{agent.name}")
         return await self.get(agent, schedule_id)
 
-    async def resume(self, agent: Agent[Any], schedule_id: str) -> dict[str, Any]:
+    async def resume(self, agent: Agent[Any], schedule_id: str) -> ScheduleInfo:
         await self.get(agent, schedule_id)
         await self._handle(agent, schedule_id).unpause(note=f"resumed by {agent.agent_type}/{agent.name}")
         return await self.get(agent, schedule_id)

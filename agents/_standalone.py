@@ -11,8 +11,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workflows import Bridge, WorkflowEventSignal, error_info
 
-from ._runs import AGENT_NAME, AGENT_TYPE, CONTROL_RPC_TIMEOUT, check_event_type
-from .errors import ConflictError, NotFoundError
+from ._runs import AGENT_NAME, AGENT_TYPE, CONTROL_RPC_TIMEOUT, check_event
+from .errors import ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from ._runtime import AgentRuntime
@@ -33,6 +33,11 @@ class StandaloneRuns:
         self._rt = runtime
 
     async def _describe(self, workflow_id: str) -> WorkflowExecutionDescription:
+        # What Temporal takes as an id (it refuses an empty one with a bare error).
+        if not workflow_id.strip() or len(workflow_id) > 1000 or any(ord(c) < 32 or c == "\x7f" for c in workflow_id):
+            raise ValidationError(
+                f"workflow id {workflow_id[:100]!r} is not allowed: 1-1000 characters, no control characters"
+            )
         try:
             description = await self._rt.temporal.get_workflow_handle(workflow_id).describe()
         except RPCError as err:
@@ -51,9 +56,14 @@ class StandaloneRuns:
     async def get(self, workflow_id: str) -> dict[str, Any]:
         description = await self._describe(workflow_id)
         status = _STATUS.get(description.status, "running") if description.status else "running"
-        out: dict[str, Any] = {"workflow_id": workflow_id, "run_id": description.run_id,
-                               "workflow_name": description.workflow_type, "status": status,
-                               "result": None, "error": None}  # fmt: skip
+        out: dict[str, Any] = {
+            "workflow_id": workflow_id,
+            "run_id": description.run_id,
+            "workflow_name": description.workflow_type,
+            "status": status,
+            "result": None,
+            "error": None,
+        }
         handle = self._rt.temporal.get_workflow_handle(workflow_id)
         if status == "complete":
             out["result"] = await handle.result()
@@ -65,7 +75,7 @@ class StandaloneRuns:
         return out
 
     async def send_event(self, workflow_id: str, type: str, payload: Any) -> None:
-        check_event_type(type)
+        check_event(type, payload)
         description = await self._describe(workflow_id)
         if description.status != WorkflowExecutionStatus.RUNNING:
             raise ConflictError(f"workflow {workflow_id!r} has finished; it takes no more events")

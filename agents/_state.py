@@ -4,67 +4,31 @@ State is a JSON object stored as a hash with one field per top-level key (the va
 is that key's JSON). A shallow merge is then a plain HSET: atomic, no read-modify-write,
 so concurrent merges from many workflows never lose an update. One Lua script applies
 every kind of write, bumps the version, and PUBLISHes the new snapshot inside the same
-atomic step, so clients see broadcasts in write order whatever process wrote.
+atomic step (`lua/state_write.lua`), so clients see broadcasts in write order whatever
+process wrote. The same script checks the agent's turn (see `_turns`): a write either carries the token of the
+turn it is made in, or is made while no turn is held or waited for.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from redis.asyncio import Redis
 
 from ._keys import AgentKeys
-
-# The state object as JSON text, built from the hash's fields (each already JSON) so
-# no value is decoded: Lua's cjson would turn an empty list into {}.
-_SNAPSHOT = """
-local function snapshot()
-  local flat = redis.call('HGETALL', KEYS[1])
-  local parts = {}
-  for i = 1, #flat, 2 do
-    parts[#parts + 1] = cjson.encode(flat[i]) .. ':' .. flat[i + 1]
-  end
-  return '{' .. table.concat(parts, ',') .. '}'
-end
-"""
-
-# KEYS: state, meta, marker ('' for none)
-# ARGV: mode (set|merge), channel, exclude_json, marker_ttl_s, expected_version ('' any),
-#       n_initial, initial k/v pairs..., then k/v pairs of the write.
-_WRITE = _SNAPSHOT + """
-local version = tonumber(redis.call('HGET', KEYS[2], 'version') or '0')
-if KEYS[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
-  return {version, snapshot(), 0}
-end
-if ARGV[5] ~= '' and tonumber(ARGV[5]) ~= version then
-  return {version, snapshot(), -1}
-end
-local n_initial = tonumber(ARGV[6])
-local first = 7 + 2 * n_initial
-if ARGV[1] == 'set' then
-  redis.call('DEL', KEYS[1])
-elseif redis.call('HEXISTS', KEYS[2], 'set') == 0 then
-  for i = 7, first - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-end
-for i = first, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', KEYS[2], 'set', '1')
-version = redis.call('HINCRBY', KEYS[2], 'version', 1)
-local snap = snapshot()
-redis.call('PUBLISH', ARGV[2],
-  '{"v":' .. version .. ',"exclude":' .. ARGV[3] ..
-  ',"message":{"type":"cf_agent_state","state":' .. snap .. '}}')
-if KEYS[3] ~= '' then redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[4])) end
-return {version, snap, 1}
-"""
-
-_READ = _SNAPSHOT + """
-local meta = redis.call('HMGET', KEYS[2], 'set', 'version')
-return {meta[1] or '', tonumber(meta[2] or '0'), snapshot()}
-"""
+from ._lua import lua
+from ._messages import state_broadcast_parts
+from .errors import TurnLostError
 
 EFFECT_TTL_SECONDS = 7 * 24 * 3600
+
+_BROADCAST_PARTS = state_broadcast_parts()
+"""The state broadcast's envelope for a write no client made (most of them)."""
+
+WriteMode = Literal["set", "merge"]
+"""`set` replaces the state; `merge` replaces its top-level keys that the write names."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +46,12 @@ class WriteResult:
     """False when the effect marker showed this write was already applied."""
 
 
-class VersionConflict(Exception):
-    """An expected-version write lost a race; the caller re-reads and retries."""
+class TurnBusy(Exception):
+    """A write made outside a turn found the agent's turn held or waited for."""
+
+
+def decode_snapshot(is_set: str, version: int | str, snap: str) -> StateSnapshot:
+    return StateSnapshot(json.loads(snap) if is_set else None, int(version))
 
 
 def _pairs(obj: dict[str, Any]) -> list[str]:
@@ -101,32 +69,32 @@ class StateStore:
     def __init__(self, redis: Redis, *, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
-        self._write = redis.register_script(_WRITE)
-        self._read = redis.register_script(_READ)
+        self._write = redis.register_script(lua("snapshot", "state_write"))
+        self._read = redis.register_script(lua("snapshot", "state_read"))
 
     def keys(self, agent_type: str, name: str) -> AgentKeys:
         return AgentKeys(self._prefix, agent_type, name)
 
     async def read(self, keys: AgentKeys) -> StateSnapshot:
-        is_set, version, snap = await self._read(keys=[keys.state, keys.meta])
-        return StateSnapshot(json.loads(snap) if is_set else None, int(version))
+        return decode_snapshot(*await self._read(keys=[keys.state, keys.meta]))
 
     async def write(
         self,
         keys: AgentKeys,
         *,
-        mode: str,
+        mode: WriteMode,
         values: dict[str, Any],
         initial: dict[str, Any],
         exclude: list[str] | None = None,
         effect_id: str | None = None,
-        expected_version: int | None = None,
+        turn_token: str | None = None,
     ) -> WriteResult:
         """Apply a `set` (replace) or `merge` (shallow) and broadcast the new state.
 
         With `effect_id`, a write already applied under that id is not applied again
-        (a retried activity). With `expected_version`, the write fails with
-        VersionConflict if another writer got there first.
+        (a retried activity). With `turn_token`, the write is applied only while that
+        token holds the agent's turn (TurnLostError if not); without, only while no turn
+        is held or waited for (TurnBusy if one is).
         """
         if mode not in ("set", "merge"):
             raise ValueError(f"unknown state write mode {mode!r}")
@@ -135,14 +103,22 @@ class StateStore:
         args = [
             mode,
             keys.channel,
-            json.dumps(exclude or []),
+            *(state_broadcast_parts(exclude) if exclude else _BROADCAST_PARTS),
             EFFECT_TTL_SECONDS,
-            "" if expected_version is None else expected_version,
+            turn_token or "",
             len(initial_pairs) // 2,
             *initial_pairs,
             *_pairs(values),
         ]
-        version, snap, status = await self._write(keys=[keys.state, keys.meta, marker], args=args)
-        if status == -1:
-            raise VersionConflict(f"state of {keys.agent_type}/{keys.name} changed meanwhile")
+        version, snap, status = await self._write(
+            keys=[keys.state, keys.meta, marker, keys.turn, keys.turn_queue], args=args
+        )
+        if status == -2:
+            raise TurnBusy(f"{keys.agent_type}/{keys.name} is in a turn")
+        if status == -3:
+            raise TurnLostError(
+                f"this call's turn on {keys.agent_type}/{keys.name} lapsed before the write (the process "
+                "stalled past the turn's lease, or Redis was unreachable); the write was not applied",
+                agent=f"{keys.agent_type}/{keys.name}",
+            )
         return WriteResult(json.loads(snap), int(version), status == 1)

@@ -1,63 +1,46 @@
 """Tracking of the runs an agent started: one hash per run plus sorted-set indexes
 (see `AgentKeys`), kept in step by the functions here. Status changes go through one
-Lua script that applies the SPEC's status rules atomically."""
+Lua script (`lua/run_transition.lua`) that applies the status rules (docs/contract.md)
+atomically."""
 
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
 
 from ._keys import AgentKeys, index_member
+from ._lua import lua
 from ._messages import envelope
 
-STATUSES = ("queued", "running", "waiting", "paused", "complete", "errored", "terminated")
-FINISHED = ("complete", "errored", "terminated")
 
-# KEYS: run hash, index prefix, expiry index, the agent's channel
-# ARGV: new status, now_ms, allowed-from (comma separated, '*' any), write fields even if
-#       the rule refuses (0/1), run id of the reporter ('' any), a field that must hold
-#       ARGV[7] for anything to change ('' none), its value, a message to publish if the
-#       status changed ('' none), then field/value pairs.
-# Returns {status after the call, 1 if it changed else 0}, or {} when not tracked.
-_TRANSITION = """
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return {} end
-if ARGV[5] ~= '' then
-  local owner = redis.call('HGET', KEYS[1], 'run_id')
-  if owner and owner ~= '' and owner ~= ARGV[5] then return {current, 0} end
-end
-if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return {current, 0} end
-local allowed = ARGV[3]
-local ok = allowed == '*' or string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true)
-if not ok and ARGV[4] ~= '1' then return {current, 0} end
-for i = 9, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
-if not ok or ARGV[1] == current then return {current, 0} end
-local member = string.format('%013d', tonumber(redis.call('HGET', KEYS[1], 'created_at')))
-  .. '|' .. redis.call('HGET', KEYS[1], 'id')
-redis.call('ZREM', KEYS[2] .. 'status:' .. current, member)
-redis.call('ZADD', KEYS[2] .. 'status:' .. ARGV[1], 0, member)
-redis.call('HSET', KEYS[1], 'status', ARGV[1])
-local kind = nil
-if ARGV[1] == 'complete' then kind = 'success' elseif ARGV[1] == 'errored' or ARGV[1] == 'terminated' then kind = 'error' end
-local keep = kind and redis.call('HGET', KEYS[1], 'retention_' .. kind)
-if keep then
-  local expires = tonumber(ARGV[2]) + tonumber(keep)
-  redis.call('HSET', KEYS[1], 'expires_at', expires)
-  redis.call('ZADD', KEYS[3], expires, member)
-else
-  redis.call('HDEL', KEYS[1], 'expires_at')
-  redis.call('ZREM', KEYS[3], member)
-end
-if ARGV[8] ~= '' then redis.call('PUBLISH', KEYS[4], ARGV[8]) end
-return {ARGV[1], 1}
-"""
+class RunStatus(StrEnum):
+    """A tracked run's status (a `str`: `RunStatus.WAITING == "waiting"`)."""
 
-# Which statuses each target may replace (SPEC section 3 status rules).
+    QUEUED = "queued"
+    """Started; no worker has taken it yet."""
+    RUNNING = "running"
+    WAITING = "waiting"
+    """Blocked in `wait_for_event` / `wait_for_approval` (`waiting_for` says for what)."""
+    PAUSED = "paused"
+    """No new step starts until resumed."""
+    COMPLETE = "complete"
+    ERRORED = "errored"
+    TERMINATED = "terminated"
+
+
+STATUSES = tuple(RunStatus)
+FINISHED = (RunStatus.COMPLETE, RunStatus.ERRORED, RunStatus.TERMINATED)
+
+
+# Which retention (a start's `retention`: `success` or `error`) a finished status starts.
+_RETENTION_KIND = {RunStatus.COMPLETE: "success", RunStatus.ERRORED: "error", RunStatus.TERMINATED: "error"}
+
+# Which statuses each target may replace (the status rules of docs/contract.md).
 _FROM = {
     "running": "queued,waiting,running",
     "waiting": "queued,running,waiting",
@@ -74,13 +57,24 @@ def _encode(name: str, value: Any) -> Any:
     return value if name.endswith("_at") else json.dumps(value)
 
 
+def retention_key(prefix: str) -> str:
+    """Sorted set of every agent's finished runs with a retention, by when they expire."""
+    return f"{prefix}retention"
+
+
+def due_member(keys: AgentKeys, tracking_id: str) -> str:
+    return json.dumps([keys.agent_type, keys.name, tracking_id], separators=(",", ":"))
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
 def metadata_index_value(value: Any) -> str | None:
     """How a metadata value is indexed (and how a filter value must be written):
-    strings as they are, numbers and booleans as JSON; other values are not indexed."""
+    strings as they are, numbers and booleans as JSON; other values are not indexed.
+    So the string "1" and the number 1 share an index: a filter compares text (an HTTP
+    query has no types), which the README states."""
     if isinstance(value, str):
         return value if len(value) <= 256 else None
     if isinstance(value, (bool, int, float)) or value is None:
@@ -92,10 +86,14 @@ def metadata_index_value(value: Any) -> str | None:
 class WorkflowInfo:
     """A tracked run, as `get_workflow` and the HTTP API return it."""
 
-    id: str
     workflow_id: str
+    """The run's id for every control (`approve_workflow(workflow_id)`, HTTP
+    `/workflows/{workflow_id}`): `wf_<random>` unless given at start."""
+    temporal_workflow_id: str
+    """The Temporal workflow id (`{agent type}/{agent name}/{workflow_id}`): find the run
+    by it in Temporal UI and the Temporal CLI."""
     workflow_name: str
-    status: str
+    status: RunStatus
     params: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     progress: Any = None
@@ -108,6 +106,8 @@ class WorkflowInfo:
     """Temporal run id of the current execution (changes on restart)."""
     waiting_for: str | None = None
     """The event type a `waiting` run waits for (`approval` for `wait_for_approval`)."""
+    expires_at: int | None = None
+    """When a finished run with a retention is removed (epoch ms)."""
 
     @classmethod
     def from_hash(cls, raw: dict[str, str]) -> WorkflowInfo:
@@ -116,18 +116,27 @@ class WorkflowInfo:
             return default if value in (None, "") else json.loads(value)
 
         return cls(
-            id=raw["id"], workflow_id=raw["workflow_id"], workflow_name=raw["workflow_name"],
-            status=raw["status"], params=js("params", {}), metadata=js("metadata", {}),
-            progress=js("progress"), result=js("result"), error=js("error"),
-            created_at=int(raw["created_at"]), updated_at=int(raw.get("updated_at") or raw["created_at"]),
+            # Stored under their first names (`id`, `workflow_id`), which the scripts read.
+            workflow_id=raw["id"],
+            temporal_workflow_id=raw["workflow_id"],
+            workflow_name=raw["workflow_name"],
+            status=RunStatus(raw["status"]),
+            params=js("params", {}),
+            metadata=js("metadata", {}),
+            progress=js("progress"),
+            result=js("result"),
+            error=js("error"),
+            created_at=int(raw["created_at"]),
+            updated_at=int(raw.get("updated_at") or raw["created_at"]),
             completed_at=int(raw["completed_at"]) if raw.get("completed_at") else None,
             run_id=raw.get("run_id") or None,
             waiting_for=js("waiting_for") if raw.get("status") == "waiting" else None,
-        )  # fmt: skip
+            expires_at=int(raw["expires_at"]) if raw.get("expires_at") else None,
+        )
 
     @property
     def member(self) -> str:
-        return index_member(self.created_at, self.id)
+        return index_member(self.created_at, self.workflow_id)
 
 
 def _index_keys(keys: AgentKeys, info: WorkflowInfo) -> list[str]:
@@ -137,24 +146,6 @@ def _index_keys(keys: AgentKeys, info: WorkflowInfo) -> list[str]:
         if indexed is not None:
             out.append(keys.runs_by_metadata(key, indexed))
     return out
-
-
-# Insert a row and its index entries in one atomic step (one round trip), or nothing if
-# the id is taken. KEYS: row, then index sorted sets; ARGV: member, then field/value pairs.
-_CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
-return 1
-"""
-
-
-# KEYS: rows. Each row as HGETALL (empty if not tracked).
-_GET_MANY = """
-local out = {}
-for i, key in ipairs(KEYS) do out[i] = redis.call('HGETALL', key) end
-return out
-"""
 
 
 def _tracked(raw: dict[str, str]) -> WorkflowInfo | None:
@@ -167,41 +158,43 @@ def _row(flat: list[str]) -> WorkflowInfo | None:
     return _tracked(dict(zip(flat[::2], flat[1::2], strict=True)))
 
 
-# KEYS: row; ARGV: run id. The row afterwards (HGETALL), or {} if it is not tracked.
-_SET_RUN_ID = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-redis.call('HSET', KEYS[1], 'run_id', ARGV[1])
-return redis.call('HGETALL', KEYS[1])
-"""
-
-
 class RunTracker:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._transition = redis.register_script(_TRANSITION)
-        self._create = redis.register_script(_CREATE)
-        self._set_run_id = redis.register_script(_SET_RUN_ID)
-        self._get_many = redis.register_script(_GET_MANY)
+        self._transition = redis.register_script(lua("run_transition"))
+        self._create = redis.register_script(lua("run_create"))
+        self._set_run_id = redis.register_script(lua("run_set_id"))
+        self._get_many = redis.register_script(lua("runs_get_many"))
 
-    async def create(
-        self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None
-    ) -> bool:
+    async def create(self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None) -> bool:
         """Insert a new row; False (and nothing written) if the id is already tracked.
         `retention` maps `success` / `error` to milliseconds kept after finishing."""
         fields: dict[str, Any] = {
-            "id": info.id, "workflow_id": info.workflow_id, "workflow_name": info.workflow_name,
-            "status": info.status, "params": json.dumps(info.params),
-            "metadata": json.dumps(info.metadata), "created_at": info.created_at,
+            "id": info.workflow_id,
+            "workflow_id": info.temporal_workflow_id,
+            "workflow_name": info.workflow_name,
+            "status": info.status,
+            "params": json.dumps(info.params),
+            "metadata": json.dumps(info.metadata),
+            "created_at": info.created_at,
             "updated_at": info.created_at,
-        }  # fmt: skip
+            "member": info.member,
+        }
         for kind, ms in (retention or {}).items():
             fields[f"retention_{kind}"] = ms
         pairs = [item for pair in fields.items() for item in pair]
-        created = await self._create(keys=[keys.run(info.id), *_index_keys(keys, info)], args=[info.member, *pairs])
+        created = await self._create(
+            keys=[keys.run(info.workflow_id), *_index_keys(keys, info)], args=[info.member, *pairs]
+        )
         return bool(created)
 
     async def get(self, keys: AgentKeys, tracking_id: str) -> WorkflowInfo | None:
-        return _tracked(await self._redis.hgetall(keys.run(tracking_id)))
+        """The tracked row, or None; a row whose retention ran out is removed and None."""
+        info = _tracked(await self._redis.hgetall(keys.run(tracking_id)))
+        if info is not None and info.expires_at is not None and info.expires_at <= now_ms():
+            await self.delete(keys, tracking_id)
+            return None
+        return info
 
     async def get_many(self, keys: AgentKeys, tracking_ids: list[str]) -> list[WorkflowInfo]:
         """The tracked rows among `tracking_ids`, in order, in one command: a page of 50
@@ -212,7 +205,7 @@ class RunTracker:
         return [info for raw in rows if (info := _row(raw)) is not None]
 
     async def delete(self, keys: AgentKeys, tracking_id: str) -> bool:
-        info = await self.get(keys, tracking_id)
+        info = _tracked(await self._redis.hgetall(keys.run(tracking_id)))
         if info is None:
             await self._redis.delete(keys.run(tracking_id))  # a half-created row, if any
             return False
@@ -222,6 +215,22 @@ class RunTracker:
                 pipe.zrem(index, info.member)
             await pipe.execute()
         return True
+
+    async def recreate(self, keys: AgentKeys, tracking_id: str) -> None:
+        """Give a row a new `created_at` (now), moving it in every index: a restarted run
+        counts as new and comes first in lists, as on Cloudflare."""
+        info = _tracked(await self._redis.hgetall(keys.run(tracking_id)))
+        if info is None:
+            return
+        fresh = now_ms()
+        moved = index_member(fresh, tracking_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for index in _index_keys(keys, info):
+                pipe.zrem(index, info.member)
+                pipe.zadd(index, {moved: 0})
+            pipe.zrem(keys.runs_expiry, info.member)
+            pipe.hset(keys.run(tracking_id), mapping={"created_at": fresh, "updated_at": fresh, "member": moved})
+            await pipe.execute()
 
     async def set_run_id(self, keys: AgentKeys, tracking_id: str, run_id: str) -> WorkflowInfo | None:
         """Record the Temporal run a row now follows; the row as it is afterwards (one
@@ -258,9 +267,15 @@ class RunTracker:
         args: list[Any] = [status, ts, only_from or _FROM[status], int(fields_always), run_id or ""]
         args += [when[0], _encode(when[0], when[1])] if when else ["", ""]
         args.append(envelope(announce) if announce is not None else "")
+        args += [",".join(STATUSES), _RETENTION_KIND.get(status, "")]
         for name, value in fields.items():
             args += [name, _encode(name, value)]
         result = await self._transition(
-            keys=[keys.run(tracking_id), keys.index_prefix, keys.runs_expiry, keys.channel], args=args
+            keys=[keys.run(tracking_id), keys.runs_expiry, keys.channel, *(keys.runs_by_status(s) for s in STATUSES)],
+            args=args,
         )
+        if result and len(result) > 2 and result[2]:
+            # Due for removal: on the process-wide list the reconciler drains, so retention
+            # holds without anyone reading the agent (a separate key: it spans agents).
+            await self._redis.zadd(retention_key(keys.prefix), {due_member(keys, tracking_id): int(result[2])})
         return (result[0], bool(result[1])) if result else None

@@ -66,3 +66,17 @@ class TooLargeError(AgentError):
 
     status = 413
     code = "too_large"
+
+
+class AgentBusyError(AgentError):
+    """An agent's turn could not be had within the bounded wait (`AGENT_TURN_WAIT`)."""
+
+    status = 503
+    code = "agent_busy"
+
+
+class TurnLostError(AgentError):
+    """A call's turn lapsed (its lease was not renewed in time) before it wrote state."""
+
+    status = 503
+    code = "turn_lost"

@@ -12,7 +12,7 @@ DEMO_MODULES = "agents.demo,workflows.demo,activities.demo"
 
 
 class Settings(BaseSettings):
-    """Every setting of SPEC section 7; the environment variable is the upper-case name."""
+    """Every setting (README, "Configuration"); the environment variable is the upper-case name."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     """Offer permessage-deflate to WebSocket clients. Off by default: agent messages are
     small JSON, and compression costs a zlib context per client and CPU per message for
     every client a broadcast reaches (measured in bench/broadcast.py)."""
+
+    agent_turn_wait: float = Field(default=10.0, gt=0)
+    """Seconds a call waits for its agent's turn (one call at a time per agent) before
+    failing with 503 `agent_busy` (an RPC error frame over WebSocket)."""
+    agent_turn_lease: float = Field(default=5.0, ge=0.5)
+    """Seconds a turn is leased for; the holder renews it every third of that while it
+    works, so a process that dies in a turn frees the agent within this time."""
 
     max_body_bytes: int = 1024 * 1024
     """Largest HTTP request body; a bigger one is refused with 413 before it is read."""

@@ -33,8 +33,10 @@ class Connection:
 
     async def _post_json(self, path: str, body: Any) -> tuple[int, bytes]:
         payload = json.dumps(body).encode()
-        head = (f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(payload)}\r\n\r\n").encode()  # fmt: skip
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self._host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        ).encode()
         self._writer.write(head + payload)
         status_line = await self._reader.readline()
         length = 0

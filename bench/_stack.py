@@ -11,8 +11,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ from redis.asyncio import Redis
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from agents import AgentRuntime, AgentsPlugin, AppRegistry, Settings, connect_temporal
+from activities import AgentsPlugin
+from agents import AgentRuntime, AppRegistry, Settings, connect_temporal
 from devstack import TemporalDevServer, ValkeyServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,36 +57,69 @@ async def bench_stack() -> AsyncIterator[Stack]:
         stack.callback(temporal_server.stop)
         valkey = ValkeyServer(data_dir=tmp / "valkey").start()
         stack.callback(valkey.stop)
-        settings = Settings(temporal_address=temporal_server.address, redis_url=valkey.url,
-                            task_queue=f"bench-{uuid.uuid4().hex[:6]}", agent_modules=MODULES,
-                            web_root="", ws_queue_size=4096)  # fmt: skip
+        settings = Settings(
+            temporal_address=temporal_server.address,
+            redis_url=valkey.url,
+            task_queue=f"bench-{uuid.uuid4().hex[:6]}",
+            agent_modules=MODULES,
+            web_root="",
+            ws_queue_size=4096,
+        )
         redis = Redis.from_url(valkey.url, decode_responses=True, max_connections=200)
         stack.push_async_callback(redis.aclose)
         temporal = await connect_temporal(settings)
         raw_temporal = await Client.connect(temporal_server.address)
-        runtime = AgentRuntime(redis=redis, registry=AppRegistry.from_modules(settings.module_list),
-                               settings=settings, temporal=temporal)  # fmt: skip
+        runtime = AgentRuntime(
+            redis=redis, registry=AppRegistry.from_modules(settings.module_list), settings=settings, temporal=temporal
+        )
         api_url, api_proc = await start_api(settings, tmp)
         stack.callback(stop, api_proc)
         await stack.enter_async_context(
             Worker(temporal, task_queue=settings.task_queue, plugins=[AgentsPlugin(runtime)])
         )
         raw_activities = RawActivities(redis)
-        await stack.enter_async_context(Worker(
-            raw_temporal, task_queue=RAW_QUEUE, workflows=RAW_WORKFLOWS, activities=raw_activities.all(),
-        ))  # fmt: skip
-        yield Stack(settings=settings, runtime=runtime, temporal=temporal, raw_temporal=raw_temporal,
-                    redis=redis, api_url=api_url, api_pid=api_proc.pid, tmp=tmp)  # fmt: skip
+        await stack.enter_async_context(
+            Worker(
+                raw_temporal,
+                task_queue=RAW_QUEUE,
+                workflows=RAW_WORKFLOWS,
+                activities=raw_activities.all(),
+            )
+        )
+        yield Stack(
+            settings=settings,
+            runtime=runtime,
+            temporal=temporal,
+            raw_temporal=raw_temporal,
+            redis=redis,
+            api_url=api_url,
+            api_pid=api_proc.pid,
+            tmp=tmp,
+        )
 
 
 async def start_api(settings: Settings, tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
     """The API as its own process on `settings` (its task queue included)."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "API_PORT": str(port), "TEMPORAL_ADDRESS": settings.temporal_target,
-           "REDIS_URL": settings.redis_target, "TASK_QUEUE": settings.task_queue, "AGENT_MODULES": MODULES,
-           "WEB_ROOT": "", "WS_QUEUE_SIZE": str(settings.ws_queue_size), "LOG_LEVEL": "WARNING"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, str(ROOT / "api.py")], cwd=ROOT, env=env,
-                            stdout=(tmp / f"api-{port}.log").open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "API_PORT": str(port),
+        "TEMPORAL_ADDRESS": settings.temporal_target,
+        "REDIS_URL": settings.redis_target,
+        "TASK_QUEUE": settings.task_queue,
+        "AGENT_MODULES": MODULES,
+        "WEB_ROOT": "",
+        "WS_QUEUE_SIZE": str(settings.ws_queue_size),
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "api.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=(tmp / f"api-{port}.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=url) as web:
         for _ in range(600):
@@ -112,6 +147,19 @@ def summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     p99 = ordered[max(0, int(round(len(ordered) * 0.99)) - 1)]
     return {"p50_ms": round(statistics.median(ordered), 2), "p99_ms": round(p99, 2), "n": len(ordered)}
+
+
+async def rate(call_one: Callable[[int], Awaitable[None]], total: int, concurrency: int) -> float:
+    """Calls per second of `call_one(0..total-1)` from `concurrency` closed-loop clients."""
+    queue = iter(range(total))
+
+    async def client() -> None:
+        for i in queue:
+            await call_one(i)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return total / (time.perf_counter() - began)
 
 
 def ratio(ours: float, baseline: float) -> float:

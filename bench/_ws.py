@@ -27,9 +27,11 @@ def _client_frame(opcode: int, payload: bytes) -> bytes:
 
 class WsClient(asyncio.Protocol):
     def __init__(self, host: str, path: str, on_text: Callable[[bytes, float], None]) -> None:
-        self._request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
-                         "Sec-WebSocket-Version: 13\r\n\r\n").encode()  # fmt: skip
+        self._request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
         self._on_text = on_text
         self._buffer = bytearray()
         self._upgraded = asyncio.get_running_loop().create_future()

@@ -23,8 +23,13 @@ SETTLE = 0.2  # after each approval: the run has resumed, stamped, and waits aga
 class _Approver:
     """One probe run and how to approve it; `sent` holds when each approval went out."""
 
-    def __init__(self, workflow_id: str, temporal: Any, ready: Callable[[], Awaitable[bool]],
-                 approve: Callable[[], Awaitable[None]]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        workflow_id: str,
+        temporal: Any,
+        ready: Callable[[], Awaitable[bool]],
+        approve: Callable[[], Awaitable[None]],
+    ) -> None:
         self.workflow_id, self._temporal, self._ready, self._approve = workflow_id, temporal, ready, approve
         self.sent: list[float] = []
 
@@ -58,12 +63,13 @@ async def _ours(stack: Stack, web: Connection | None, count: int) -> _Approver:
 
     info = await agent.get_workflow(run_id)
     assert info is not None
-    return _Approver(info.workflow_id, stack.temporal, ready, approve)
+    return _Approver(info.temporal_workflow_id, stack.temporal, ready, approve)
 
 
 async def _raw(stack: Stack, count: int) -> _Approver:
-    handle = await stack.raw_temporal.start_workflow("raw_approval_probe", count, id=f"ap-{uuid.uuid4().hex[:8]}",
-                                                     task_queue=RAW_QUEUE)  # fmt: skip
+    handle = await stack.raw_temporal.start_workflow(
+        "raw_approval_probe", count, id=f"ap-{uuid.uuid4().hex[:8]}", task_queue=RAW_QUEUE
+    )
     await asyncio.sleep(SETTLE)  # the raw run has no status to poll; it is waiting well before this
 
     async def ready() -> bool:
@@ -91,6 +97,11 @@ async def run(stack: Stack, *, count: int = 30) -> dict[str, Any]:
         ours, python_api, raw = (summary(x) for x in await _measure(stack, web, count))
     finally:
         await web.close()
-    return {"ours": ours, "raw": raw, "ratio_p50": ratio(ours["p50_ms"], raw["p50_ms"]),
-            "ours_without_http": python_api, "ratio_p50_without_http": ratio(python_api["p50_ms"], raw["p50_ms"]),
-            "target": {"ratio_p50_max": 1.3}}  # fmt: skip
+    return {
+        "ours": ours,
+        "raw": raw,
+        "ratio_p50": ratio(ours["p50_ms"], raw["p50_ms"]),
+        "ours_without_http": python_api,
+        "ratio_p50_without_http": ratio(python_api["p50_ms"], raw["p50_ms"]),
+        "target": {"ratio_p50_max": 1.3},
+    }

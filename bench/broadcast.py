@@ -70,8 +70,10 @@ async def run(stack: Stack, *, clients: int = 1000, broadcasts: int = 30) -> dic
         for client in sockets:
             client.close()
     return {
-        "clients": len(sockets), "broadcasts": broadcasts,
-        "per_delivery": summary(per_delivery), "all_delivered": summary(last_delivery),
+        "clients": len(sockets),
+        "broadcasts": broadcasts,
+        "per_delivery": summary(per_delivery),
+        "all_delivered": summary(last_delivery),
         "api_rss_mb": {"before": rss_before, "connected": rss_connected, "after_broadcasts": rss_after},
         "target": {"all_delivered_p99_ms_max": 200, "api_rss_mb_max": 150},
-    }  # fmt: skip
+    }

@@ -37,6 +37,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
         largest = max(r["list_page"]["results"], key=int)
         out.append(("list page 100k\np50 ms", r["list_page"]["results"][largest]["first_page"]["p50_ms"], 5, False))
         out.append(("list page\n100k/10k ratio", r["list_page"]["ratio_first_page_p50"], 1.5, False))
+    if "actor" in r:
+        a = r["actor"]
+        out.append(("one agent\nHTTP RPC calls/s", a["calls_per_s_one_agent"], 300, True))
+        out.append(("turn overhead\nRPC p50 ms", a["turn_overhead_p50_ms"], 1.5, False))
+        out.append(("20 agents / one\ncalls/s speedup", a["parallel_agents_speedup"], 5, True))
     if "http_starts" in r:
         out.append(("HTTP starts/s ratio\nto raw, same request", r["http_starts"]["ratio"], 0.8, True))
     if "cost_growth" in r:
@@ -52,11 +57,18 @@ def draw(report: dict[str, Any], out: Path) -> None:
     bars = ax.bar(range(len(data)), shares, color=colors)
     ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="target")
     for bar, (_, measured, target, better) in zip(bars, data, strict=True):
-        ax.annotate(f"{measured:g}\n({'>=' if better else '<='} {target:g})", (bar.get_x() + bar.get_width() / 2,
-                    bar.get_height()), ha="center", va="bottom", fontsize=8)  # fmt: skip
+        ax.annotate(
+            f"{measured:g}\n({'>=' if better else '<='} {target:g})",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_xticks(range(len(data)), [label for label, *_ in data], fontsize=7)
     ax.set_ylabel("measured / target (starts: target / measured)")
-    ax.set_title(f"make bench, {report['machine']['cpus']} cores, {report['machine']['when']}: below the line meets the target")
+    ax.set_title(
+        f"make bench, {report['machine']['cpus']} cores, {report['machine']['when']}: below the line meets the target"
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -67,8 +79,10 @@ def markdown(report: dict[str, Any]) -> str:
     lines = ["| figure | measured | target | met |", "|---|---|---|---|"]
     for label, measured, target, better in rows(report["results"]):
         met = measured >= target if better else measured <= target
-        lines.append(f"| {label.replace(chr(10), ' ')} | {measured:g} | {'>=' if better else '<='} {target:g} | "
-                     f"{'yes' if met else '**no**'} |")  # fmt: skip
+        lines.append(
+            f"| {label.replace(chr(10), ' ')} | {measured:g} | {'>=' if better else '<='} {target:g} | "
+            f"{'yes' if met else '**no**'} |"
+        )
     return "\n".join(lines)
 
 

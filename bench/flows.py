@@ -9,6 +9,7 @@ stamps in an activity. The raw baseline (bench/raw.py) does the same through raw
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -16,12 +17,34 @@ from pydantic import BaseModel
 from temporalio import activity, workflow
 
 from activities import ActivityGroup
-from agents import Agent
+from agents import Agent, callable_method
 from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep
 
 
 class BenchAgent(Agent[dict[str, Any]]):
     initial_state: dict[str, Any] = {}
+
+    @callable_method
+    async def bump(self) -> int:
+        """A read-modify-write of the state, in the agent's turn (bench/actor.py)."""
+        n = self.state.get("n", 0)
+        await self.set_state({**self.state, "n": n + 1})
+        return n + 1
+
+    @callable_method
+    async def bump_after_io(self, ms: float) -> int:
+        """`bump` after `ms` of awaited I/O in the turn, as a call to a database or a
+        model would take: the agent's calls run in series, different agents in parallel."""
+        await asyncio.sleep(ms / 1000)
+        return await self.bump()
+
+    @callable_method(interleave=True)
+    async def bump_interleaved(self) -> int:
+        """The same without the turn: the baseline of what the turn costs (not safe
+        under concurrency: that is the point of the turn)."""
+        n = self.state.get("n", 0)
+        await self.set_state({**self.state, "n": n + 1})
+        return n + 1
 
 
 class BenchActivities(ActivityGroup):

@@ -19,7 +19,9 @@ from bench._stack import RAW_QUEUE, Stack, ratio, summary
 from bench.raw import ProbeInput
 
 
-async def _ours(stack: Stack, workflow: str, count: int, stamp: Callable[[dict[str, Any]], float | None]) -> list[float]:
+async def _ours(
+    stack: Stack, workflow: str, count: int, stamp: Callable[[dict[str, Any]], float | None]
+) -> list[float]:
     name = f"lat-{uuid.uuid4().hex[:8]}"
     url = f"{stack.api_url.replace('http', 'ws')}/agents/bench-agent/{name}"
     samples: list[float] = []
@@ -65,8 +67,10 @@ def _merge_stamp(message: dict[str, Any]) -> float | None:
 
 async def run(stack: Stack, *, count: int = 200) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for kind, ours_wf, raw_wf, stamp in [("progress", "progress_probe", "raw_progress_probe", _progress_stamp),
-                                         ("merge", "merge_probe", "raw_merge_probe", _merge_stamp)]:  # fmt: skip
+    for kind, ours_wf, raw_wf, stamp in [
+        ("progress", "progress_probe", "raw_progress_probe", _progress_stamp),
+        ("merge", "merge_probe", "raw_merge_probe", _merge_stamp),
+    ]:
         await _ours(stack, ours_wf, 5, stamp)  # warm-up
         await _raw(stack, raw_wf, 5)
         ours, raw = summary(await _ours(stack, ours_wf, count, stamp)), summary(await _raw(stack, raw_wf, count))

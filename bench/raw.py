@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-
 from typing import Any
 
 from temporalio import workflow
@@ -23,14 +22,21 @@ TIMEOUT = timedelta(seconds=30)
 def same_search_attributes(agent_name: str) -> TypedSearchAttributes:
     """What our API puts on a run so Temporal UI can find it by agent, written by hand."""
     keys = (SearchAttributeKey.for_keyword(n) for n in ("AgentType", "AgentName", "AgentWorkflow"))
-    return TypedSearchAttributes([SearchAttributePair(k, v) for k, v in
-                                  zip(keys, ("bench-agent", agent_name, "approval_probe"), strict=True)])  # fmt: skip
+    return TypedSearchAttributes(
+        [SearchAttributePair(k, v) for k, v in zip(keys, ("bench-agent", agent_name, "approval_probe"), strict=True)]
+    )
 
 
 def same_input(agent_name: str, tracking_id: str) -> dict[str, Any]:
     """The input our API starts an `approval_probe` run with, as plain JSON."""
-    return {"params": {"count": 1}, "agent": {"type": "bench-agent", "name": agent_name},
-            "tracking_id": tracking_id, "metadata": {}, "carried": None, "kind": "agent-workflow/v1"}  # fmt: skip
+    return {
+        "params": {"count": 1},
+        "agent": {"type": "bench-agent", "name": agent_name},
+        "tracking_id": tracking_id,
+        "metadata": {},
+        "carried": None,
+        "kind": "agent-workflow/v1",
+    }
 
 
 @dataclass
@@ -50,18 +56,26 @@ class RawProcessItems:
         run_id, total = workflow.info().workflow_id, len(input.items)
         channel, state = f"raw:{input.name}:events", f"raw:{input.name}:state"
         for index, item in enumerate(input.items):
-            await workflow.execute_activity(RawActivities.process_item, ItemWork(run_id, index, item, input.delay_ms),
-                                            start_to_close_timeout=TIMEOUT)  # fmt: skip
+            await workflow.execute_activity(
+                RawActivities.process_item,
+                ItemWork(run_id, index, item, input.delay_ms),
+                start_to_close_timeout=TIMEOUT,
+            )
             progress = {"processed": index + 1, "total": total, "fraction": (index + 1) / total}
-            await workflow.execute_local_activity(RawActivities.publish, Publish(channel, json.dumps(progress)),
-                                                  start_to_close_timeout=TIMEOUT)  # fmt: skip
-            await workflow.execute_activity(RawActivities.write_state,
-                                            StateWrite(state, "task_progress", json.dumps(progress["fraction"]), channel),
-                                            start_to_close_timeout=TIMEOUT)  # fmt: skip
+            await workflow.execute_local_activity(
+                RawActivities.publish, Publish(channel, json.dumps(progress)), start_to_close_timeout=TIMEOUT
+            )
+            await workflow.execute_activity(
+                RawActivities.write_state,
+                StateWrite(state, "task_progress", json.dumps(progress["fraction"]), channel),
+                start_to_close_timeout=TIMEOUT,
+            )
         result = {"processed": total}
-        await workflow.execute_activity(RawActivities.write_state,
-                                        StateWrite(f"raw:{input.name}:runs", run_id, json.dumps(result), channel),
-                                        start_to_close_timeout=TIMEOUT)  # fmt: skip
+        await workflow.execute_activity(
+            RawActivities.write_state,
+            StateWrite(f"raw:{input.name}:runs", run_id, json.dumps(result), channel),
+            start_to_close_timeout=TIMEOUT,
+        )
         return result
 
 
@@ -78,8 +92,11 @@ class RawProgressProbe:
         for i in range(input.count):
             await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT)
             stamp = workflow.now().timestamp()
-            await workflow.execute_local_activity(RawActivities.publish, Publish(input.channel, json.dumps({"i": i, "t": stamp})),
-                                                  start_to_close_timeout=TIMEOUT)  # fmt: skip
+            await workflow.execute_local_activity(
+                RawActivities.publish,
+                Publish(input.channel, json.dumps({"i": i, "t": stamp})),
+                start_to_close_timeout=TIMEOUT,
+            )
         return input.count
 
 
@@ -90,9 +107,11 @@ class RawMergeProbe:
         for i in range(input.count):
             await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT)
             stamp = workflow.now().timestamp()
-            await workflow.execute_activity(RawActivities.write_state,
-                                            StateWrite(f"{input.channel}:state", "probe", json.dumps({"i": i, "t": stamp}),
-                                                       input.channel), start_to_close_timeout=TIMEOUT)  # fmt: skip
+            await workflow.execute_activity(
+                RawActivities.write_state,
+                StateWrite(f"{input.channel}:state", "probe", json.dumps({"i": i, "t": stamp}), input.channel),
+                start_to_close_timeout=TIMEOUT,
+            )
         return input.count
 
 
@@ -109,7 +128,7 @@ class RawApprovalProbe:
     async def run(self, count: int) -> list[float]:
         resumed = []
         for i in range(count):
-            await workflow.wait_condition(lambda: self.approvals > i)
+            await workflow.wait_condition(lambda i=i: self.approvals > i)
             resumed.append(await workflow.execute_activity(RawActivities.now, i, start_to_close_timeout=TIMEOUT))
         return resumed
 

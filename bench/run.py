@@ -4,6 +4,8 @@ baseline interleaved in the same run), print JSON, write bench/results.json and 
     .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench/results.json]
 
 `--quick` is the smoke run: tiny sizes, seconds not minutes, figures not comparable.
+With `--only`, the benchmarks named are measured again and replace theirs in the
+results file; the others stay as they were (each benchmark carries its `measured_at`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.logging import configure_logging
-from bench import approval, broadcast, cost_growth, latency, list_page, starts, workflow_overhead
+from bench import actor, approval, broadcast, cost_growth, latency, list_page, starts, workflow_overhead
 from bench._stack import Stack, bench_stack
 
 Benchmark = Callable[[Stack, bool], Awaitable[dict[str, Any]]]
@@ -30,17 +32,23 @@ BENCHMARKS: dict[str, Benchmark] = {
     "latency_to_client": lambda s, quick: latency.run(s, count=10 if quick else 200),
     "approve_to_resumed": lambda s, quick: approval.run(s, count=3 if quick else 120),
     "broadcast_1000": lambda s, quick: broadcast.run(s, clients=50 if quick else 1000, broadcasts=5 if quick else 30),
+    "actor": lambda s, quick: actor.run(s, total=300 if quick else 3000, sequential=20 if quick else 300),
     "http_starts": lambda s, quick: starts.run(s, total=40 if quick else 1000),
-    "list_page": lambda s, quick: list_page.run(s, sizes=[1000, 2000] if quick else [10_000, 100_000],
-                                                repeats=20 if quick else 300),
+    "list_page": lambda s, quick: list_page.run(
+        s, sizes=[1000, 2000] if quick else [10_000, 100_000], repeats=20 if quick else 300
+    ),
     # Last: the longest by far (20,000 items is about half an hour on this dev server).
     "cost_growth": lambda s, quick: cost_growth.run(s, sizes=[10, 30] if quick else [200, 2000, 20_000]),
 }
 
 
 def machine() -> dict[str, Any]:
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 async def main() -> None:
@@ -57,10 +65,13 @@ async def main() -> None:
             started = time.perf_counter()
             results[name] = await BENCHMARKS[name](stack, args.quick)
             results[name]["seconds"] = round(time.perf_counter() - started, 1)
+            results[name]["measured_at"] = machine()["when"]
             print(json.dumps({name: results[name]}), file=sys.stderr, flush=True)
+    out = args.out if not args.quick else args.out.with_name("results-quick.json")
+    if args.only and out.exists():  # keep the benchmarks not run this time
+        results = {**json.loads(out.read_text())["results"], **results}
     report = {"machine": machine(), "quick": args.quick, "results": results}
     print(json.dumps(report, indent=2))
-    out = args.out if not args.quick else args.out.with_name("results-quick.json")
     out.write_text(json.dumps(report, indent=2) + "\n")
     from bench.chart import draw
 

@@ -20,17 +20,20 @@ async def run(stack: Stack, *, items: int = 20, reps: int = 9, warmup: int = 2) 
 
         async def ours() -> float:
             started = time.perf_counter()
-            response = await web.post(f"/agents/task-agent/b-{uuid.uuid4().hex[:8]}/workflows",
-                                      json={"workflow": "process_items", "params": {"items": names}})  # fmt: skip
+            response = await web.post(
+                f"/agents/task-agent/b-{uuid.uuid4().hex[:8]}/workflows",
+                json={"workflow": "process_items", "params": {"items": names}},
+            )
             response.raise_for_status()
-            await stack.temporal.get_workflow_handle(response.json()["workflow_id"]).result()
+            await stack.temporal.get_workflow_handle(response.json()["temporal_workflow_id"]).result()
             return (time.perf_counter() - started) * 1000
 
         async def raw() -> float:
             started = time.perf_counter()
             name = f"b-{uuid.uuid4().hex[:8]}"
-            handle = await stack.raw_temporal.start_workflow("raw_process_items", ItemsInput(name, names),
-                                                             id=name, task_queue=RAW_QUEUE)  # fmt: skip
+            handle = await stack.raw_temporal.start_workflow(
+                "raw_process_items", ItemsInput(name, names), id=name, task_queue=RAW_QUEUE
+            )
             await handle.result()
             return (time.perf_counter() - started) * 1000
 
@@ -42,5 +45,10 @@ async def run(stack: Stack, *, items: int = 20, reps: int = 9, warmup: int = 2) 
             ours_ms.append(await ours())
             raw_ms.append(await raw())
     a, b = summary(ours_ms), summary(raw_ms)
-    return {"ours": a, "raw": b, "ratio_p50": ratio(a["p50_ms"], b["p50_ms"]), "items": items,
-            "target": {"ratio_p50_max": 1.10}}  # fmt: skip
+    return {
+        "ours": a,
+        "raw": b,
+        "ratio_p50": ratio(a["p50_ms"], b["p50_ms"]),
+        "items": items,
+        "target": {"ratio_p50_max": 1.10},
+    }

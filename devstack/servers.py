@@ -85,11 +85,24 @@ class ValkeyServer(_Child):
     def start(self, timeout: float = 15) -> ValkeyServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
-            _valkey_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self.data_dir.resolve()), "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "everysec",
-            "--loglevel", "warning", "--logfile", str((self.data_dir / "valkey.log").resolve()),
-        ]  # fmt: skip
+            _valkey_binary(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir.resolve()),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "everysec",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str((self.data_dir / "valkey.log").resolve()),
+        ]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
         _wait_for_port(self.port, self.proc, "valkey", timeout)
         return self
@@ -121,10 +134,20 @@ class TemporalDevServer(_Child):
 
     def start(self, timeout: float = 60) -> TemporalDevServer:
         args = [
-            temporal_cli(), "server", "start-dev", "--ip", "127.0.0.1",
-            "--port", str(self.port), "--ui-port", str(self.ui_port),
-            "--namespace", self.namespace, "--log-level", "warn",
-        ]  # fmt: skip
+            temporal_cli(),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--namespace",
+            self.namespace,
+            "--log-level",
+            "warn",
+        ]
         for name, kind in SEARCH_ATTRIBUTES.items():
             args += ["--search-attribute", f"{name}={kind}"]
         if self.db_file:
@@ -132,8 +155,11 @@ class TemporalDevServer(_Child):
             args += ["--db-filename", str(self.db_file)]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
             env={**os.environ, "TEMPORAL_CLI_SHOW_HINTS": "false"},
-        )  # fmt: skip
+        )
         _wait_for_port(self.port, self.proc, "temporal dev server", timeout)
         return self

@@ -39,10 +39,12 @@ def main() -> int:
     try:
         if not settings.temporal_address:
             temporal = TemporalDevServer(
-                port=settings.temporal_port, ui_port=settings.temporal_ui_port,
-                db_file=data / "temporal.sqlite", namespace=settings.temporal_namespace,
+                port=settings.temporal_port,
+                ui_port=settings.temporal_ui_port,
+                db_file=data / "temporal.sqlite",
+                namespace=settings.temporal_namespace,
                 log_file=data / "temporal.log",
-            ).start()  # fmt: skip
+            ).start()
             servers.append(temporal)
             env["TEMPORAL_ADDRESS"] = temporal.address
         if not settings.redis_url:

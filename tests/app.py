@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from temporalio import activity, workflow
 
 from activities import ActivityGroup
-from agents import Agent, callable_method
+from agents import SERVER, Agent, callable_method, interleave
 from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep
 
 
@@ -81,7 +81,7 @@ class GuardedAgent(Agent[dict[str, Any]]):
         if state.get("level", 0) < 0:
             raise ValueError("level must not be negative")
 
-    async def on_request(self, request: Any) -> None:
+    async def authorize_request(self, request: Any) -> None:
         """An agent's own check on top of token scopes: nobody called mallory gets in."""
         principal = getattr(request.state, "principal", None)
         if principal is not None and principal.subject == "mallory":
@@ -90,6 +90,117 @@ class GuardedAgent(Agent[dict[str, Any]]):
     async def on_connect(self, connection: Any) -> None:
         if connection.principal.subject == "mallory":
             raise PermissionError("guarded-agent does not serve mallory")
+
+
+class GatekeeperAgent(Agent[dict[str, Any]]):
+    """Only the server may grant `admin`; records the source of every change it sees."""
+
+    initial_state: dict[str, Any] = {"admin": False}
+
+    def validate_state_change(self, state: dict[str, Any], source: Any) -> None:
+        if state.get("admin") and source != SERVER:
+            raise PermissionError("only the server may grant admin")
+
+    async def on_state_update(self, state: dict[str, Any], source: Any) -> None:
+        kind = source if isinstance(source, str) else f"{type(source).__name__}:{source.id}"
+        await self.runtime.redis.rpush(calls_key(self), json.dumps(kind))
+
+
+class WebhookAgent(Agent[dict[str, Any]]):
+    """Answers HTTP of its own through `on_request`: a GET and a streaming POST."""
+
+    initial_state: dict[str, Any] = {"hooks": 0}
+
+    async def on_request(self, request: Any) -> Any:
+        from fastapi.responses import JSONResponse, StreamingResponse
+
+        if request.method == "GET" and request.url.path.endswith("/hello"):
+            return JSONResponse({"hello": self.name, "query": dict(request.query_params)})
+        if request.method == "POST" and request.url.path.endswith("/hook"):
+            body = await request.json()
+            await self.merge_state({"hooks": self.state["hooks"] + 1})
+
+            async def lines() -> Any:
+                for i in range(body["n"]):
+                    yield f"chunk {i}\n"
+
+            return StreamingResponse(lines(), media_type="text/plain")
+        return await super().on_request(request)
+
+
+class CallbackAgent(Agent[dict[str, Any]]):
+    """Overrides only the catch-all `on_workflow_callback`: records every callback."""
+
+    async def on_workflow_callback(self, callback: Any) -> None:
+        await self.runtime.redis.rpush(calls_key(self), json.dumps([callback.type, callback.workflow_id]))
+
+
+class ProbeAgent(Agent[dict[str, Any]]):
+    """Agent code written the natural way: read-modify-writes of `self.state`, which only
+    keep every update if the agent runs one call at a time."""
+
+    initial_state: dict[str, Any] = {"n": 0, "progress": 0, "seen": []}
+
+    @callable_method
+    async def bump(self) -> int:
+        n = self.state.get("n", 0)
+        await self.set_state({**self.state, "n": n + 1})
+        return n + 1
+
+    @callable_method
+    async def slow_bump(self) -> int:
+        """The same with an await between the read and the write."""
+        n = self.state["n"]
+        await asyncio.sleep(0.005)
+        await self.set_state({**self.state, "n": n + 1})
+        return n + 1
+
+    @callable_method
+    async def append(self, value: Any) -> int:
+        seen = [*self.state["seen"], value]
+        await asyncio.sleep(0.001)
+        await self.merge_state({"seen": seen})
+        return len(seen)
+
+    @callable_method
+    async def hold(self, seconds: float) -> str:
+        """Keeps the turn a while; marks in state that it has it."""
+        await self.merge_state({"holding": True})
+        await asyncio.sleep(seconds)
+        await self.merge_state({"holding": False})
+        return "released"
+
+    @callable_method(interleave=True)
+    async def peek(self) -> dict[str, Any]:
+        return dict(self.state)
+
+    @interleave
+    async def interleaved_bump(self) -> int:
+        async with self.turn():
+            return await self.bump()
+
+    @callable_method
+    async def bump_twice(self) -> int:
+        """Calls its own methods, and re-enters its own turn."""
+        await self.bump()
+        async with self.turn():
+            return await self.bump()
+
+    @callable_method
+    async def start_own(self, reports: int) -> str:
+        """Starts a run whose callbacks (progress, agent calls, state) come back here."""
+        return await self.run_workflow("probe_flow", {"reports": reports})
+
+    @callable_method
+    async def nudge(self, workflow_id: str) -> str:
+        """Sends an event to its own run, which then writes this agent's state."""
+        await self.send_workflow_event(workflow_id, "go", {"from": "agent"})
+        return "sent"
+
+    async def on_workflow_progress(self, workflow_name: str, workflow_id: str, progress: Any) -> None:
+        count = self.state["progress"]
+        await asyncio.sleep(0)
+        await self.merge_state({"progress": count + 1})
 
 
 # ----- activities -----
@@ -151,17 +262,23 @@ class RetryFlow(AgentWorkflow[RecorderAgent, RetryParams, Any]):
     async def run(self, event: AgentWorkflowEvent[RetryParams], step: AgentWorkflowStep) -> int:
         p = event.payload
         return await step.do(
-            "flaky", TestActivities.flaky, FlakyInput(p.key, p.fail_times),
-            retries=p.retries, timeout=p.timeout,
-        )  # fmt: skip
+            "flaky",
+            TestActivities.flaky,
+            FlakyInput(p.key, p.fail_times),
+            retries=p.retries,
+            timeout=p.timeout,
+        )
 
 
 class SlowStepFlow(AgentWorkflow[RecorderAgent, dict, Any]):
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> str:
         return await step.do(
-            "slow", TestActivities.slow, event.payload["seconds"],
-            timeout=event.payload["timeout"], retries={"limit": 0},
-        )  # fmt: skip
+            "slow",
+            TestActivities.slow,
+            event.payload["seconds"],
+            timeout=event.payload["timeout"],
+            retries={"limit": 0},
+        )
 
 
 class SleepFlow(AgentWorkflow[RecorderAgent, dict, Any]):
@@ -178,9 +295,7 @@ class EventFlow(AgentWorkflow[RecorderAgent, dict, Any]):
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
         if event.payload.get("sleep_first"):
             await step.sleep("before", event.payload["sleep_first"])
-        received = await step.wait_for_event(
-            "wait for go", type="go", timeout=event.payload.get("timeout", "1 hour")
-        )
+        received = await step.wait_for_event("wait for go", type="go", timeout=event.payload.get("timeout", "1 hour"))
         if event.payload.get("then_sleep"):
             await step.sleep("after", event.payload["then_sleep"])
         return {"type": received.type, "payload": received.payload}
@@ -226,10 +341,40 @@ class FailFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         raise ValueError(f"boom: {event.payload.get('why', 'no reason')}")
 
 
-class DuplicateStepFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+class RepeatFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    """Step names used twice, as Cloudflare code does: numbered `nap`, `nap-1`, ..."""
+
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
-        await step.sleep("same", "1 ms")
-        await step.sleep("same", "1 ms")
+        await step.sleep("nap", "10 ms")
+        await step.sleep("nap", "10 ms")
+        first = await self.wait_for_approval(step, timeout="1 minute")
+        second = await self.wait_for_approval(step, timeout="1 minute")
+        return [first, second]
+
+
+class InlineFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    """An inline step: a closure over the run's locals doing real I/O (a GET to a local
+    server that counts hits), then a durable agent call from an inline step."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        host, port, label = event.payload["host"], event.payload["port"], event.payload.get("label", "x")
+
+        async def hit(path: str) -> dict[str, Any]:
+            reader, writer = await asyncio.open_connection(host, port)
+            writer.write(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+            response = await reader.read()
+            writer.close()
+            status = int(response.split()[1])
+            if status >= 500:
+                raise RuntimeError(f"the server answered {status}")
+            return {"hits": int(response.split(b"\r\n\r\n", 1)[1]), "label": label}
+
+        retries = {"limit": event.payload.get("retries", 0), "delay": "50 ms", "backoff": "constant"}
+        first = await step.do("fetch", hit, "/hit", retries=retries)
+        saved = await step.do("save", lambda: self.agent.add(first["hits"], 100))
+        if event.payload.get("wait"):
+            await step.wait_for_event("go", type="go", timeout="1 minute")
+        return {"first": first, "saved": saved}
 
 
 class GuardedFlow(AgentWorkflow[GuardedAgent, dict, Any]):
@@ -265,6 +410,29 @@ class LongRun(AgentWorkflow[RecorderAgent, dict, Any]):
         return {"processed": count, "final": final.payload, "execution": workflow.info().run_id}
 
 
+class ProbeFlow(AgentWorkflow[ProbeAgent, dict, Any]):
+    """Reports progress `reports` times, calling back into its agent each time; with
+    `wait`, then waits for a `go` event and writes the agent's state."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        for i in range(event.payload.get("reports", 1)):
+            await self.report_progress({"i": i})
+        n = await self.agent.bump()
+        if event.payload.get("wait"):
+            got = await step.wait_for_event("go", type="go", timeout="1 minute")
+            await step.merge_agent_state({"nudged_by": got.payload["from"]})
+        return n
+
+
+class CallbackFlow(AgentWorkflow[CallbackAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        await self.report_progress({"half": True})
+        await step.send_event({"kind": "milestone"})
+        if event.payload.get("sign_off"):  # an approval carried by an event type of its own
+            return await self.wait_for_approval(step, event_type="sign-off", timeout="1 minute")
+        return {"workflow_id": self.workflow_id, "workflow_name": self.workflow_name}
+
+
 class JournalParams(BaseModel):
     path: str
     count: int
@@ -278,8 +446,13 @@ class JournalFlow(AgentWorkflow[RecorderAgent, JournalParams, Any]):
     async def run(self, event: AgentWorkflowEvent[JournalParams], step: AgentWorkflowStep) -> Any:
         p = event.payload
         for i in range(p.count):
-            await step.do(f"item-{i}", TestActivities.journal, JournalInput(p.path, i, p.seconds),
-                          retries={"limit": 60, "delay": "500 ms", "backoff": "constant"}, timeout="10 seconds")  # fmt: skip
+            await step.do(
+                f"item-{i}",
+                TestActivities.journal,
+                JournalInput(p.path, i, p.seconds),
+                retries={"limit": 60, "delay": "500 ms", "backoff": "constant"},
+                timeout="10 seconds",
+            )
             await self.report_progress({"done": i + 1})
             await step.merge_agent_state({"done": i + 1})
         return {"processed": p.count}

@@ -20,7 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 import api
-from agents import DATA_CONVERTER, AgentRuntime, AgentsPlugin, AppRegistry, Settings
+from activities import AgentsPlugin
+from agents import DATA_CONVERTER, AgentRuntime, AppRegistry, Settings
 from devstack import SEARCH_ATTRIBUTES, ValkeyServer, temporal_cli
 
 TEST_MODULES = "tests.app,agents.demo,workflows.demo,activities.demo"
@@ -82,9 +83,7 @@ def runtime(redis: Redis, settings: Settings, client: Client) -> AgentRuntime:
 @pytest.fixture
 async def worker(runtime: AgentRuntime, client: Client) -> AsyncIterator[Worker]:
     """An in-process worker on the test's own task queue."""
-    async with Worker(
-        client, task_queue=runtime.settings.task_queue, plugins=[AgentsPlugin(runtime)]
-    ) as running:
+    async with Worker(client, task_queue=runtime.settings.task_queue, plugins=[AgentsPlugin(runtime)]) as running:
         yield running
 
 
@@ -131,6 +130,28 @@ async def api_server(settings: Settings) -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+async def two_apis(settings: Settings, tmp_path: Path) -> AsyncIterator[list[str]]:
+    """Two API processes of their own, as a deployment behind a load balancer has."""
+    from devstack import free_port
+    from tests.helpers import start_api_process
+
+    ports = [free_port(), free_port()]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for i, port in enumerate(ports):
+            procs.append(await start_api_process(settings, port, tmp_path / f"api{i}.log"))
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 async def serve_api(settings: Settings, port: int) -> tuple[Any, Any]:

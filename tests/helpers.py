@@ -7,8 +7,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout: float = 30,
-                     what: str = "condition", interval: float = 0.05) -> T:  # fmt: skip
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    timeout: float = 30,
+    what: str = "condition",
+    interval: float = 0.05,
+) -> T:
     """Call `probe` until `done(result)`; the last result, or an AssertionError that shows it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -35,11 +41,13 @@ async def eventually(probe: Callable[[], Awaitable[T]], done: Callable[[T], bool
         await asyncio.sleep(interval)
 
 
-async def wait_for_status(
-    agent: Agent[Any], workflow_id: str, *statuses: str, timeout: float = 30
-) -> WorkflowInfo:
-    info = await eventually(lambda: agent.get_workflow(workflow_id), lambda i: i is not None and i.status in statuses,
-                            timeout=timeout, what=f"run {workflow_id} in {statuses}")  # fmt: skip
+async def wait_for_status(agent: Agent[Any], workflow_id: str, *statuses: str, timeout: float = 30) -> WorkflowInfo:
+    info = await eventually(
+        lambda: agent.get_workflow(workflow_id),
+        lambda i: i is not None and i.status in statuses,
+        timeout=timeout,
+        what=f"run {workflow_id} in {statuses}",
+    )
     assert info is not None
     return info
 
@@ -76,8 +84,33 @@ def start_entry_point(script: str, settings: Settings, log: Path, **env: str) ->
         "PYTHONPATH": str(ROOT),
         **env,
     }
-    return subprocess.Popen([sys.executable, str(ROOT / script)], cwd=ROOT, env=full_env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / script)], cwd=ROOT, env=full_env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+
+
+async def start_api_process(settings: Settings, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """`api.py` as its own process on `port`, returned once it answers `/healthz`."""
+    import httpx
+
+    proc = start_entry_point("api.py", settings, log, API_PORT=str(port), WEB_ROOT="", **env)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
+
+        async def up() -> bool:
+            assert proc.poll() is None, log.read_text()[-2000:]
+            try:
+                return (await web.get("/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(up, bool, what="the API process up", timeout=30)
+    return proc
+
+
+async def snapshot(redis: Redis, agent: str, name: str) -> dict[str, Any]:
+    """Every Redis key of one agent, dumped: equal snapshots mean nothing was changed."""
+    keys = sorted([key async for key in redis.scan_iter(match=f"*{{{agent}:{name}}}*")])
+    return {key: await redis.dump(key) for key in keys}
 
 
 def polled(read: Callable[[], T]) -> Callable[[], Awaitable[T]]:

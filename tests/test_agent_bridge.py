@@ -17,7 +17,7 @@ from temporalio.testing import ActivityEnvironment
 from activities import BridgeActivities
 from agents import Agent, AgentRuntime, StateRejectedError
 from tests.helpers import outcome_calls, recorded_calls, wait_for_status
-from workflows._contracts import AgentRef, ReportInput, RunRef, StateWriteInput
+from workflows.contracts import AgentRef, ReportInput, RunRef, StateWriteInput
 
 
 @asynccontextmanager
@@ -45,16 +45,12 @@ def activity_env(workflow_id: str, activity_id: str) -> ActivityEnvironment:
     """An environment that runs a bridge activity as attempt N of one activity would:
     same workflow id, run id and activity id each time."""
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(
-        env.info, workflow_id=workflow_id, workflow_run_id="run-1", activity_id=activity_id
-    )
+    env.info = dataclasses.replace(env.info, workflow_id=workflow_id, workflow_run_id="run-1", activity_id=activity_id)
     return env
 
 
 @pytest.mark.usefixtures("worker")
-async def test_state_steps_persist_and_broadcast_in_order(
-    runtime: AgentRuntime, redis: Redis, agent_name: str
-) -> None:
+async def test_state_steps_persist_and_broadcast_in_order(runtime: AgentRuntime, redis: Redis, agent_name: str) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
     async with channel_messages(redis, agent) as messages:
         run_id = await agent.run_workflow("state_flow", {})
@@ -95,10 +91,19 @@ async def test_agent_proxy_progress_broadcast_and_send_event_reach_the_agent(
     ]
     bodies = [m["message"] for m in messages]
     assert {"type": "hello", "total": 5} in bodies
-    assert {"type": "workflow_progress", "workflow_id": run_id, "workflow_name": "agent_call_flow",
-            "progress": {"percent": 50}} in bodies  # fmt: skip
-    assert {"type": "workflow_status", "workflow_id": run_id, "workflow_name": "agent_call_flow",
-            "status": "complete", "result": 5} in bodies  # fmt: skip
+    assert {
+        "type": "workflow_progress",
+        "workflow_id": run_id,
+        "workflow_name": "agent_call_flow",
+        "progress": {"percent": 50},
+    } in bodies
+    assert {
+        "type": "workflow_status",
+        "workflow_id": run_id,
+        "workflow_name": "agent_call_flow",
+        "status": "complete",
+        "result": 5,
+    } in bodies
 
 
 @pytest.mark.usefixtures("worker")
@@ -123,14 +128,12 @@ async def test_raising_from_run_reports_the_error_once_and_fails_the_temporal_ru
     assert info.error == {"name": "ValueError", "message": "boom: bad input"}
     finals = await outcome_calls(redis, agent)
     assert finals == [["error", "fail_flow", run_id, info.error]]
-    described = await runtime.temporal.get_workflow_handle(info.workflow_id).describe()
+    described = await runtime.temporal.get_workflow_handle(info.temporal_workflow_id).describe()
     assert described.status.name == "FAILED"
 
 
 @pytest.mark.usefixtures("worker")
-async def test_validate_state_change_guards_workflow_and_server_writes(
-    runtime: AgentRuntime, agent_name: str
-) -> None:
+async def test_validate_state_change_guards_workflow_and_server_writes(runtime: AgentRuntime, agent_name: str) -> None:
     agent = runtime.agent("guarded-agent", agent_name)
     ok = await agent.run_workflow("guarded_flow", {"level": 5})
     assert (await wait_for_status(agent, ok, "complete", "errored")).status == "complete"
@@ -144,13 +147,9 @@ async def test_validate_state_change_guards_workflow_and_server_writes(
 
 
 @pytest.mark.usefixtures("worker")
-async def test_concurrent_merges_from_workflows_and_clients_lose_no_key(
-    runtime: AgentRuntime, agent_name: str
-) -> None:
+async def test_concurrent_merges_from_workflows_and_clients_lose_no_key(runtime: AgentRuntime, agent_name: str) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
-    run_ids = await asyncio.gather(
-        *(agent.run_workflow("merge_flow", {"key": f"wf{i}"}) for i in range(50))
-    )
+    run_ids = await asyncio.gather(*(agent.run_workflow("merge_flow", {"key": f"wf{i}"}) for i in range(50)))
 
     async def client_writes() -> None:
         for i in range(20):
@@ -170,9 +169,7 @@ async def test_concurrent_merges_from_workflows_and_clients_lose_no_key(
 
 
 @pytest.mark.usefixtures("worker")
-async def test_agent_methods_called_from_workflows_run_one_at_a_time(
-    runtime: AgentRuntime, agent_name: str
-) -> None:
+async def test_agent_methods_called_from_workflows_run_one_at_a_time(runtime: AgentRuntime, agent_name: str) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
     run_ids = await asyncio.gather(*(agent.run_workflow("counter_flow", {}) for _ in range(8)))
     results = [(await wait_for_status(agent, r, "complete", "errored")).result for r in run_ids]

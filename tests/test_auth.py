@@ -41,11 +41,16 @@ def bearer(value: str) -> dict[str, str]:
 
 @pytest.fixture
 def auth_settings(settings: Settings, agent_name: str) -> Settings:
-    return settings.model_copy(update={
-        "api_keys": {ADMIN: "control:*/*", ALICE_ONLY: f"control:recorder-agent/{agent_name}",
-                     READER: "read:recorder-agent/*"},
-        "jwt_secret": SecretStr(SECRET),
-    })  # fmt: skip
+    return settings.model_copy(
+        update={
+            "api_keys": {
+                ADMIN: "control:*/*",
+                ALICE_ONLY: f"control:recorder-agent/{agent_name}",
+                READER: "read:recorder-agent/*",
+            },
+            "jwt_secret": SecretStr(SECRET),
+        }
+    )
 
 
 @pytest.fixture
@@ -63,11 +68,15 @@ async def web(server: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def test_no_token_is_401_everywhere_but_health_and_the_page(web: httpx.AsyncClient, agent_name: str) -> None:
-    for method, path in [("GET", f"/agents/recorder-agent/{agent_name}/workflows"),
-                         ("POST", f"/agents/recorder-agent/{agent_name}/workflows"),
-                         ("GET", f"/agents/recorder-agent/{agent_name}/state"),
-                         ("GET", "/workflows/some-run"), ("GET", "/readyz"), ("GET", "/metrics"),
-                         ("GET", "/openapi.json")]:  # fmt: skip
+    for method, path in [
+        ("GET", f"/agents/recorder-agent/{agent_name}/workflows"),
+        ("POST", f"/agents/recorder-agent/{agent_name}/workflows"),
+        ("GET", f"/agents/recorder-agent/{agent_name}/state"),
+        ("GET", "/workflows/some-run"),
+        ("GET", "/readyz"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+    ]:
         response = await web.request(method, path)
         assert response.status_code == 401, (method, path)
         assert response.json()["error"] == "unauthenticated" and "Bearer" in response.json()["message"]
@@ -99,35 +108,49 @@ async def test_a_token_scoped_to_one_agent_cannot_see_or_steer_another(
     web: httpx.AsyncClient, agent_name: str, runtime: AgentRuntime
 ) -> None:
     mine, other = f"/agents/recorder-agent/{agent_name}", f"/agents/recorder-agent/{agent_name}-other"
-    started = await web.post(f"{mine}/workflows", headers=bearer(ALICE_ONLY),
-                             json={"workflow": "event_flow", "id": "r1"})  # fmt: skip
+    started = await web.post(
+        f"{mine}/workflows", headers=bearer(ALICE_ONLY), json={"workflow": "event_flow", "id": "r1"}
+    )
     assert started.status_code == 201, started.text
     # The admin starts a run on the other agent: alice's key can neither see nor steer it.
-    assert (await web.post(f"{other}/workflows", headers=bearer(ADMIN),
-                           json={"workflow": "event_flow", "id": "r1"})).status_code == 201  # fmt: skip
-    for method, path, body in [("GET", f"{other}/workflows", None), ("GET", f"{other}/workflows/r1", None),
-                               ("POST", f"{other}/workflows/r1/terminate", {}), ("DELETE", f"{other}/workflows/r1", None),
-                               ("PUT", f"{other}/state", {"counter": 99}), ("POST", f"{other}/rpc/ping", {"args": []}),
-                               ("GET", f"/agents/guarded-agent/{agent_name}/state", None),
-                               ("GET", "/workflows/r1", None)]:  # fmt: skip
+    assert (
+        await web.post(f"{other}/workflows", headers=bearer(ADMIN), json={"workflow": "event_flow", "id": "r1"})
+    ).status_code == 201
+    for method, path, body in [
+        ("GET", f"{other}/workflows", None),
+        ("GET", f"{other}/workflows/r1", None),
+        ("POST", f"{other}/workflows/r1/terminate", {}),
+        ("DELETE", f"{other}/workflows/r1", None),
+        ("PUT", f"{other}/state", {"counter": 99}),
+        ("POST", f"{other}/rpc/ping", {"args": []}),
+        ("GET", f"/agents/guarded-agent/{agent_name}/state", None),
+        ("GET", "/workflows/r1", None),
+    ]:
         response = await web.request(method, path, json=body, headers=bearer(ALICE_ONLY))
         assert response.status_code == 403, (method, path, response.text)
-        assert response.json()["error"] == "forbidden" and f"control:recorder-agent/{agent_name}" in response.json()["message"]
+        assert (
+            response.json()["error"] == "forbidden"
+            and f"control:recorder-agent/{agent_name}" in response.json()["message"]
+        )
     # Nothing changed: the other agent's run is still there and running, its state untouched.
     other_run = (await web.get(f"{other}/workflows/r1", headers=bearer(ADMIN))).json()
     assert other_run["status"] in ("queued", "running")
     assert (await runtime.load_agent("recorder-agent", f"{agent_name}-other")).state == {"counter": 0}
 
 
-async def test_a_read_token_watches_but_cannot_steer(web: httpx.AsyncClient, agent_name: str,
-                                                     runtime: AgentRuntime) -> None:  # fmt: skip
+async def test_a_read_token_watches_but_cannot_steer(
+    web: httpx.AsyncClient, agent_name: str, runtime: AgentRuntime
+) -> None:
     base = f"/agents/recorder-agent/{agent_name}"
     assert (await web.put(f"{base}/state", headers=bearer(ADMIN), json={"counter": 1})).status_code == 200
     assert (await web.get(f"{base}/state", headers=bearer(READER))).json()["state"] == {"counter": 1}
     assert (await web.get(f"{base}/workflows", headers=bearer(READER))).status_code == 200
-    for method, path, body in [("PUT", f"{base}/state", {"counter": 5}), ("PATCH", f"{base}/state", {"x": 1}),
-                               ("POST", f"{base}/workflows", {"workflow": "event_flow"}),
-                               ("DELETE", f"{base}/workflows", None)]:  # fmt: skip
+    for method, path, body in [
+        ("PUT", f"{base}/state", {"counter": 5}),
+        ("PATCH", f"{base}/state", {"x": 1}),
+        ("POST", f"{base}/workflows", {"workflow": "event_flow"}),
+        ("DELETE", f"{base}/workflows", None),
+    ]:
         response = await web.request(method, path, json=body, headers=bearer(READER))
         assert response.status_code == 403 and "may not control" in response.json()["message"], (method, path)
     assert (await runtime.load_agent("recorder-agent", agent_name)).state == {"counter": 1}
@@ -137,11 +160,13 @@ async def test_a_read_token_watches_but_cannot_steer(web: httpx.AsyncClient, age
 async def test_jwt_scopes_and_the_agents_own_check(web: httpx.AsyncClient, agent_name: str) -> None:
     carol = token("carol", f"read:recorder-agent/{agent_name} control:guarded-agent/*")
     assert (await web.get(f"/agents/recorder-agent/{agent_name}/state", headers=bearer(carol))).status_code == 200
-    assert (await web.put(f"/agents/recorder-agent/{agent_name}/state", headers=bearer(carol),
-                          json={"counter": 2})).status_code == 403  # fmt: skip
-    assert (await web.put(f"/agents/guarded-agent/{agent_name}/state", headers=bearer(carol),
-                          json={"level": 2})).status_code == 200  # fmt: skip
-    # on_request: the agent refuses a caller its scopes would allow.
+    assert (
+        await web.put(f"/agents/recorder-agent/{agent_name}/state", headers=bearer(carol), json={"counter": 2})
+    ).status_code == 403
+    assert (
+        await web.put(f"/agents/guarded-agent/{agent_name}/state", headers=bearer(carol), json={"level": 2})
+    ).status_code == 200
+    # authorize_request: the agent refuses a caller its scopes would allow.
     mallory = token("mallory", "control:*/*")
     refused = await web.get(f"/agents/guarded-agent/{agent_name}/state", headers=bearer(mallory))
     assert refused.status_code == 403 and refused.json()["message"] == "guarded-agent does not serve mallory"
@@ -149,8 +174,11 @@ async def test_jwt_scopes_and_the_agents_own_check(web: httpx.AsyncClient, agent
 
 async def test_websockets_need_a_token_and_close_with_1008(server: str, agent_name: str) -> None:
     base = f"{server.replace('http', 'ws')}/agents/recorder-agent/{agent_name}"
-    for url, said in [(base, "bearer token"), (f"{base}?token=nope", "not a known API key"),
-                      (f"{base}-other?token={ALICE_ONLY}", "may not read")]:  # fmt: skip
+    for url, said in [
+        (base, "bearer token"),
+        (f"{base}?token=nope", "not a known API key"),
+        (f"{base}-other?token={ALICE_ONLY}", "may not read"),
+    ]:
         async with websockets.connect(url) as ws:
             with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
                 await ws.recv()
@@ -168,8 +196,10 @@ async def test_websockets_need_a_token_and_close_with_1008(server: str, agent_na
 async def test_read_only_socket_gets_updates_but_cannot_set_state_or_call(
     server: str, agent_name: str, runtime: AgentRuntime
 ) -> None:
-    async with AgentClient(server, "recorder-agent", agent_name, token=READER) as reader, \
-               AgentClient(server, "recorder-agent", agent_name, token=ALICE_ONLY) as writer:  # fmt: skip
+    async with (
+        AgentClient(server, "recorder-agent", agent_name, token=READER) as reader,
+        AgentClient(server, "recorder-agent", agent_name, token=ALICE_ONLY) as writer,
+    ):
         await writer.set_state({"counter": 4})
         await eventually(polled(lambda: reader.state), lambda s: s == {"counter": 4}, what="reader sees the state")
         with pytest.raises(AgentClientError, match="may only read"):
@@ -182,7 +212,6 @@ async def test_read_only_socket_gets_updates_but_cannot_set_state_or_call(
         assert await writer.call("ping") == "pong"
         assert writer.state == {"counter": 4}
     assert (await runtime.load_agent("recorder-agent", agent_name)).state == {"counter": 4}
-
 
 
 async def test_python_client_reports_a_refusal_instead_of_retrying(server: str, agent_name: str) -> None:
@@ -207,9 +236,15 @@ async def test_cloudflare_client_authenticates_with_a_query_token(
 
     async def run(token_value: str) -> dict[str, Any]:
         proc = await asyncio.create_subprocess_exec(
-            "node", str(node_client.parent / "agent_client_auth.mjs"), server.removeprefix("http://"), agent_name,
-            token_value, cwd=node_client.parent, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            "node",
+            str(node_client.parent / "agent_client_auth.mjs"),
+            server.removeprefix("http://"),
+            agent_name,
+            token_value,
+            cwd=node_client.parent,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         stdout, _ = await asyncio.wait_for(proc.communicate(), 30)
         return json.loads(stdout.decode().strip().splitlines()[-1])
 

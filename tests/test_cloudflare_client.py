@@ -13,12 +13,19 @@ JS = Path(__file__).parent / "js"
 
 
 @pytest.mark.usefixtures("worker")
-async def test_the_real_agents_client_works_against_our_server(api_server: str, node_client: Path, agent_name: str) -> None:
+async def test_the_real_agents_client_works_against_our_server(
+    api_server: str, node_client: Path, agent_name: str
+) -> None:
     host = api_server.removeprefix("http://")
     proc = await asyncio.create_subprocess_exec(
-        "node", str(node_client), host, agent_name, cwd=JS,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        "node",
+        str(node_client),
+        host,
+        agent_name,
+        cwd=JS,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     stdout, stderr = await asyncio.wait_for(proc.communicate(), 90)
     out = json.loads(stdout.decode().strip().splitlines()[-1])
     assert out["errors"] == [], out["errors"]
@@ -35,7 +42,11 @@ async def test_the_real_agents_client_works_against_our_server(api_server: str, 
     # progress broadcasts of a running process_items, then completion
     progress = [m["progress"]["processed"] for m in out["messages"] if m["type"] == "workflow_progress"]
     assert progress == [1, 2, 3, 4]
-    assert out["messages"][-1] == {"type": "workflow_status", "workflow_id": out["runId"],
-                                   "workflow_name": "process_items", "status": "complete",
-                                   "result": {"processed": 4}}  # fmt: skip
+    assert out["messages"][-1] == {
+        "type": "workflow_status",
+        "workflow_id": out["runId"],
+        "workflow_name": "process_items",
+        "status": "complete",
+        "result": {"processed": 4},
+    }
     assert out["finalStateA"] == {"theme": "dark", "from": "a", "task_progress": 1.0}

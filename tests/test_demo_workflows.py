@@ -27,9 +27,7 @@ async def test_process_items_completes_with_progress_and_state(
     assert counts == {"0": "1", "1": "1", "2": "1", "3": "1"}
 
 
-async def test_params_are_validated_before_anything_starts(
-    runtime: AgentRuntime, agent_name: str
-) -> None:
+async def test_params_are_validated_before_anything_starts(runtime: AgentRuntime, agent_name: str) -> None:
     agent = runtime.agent("task-agent", agent_name)
     with pytest.raises(ValidationError) as caught:
         await agent.run_workflow("process_items", {"items": "not a list"}, id="wf_bad")

@@ -10,8 +10,9 @@ from redis.asyncio import Redis
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities import AgentsPlugin
 from activities.demo import executions_key
-from agents import AgentRuntime, AgentsPlugin
+from agents import AgentRuntime
 from tests.helpers import start_entry_point, wait_for_status
 
 

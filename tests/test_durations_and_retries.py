@@ -66,3 +66,13 @@ def test_retry_delays_per_backoff() -> None:
 def test_bad_retry_configs_fail_clearly(bad: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         StepRetries.parse(bad)  # type: ignore[arg-type]
+
+
+def test_a_duration_field_of_a_params_model_is_checked_and_kept_as_written() -> None:
+    import pydantic
+
+    from workflows import DurationStr
+
+    assert pydantic.TypeAdapter(DurationStr).validate_python("5 minutes") == "5 minutes"
+    with pytest.raises(pydantic.ValidationError, match="is not a duration"):
+        pydantic.TypeAdapter(DurationStr).validate_python("soon")

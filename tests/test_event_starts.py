@@ -40,9 +40,12 @@ async def test_same_key_reaches_one_run_and_a_new_key_starts_another(http: httpx
 
 async def test_concurrent_first_posts_with_one_key_reach_one_run(http: httpx.AsyncClient, agent_name: str) -> None:
     url = f"/agents/recorder-agent/{agent_name}/events/collect_events"
-    posts = await asyncio.gather(*(
-        http.post(url, json={"key": "burst", "type": "webhook", "payload": i, "params": {"count": 3}}) for i in range(3)
-    ))  # fmt: skip
+    posts = await asyncio.gather(
+        *(
+            http.post(url, json={"key": "burst", "type": "webhook", "payload": i, "params": {"count": 3}})
+            for i in range(3)
+        )
+    )
     assert [p.json()["started"] for p in posts].count(True) == 1
     runs = f"/agents/recorder-agent/{agent_name}/workflows/collect_events-burst"
     for _ in range(200):

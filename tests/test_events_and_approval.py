@@ -84,9 +84,7 @@ async def test_approve_finishes_with_the_approvals_metadata(
     assert await outcome_calls(redis, agent) == [["complete", "approval", run_id, info.result]]
 
 
-async def test_reject_errors_the_run_with_the_reason(
-    runtime: AgentRuntime, redis: Redis, agent_name: str
-) -> None:
+async def test_reject_errors_the_run_with_the_reason(runtime: AgentRuntime, redis: Redis, agent_name: str) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
     run_id = await agent.run_workflow("approval", {"title": "risky"})
     await wait_for_status(agent, run_id, "waiting")
@@ -157,7 +155,7 @@ async def test_the_awaited_event_marks_the_run_running_as_it_is_delivered(
     info = await wait_for_status(agent, run_id, "complete", "errored")
     assert info.result == {"type": "go", "payload": 1}
     # ... and the run went straight on to its next step, without a report of its own.
-    assert await _status_reports(client, info.workflow_id) == ["running", "waiting"]
+    assert await _status_reports(client, info.temporal_workflow_id) == ["running", "waiting"]
 
 
 async def test_an_event_the_run_does_not_wait_for_leaves_it_to_the_run(
@@ -170,7 +168,7 @@ async def test_an_event_the_run_does_not_wait_for_leaves_it_to_the_run(
 
     info = await wait_for_status(agent, run_id, "complete", "errored")
     assert info.result == {"type": "go", "payload": 2}
-    assert await _status_reports(client, info.workflow_id) == ["running"]  # it never waited
+    assert await _status_reports(client, info.temporal_workflow_id) == ["running"]  # it never waited
 
 
 async def test_an_approval_for_a_run_ended_behind_the_agents_back_leaves_it_ended(
@@ -179,7 +177,7 @@ async def test_an_approval_for_a_run_ended_behind_the_agents_back_leaves_it_ende
     agent = runtime.agent("recorder-agent", agent_name)
     run_id = await agent.run_workflow("approval", {"title": "gone"})
     info = await wait_for_status(agent, run_id, "waiting")
-    await client.get_workflow_handle(info.workflow_id).terminate("from the Temporal CLI")
+    await client.get_workflow_handle(info.temporal_workflow_id).terminate("from the Temporal CLI")
 
     with pytest.raises(ConflictError, match="already finished"):
         await agent.approve_workflow(run_id)

@@ -21,11 +21,12 @@ from redis.asyncio import Redis
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from agents import AgentRuntime, AgentsPlugin, AppRegistry, Settings, connect_temporal
+from activities import AgentsPlugin
+from agents import AgentRuntime, AppRegistry, Settings, connect_temporal
 from agents.client import AgentClient
 from devstack import TemporalDevServer, ValkeyServer, free_port
 from tests.conftest import serve_api
-from tests.helpers import eventually, polled, start_entry_point, wait_for_status
+from tests.helpers import eventually, polled, start_api_process, wait_for_status
 
 
 def journal(path: Path) -> Counter[int]:
@@ -47,13 +48,16 @@ def _read(path: Path) -> Any:
 async def _stack(settings: Settings, temporal: Client) -> AsyncIterator[tuple[AgentRuntime, httpx.AsyncClient, str]]:
     """A worker and a real API server on `settings`; yields (runtime, http client, base URL)."""
     redis = Redis.from_url(settings.redis_target, decode_responses=True)
-    runtime = AgentRuntime(redis=redis, registry=AppRegistry.from_modules(settings.module_list),
-                           settings=settings, temporal=temporal)  # fmt: skip
+    runtime = AgentRuntime(
+        redis=redis, registry=AppRegistry.from_modules(settings.module_list), settings=settings, temporal=temporal
+    )
     server, task = await serve_api(settings, free_port())
     base = f"http://127.0.0.1:{server.config.port}"
     try:
-        async with Worker(temporal, task_queue=settings.task_queue, plugins=[AgentsPlugin(runtime)]), \
-                   httpx.AsyncClient(base_url=base, timeout=30) as web:  # fmt: skip
+        async with (
+            Worker(temporal, task_queue=settings.task_queue, plugins=[AgentsPlugin(runtime)]),
+            httpx.AsyncClient(base_url=base, timeout=30) as web,
+        ):
             yield runtime, web, base
     finally:
         server.should_exit = True
@@ -83,10 +87,14 @@ async def test_redis_killed_and_restarted_with_aof_mid_run(
     async with _stack(settings, client) as (runtime, web, base):
         agent_url = f"/agents/recorder-agent/{agent_name}"
         assert (await web.patch(f"{agent_url}/state", json={"note": "kept"})).status_code == 200
-        assert (await web.post(f"{agent_url}/workflows", json={"workflow": "event_flow", "id": "other"})).status_code == 201
+        assert (
+            await web.post(f"{agent_url}/workflows", json={"workflow": "event_flow", "id": "other"})
+        ).status_code == 201
         async with AgentClient(base, "recorder-agent", agent_name, backoff=(0.1, 0.5)) as watcher:
-            started = await web.post(f"{agent_url}/workflows", json={
-                "workflow": "journal_flow", "id": "run", "params": {"path": str(path), "count": 12}})  # fmt: skip
+            started = await web.post(
+                f"{agent_url}/workflows",
+                json={"workflow": "journal_flow", "id": "run", "params": {"path": str(path), "count": 12}},
+            )
             assert started.status_code == 201, started.text
             await lines_at_least(path, 4)
             own_redis.kill()
@@ -100,14 +108,15 @@ async def test_redis_killed_and_restarted_with_aof_mid_run(
             await asyncio.sleep(1.5)  # steps keep journaling; bridge writes retry meanwhile
             own_redis.start()
 
-            info = await wait_for_status(runtime.agent("recorder-agent", agent_name), "run", "complete", "errored",
-                                         timeout=60)  # fmt: skip
+            info = await wait_for_status(
+                runtime.agent("recorder-agent", agent_name), "run", "complete", "errored", timeout=60
+            )
             assert info.status == "complete" and info.result == {"processed": 12}, info.error
             final = {"counter": 0, "note": "kept", "done": 12}
             await eventually(polled(lambda: watcher.state), lambda s: s == final, what="the client resynced")
             assert watcher.connects >= 2
         assert (await runtime.load_agent("recorder-agent", agent_name)).state == final
-        ids = {w["id"] for w in (await web.get(f"{agent_url}/workflows")).json()["workflows"]}
+        ids = {w["workflow_id"] for w in (await web.get(f"{agent_url}/workflows")).json()["workflows"]}
         assert ids == {"run", "other"}
     # The steps never touched Redis: not one ran twice.
     assert journal(path) == Counter(range(12))
@@ -121,10 +130,14 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
     path = tmp_path / "journal"
     async with _stack(settings, temporal) as (runtime, web, _):
         agent_url = f"/agents/recorder-agent/{agent_name}"
-        started = await web.post(f"{agent_url}/workflows", json={
-            "workflow": "journal_flow", "id": "run", "params": {"path": str(path), "count": 10, "seconds": 0.3}})  # fmt: skip
+        started = await web.post(
+            f"{agent_url}/workflows",
+            json={"workflow": "journal_flow", "id": "run", "params": {"path": str(path), "count": 10, "seconds": 0.3}},
+        )
         assert started.status_code == 201, started.text
-        approval = await web.post(f"{agent_url}/workflows", json={"workflow": "approval", "id": "approval", "params": {"title": "t"}})
+        approval = await web.post(
+            f"{agent_url}/workflows", json={"workflow": "approval", "id": "approval", "params": {"title": "t"}}
+        )
         assert approval.status_code == 201, approval.text
         agent = runtime.agent("recorder-agent", agent_name)
         await wait_for_status(agent, "approval", "waiting")
@@ -140,13 +153,14 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
         assert (await web.post(f"{agent_url}/workflows/approval/approve", json={})).status_code == 503
         assert (await runtime.tracker.get(agent.keys, "approval")).status == "waiting"  # the approval did not land
         listed = (await web.get(f"{agent_url}/workflows", params={"status": "running"})).json()
-        assert [(w["id"], w["status"]) for w in listed["workflows"]] == [("run", "running")]
+        assert [(w["workflow_id"], w["status"]) for w in listed["workflows"]] == [("run", "running")]
         one = await web.get(f"{agent_url}/workflows/run")
         assert one.status_code == 200 and one.json()["status"] == "running"
 
         own_temporal.start()
-        info = await wait_for_status(runtime.agent("recorder-agent", agent_name), "run", "complete", "errored",
-                                     timeout=90)  # fmt: skip
+        info = await wait_for_status(
+            runtime.agent("recorder-agent", agent_name), "run", "complete", "errored", timeout=90
+        )
         assert info.status == "complete" and info.result == {"processed": 10}
         assert (await web.post(f"{agent_url}/workflows/approval/approve", json={})).status_code == 202
         assert (await wait_for_status(agent, "approval", "complete", "errored")).status == "complete"
@@ -158,7 +172,6 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
     assert all(i >= at_kill - 1 for i in again) and len(again) <= 1, counts
 
 
-
 async def test_api_process_killed_and_restarted_clients_reconnect_and_resync(
     settings: Settings, runtime: AgentRuntime, agent_name: str, tmp_path: Path
 ) -> None:
@@ -166,22 +179,16 @@ async def test_api_process_killed_and_restarted_clients_reconnect_and_resync(
     base = f"http://127.0.0.1:{port}"
 
     async def start_api(log: str) -> subprocess.Popen[bytes]:
-        proc = start_entry_point("api.py", settings, tmp_path / log, API_PORT=str(port), WEB_ROOT="")
-        async with httpx.AsyncClient(base_url=base) as web:
-            async def up() -> bool:
-                try:
-                    return (await web.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-            await eventually(up, bool, what="the API process up", timeout=30)
-        return proc
+        return await start_api_process(settings, port, tmp_path / log)
 
     agent = runtime.agent("recorder-agent", agent_name)
     await agent.set_state({"counter": 1})
     proc = await start_api("api-1.log")
     try:
-        async with AgentClient(base, "recorder-agent", agent_name, backoff=(0.1, 0.5)) as a, \
-                   AgentClient(base, "recorder-agent", agent_name, backoff=(0.1, 0.5)) as b:  # fmt: skip
+        async with (
+            AgentClient(base, "recorder-agent", agent_name, backoff=(0.1, 0.5)) as a,
+            AgentClient(base, "recorder-agent", agent_name, backoff=(0.1, 0.5)) as b,
+        ):
             assert a.state == b.state == {"counter": 1}
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
@@ -207,10 +214,12 @@ async def test_twenty_workflows_merge_while_clients_write_and_every_client_conve
         await watcher.connect()
     try:
         async with httpx.AsyncClient(base_url=api_server, timeout=30) as web:
+
             async def start(i: int) -> str:
-                response = await web.post(f"{agent_url}/workflows", json={"workflow": "merge_flow",
-                                                                          "params": {"key": f"wf{i}"}})  # fmt: skip
-                return response.json()["id"]
+                response = await web.post(
+                    f"{agent_url}/workflows", json={"workflow": "merge_flow", "params": {"key": f"wf{i}"}}
+                )
+                return response.json()["workflow_id"]
 
             async def client_write(i: int) -> None:
                 assert (await web.patch(f"{agent_url}/state", json={f"client{i}": i})).status_code == 200

@@ -6,17 +6,20 @@ and a well-behaved client on the same agent must not notice."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 import websockets
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
 from agents import Settings
@@ -33,11 +36,16 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def fuzz_api(valkey: ValkeyServer, temporal_address: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API as its own process, auth on (so the auth layer is fuzzed too)."""
     port = free_port()
-    settings = Settings(temporal_address=temporal_address, redis_url=valkey.url, agent_modules=TEST_MODULES,
-                        task_queue=f"fuzz-{uuid.uuid4().hex[:8]}")  # fmt: skip
+    settings = Settings(
+        temporal_address=temporal_address,
+        redis_url=valkey.url,
+        agent_modules=TEST_MODULES,
+        task_queue=f"fuzz-{uuid.uuid4().hex[:8]}",
+    )
     log = tmp_path_factory.mktemp("fuzz") / "api.log"
-    proc = start_entry_point("api.py", settings, log, API_PORT=str(port), WEB_ROOT="",
-                             API_KEYS=json.dumps({TOKEN: "control:*/*"}))  # fmt: skip
+    proc = start_entry_point(
+        "api.py", settings, log, API_PORT=str(port), WEB_ROOT="", API_KEYS=json.dumps({TOKEN: "control:*/*"})
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -68,28 +76,83 @@ def test_every_operation_survives_generated_input(fuzz_api: str) -> None:
     support this pytest yet); a failure names the operation and the shrunk request."""
     api_schema = schemathesis.openapi.from_url(f"{fuzz_api}/openapi.json", headers=AUTH)
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) >= 20  # every route of SPEC section 5 and the extras
+    assert len(operations) >= 20  # every route of the HTTP API
+    poisoned_sent: list[int] = []
     for operation in operations:
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(), data=st.data())
         @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        def fuzz(case: schemathesis.Case) -> None:
+        def fuzz(case: schemathesis.Case, data: st.DataObject) -> None:
             if case.path_parameters and "agent" in case.path_parameters:
                 # Aim at a registered agent type, or nearly every case stops at the 404
                 # for an unknown type (covered in test_limits) and reaches nothing deeper.
                 case.path_parameters["agent"] = "recorder-agent"
+            if isinstance(case.body, dict):
+                poisoned = data.draw(_hostile(case.body))
+                if poisoned is not case.body:
+                    poisoned_sent.append(_send_poisoned(case, poisoned))
+                    return
             case.call_and_validate(
-                base_url=fuzz_api, headers=AUTH,
+                base_url=fuzz_api,
+                headers=AUTH,
                 checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
-            )  # fmt: skip
+            )
 
         fuzz()
     # The API's own count of what it answered, by status: proof the fuzzing reached it,
     # and that invalid input was refused with 4xx rather than accepted or crashing.
     answered = _answered_by_status(httpx.get(f"{fuzz_api}/metrics", headers=AUTH).text)
-    print("fuzzed", len(operations), "operations; answers by status:", answered)
+    print(
+        "fuzzed",
+        len(operations),
+        "operations; answers by status:",
+        answered,
+        "; hostile bodies (deep nesting, lone surrogates):",
+        len(poisoned_sent),
+    )
+    assert len(poisoned_sent) >= 20, poisoned_sent
     assert sum(answered.values()) >= 10 * len(operations), answered
     assert answered.get("422", 0) > 0 and not any(status.startswith("5") for status in answered), answered
+
+
+def _hostile(body: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """The body as generated, or with a hostile value put somewhere in it: nesting past
+    the limit, or a lone surrogate in a key or a string. Schemathesis generates only valid
+    Unicode and shallow values by itself."""
+    deep = st.integers(65, 1200).map(lambda n: functools.reduce(lambda v, _: [v], range(n), "x"))
+    surrogate = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+    value = st.one_of(deep, surrogate.map(lambda c: f"a{c}"))  # (the client will not send 1e999: test_hostile does)
+    targets = [None, *(key for key, v in body.items() if isinstance(v, dict))]
+
+    def poison(target: Any, key: str, hostile: Any, as_key: bool) -> dict[str, Any]:
+        out = json.loads(json.dumps(body))
+        where = out if target is None else out[target]
+        if as_key and isinstance(hostile, str):
+            where[hostile] = 1
+        else:
+            where[key] = hostile
+        return out
+
+    poisoned = st.builds(poison, st.sampled_from(targets), st.sampled_from(["x", *body]), value, st.booleans())
+    return st.one_of(st.just(body), poisoned)
+
+
+def _send_poisoned(case: schemathesis.Case, body: dict[str, Any]) -> int:
+    """Sent as JSON text with `\\ud800` escapes (schemathesis cannot encode a lone surrogate
+    itself): a clear 4xx with a JSON error, never a 5xx."""
+    request = case.as_transport_kwargs(base_url=case.operation.base_url, headers=AUTH)
+    request.pop("json", None)
+    response = httpx.request(
+        request.pop("method"),
+        request.pop("url"),
+        params=request.get("params"),
+        headers={**request.get("headers", {}), "content-type": "application/json"},
+        content=json.dumps(body),
+        timeout=30,
+    )
+    assert 400 <= response.status_code < 500, (case.operation.label, response.status_code, response.text[:300])
+    assert response.json()["error"], response.text[:300]
+    return response.status_code
 
 
 def _answered_by_status(metrics: str) -> dict[str, float]:
@@ -104,16 +167,20 @@ def _answered_by_status(metrics: str) -> dict[str, float]:
 def _frames(rng: random.Random) -> Iterator[str | bytes]:
     """Random and malformed frames: broken JSON, wrong types, huge ids, unknown kinds,
     binary data, deep nesting, and near-valid state/rpc frames with bad fields."""
-    junk = ["", "{", "}", "null", "[]", "1", '"x"', "{\"type\":", "\x00\x01", "💥" * 50, "[" * 500 + "]" * 500]
+    junk = ["", "{", "}", "null", "[]", "1", '"x"', '{"type":', "\x00\x01", "💥" * 50, "[" * 500 + "]" * 500]
     shapes = [
         lambda: {"type": "cf_agent_state"},
         lambda: {"type": "cf_agent_state", "state": rng.choice([None, 1, "s", [1], {"counter": "x" * 1000}])},
         lambda: {"type": "rpc"},
-        lambda: {"type": "rpc", "id": rng.choice([None, 1, [], {}]), "method": rng.choice([None, 1, "", "ping", "_private", "__init__", "add"]),
-                 "args": rng.choice([None, "x", {}, [1, 2, 3], list(range(100))])},
+        lambda: {
+            "type": "rpc",
+            "id": rng.choice([None, 1, [], {}]),
+            "method": rng.choice([None, 1, "", "ping", "_private", "__init__", "add"]),
+            "args": rng.choice([None, "x", {}, [1, 2, 3], list(range(100))]),
+        },
         lambda: {"type": rng.choice(["", "x", "cf_agent_identity", "cf_agent_mcp_servers", 7]), "data": "x"},
         lambda: {"type": "rpc", "id": "s", "method": "count_to", "args": [rng.choice([-1, 0, 3, "3"])]},
-    ]  # fmt: skip
+    ]
     for _ in range(400):
         roll = rng.random()
         if roll < 0.25:
@@ -145,4 +212,3 @@ async def test_random_websocket_frames_never_crash_the_server_or_disturb_others(
             await writer.set_state({"counter": 42})
         await eventually(polled(lambda: bystander.state), lambda s: s == {"counter": 42}, what="bystander update")
         assert bystander.connects == 1
-

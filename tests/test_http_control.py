@@ -22,17 +22,17 @@ pytestmark = pytest.mark.usefixtures("worker")
 async def test_events_change_no_status_and_finished_runs_refuse_them(http: httpx.AsyncClient, agent_name: str) -> None:
     url = base(agent_name)
     run = await start(http, url, workflow="event_flow", params={})
-    await until(http, f"{url}/{run['id']}", "waiting")
-    other = await http.post(f"{url}/{run['id']}/events", json={"type": "other", "payload": 1})
+    await until(http, f"{url}/{run['workflow_id']}", "waiting")
+    other = await http.post(f"{url}/{run['workflow_id']}/events", json={"type": "other", "payload": 1})
     assert other.status_code == 202
     await asyncio.sleep(0.3)
-    assert (await http.get(f"{url}/{run['id']}")).json()["status"] == "waiting"
-    await http.post(f"{url}/{run['id']}/events", json={"type": "go", "payload": {"x": 1}})
-    done = await until(http, f"{url}/{run['id']}", "complete")
+    assert (await http.get(f"{url}/{run['workflow_id']}")).json()["status"] == "waiting"
+    await http.post(f"{url}/{run['workflow_id']}/events", json={"type": "go", "payload": {"x": 1}})
+    done = await until(http, f"{url}/{run['workflow_id']}", "complete")
     assert done["result"] == {"type": "go", "payload": {"x": 1}}
-    late = await http.post(f"{url}/{run['id']}/events", json={"type": "go"})
+    late = await http.post(f"{url}/{run['workflow_id']}/events", json={"type": "go"})
     assert late.status_code == 409 and "complete" in late.json()["message"]
-    bad = await http.post(f"{url}/{run['id']}/events", json={"payload": 1})
+    bad = await http.post(f"{url}/{run['workflow_id']}/events", json={"payload": 1})
     assert bad.status_code == 422
 
 
@@ -40,15 +40,17 @@ async def test_approval_waits_then_approve_and_reject(http: httpx.AsyncClient, a
     url = base(agent_name, "task-agent")
     yes = await start(http, url, workflow="approval", params={"title": "deploy"})
     no = await start(http, url, workflow="approval", params={"title": "drop db"})
-    await until(http, f"{url}/{yes['id']}", "waiting")
-    await until(http, f"{url}/{no['id']}", "waiting")
-    assert (await http.post(f"{url}/{yes['id']}/approve", json={"reason": "ok", "metadata": {"by": "ann"}})).status_code == 202
-    assert (await http.post(f"{url}/{no['id']}/reject", json={"reason": "too risky"})).status_code == 202
-    approved = await until(http, f"{url}/{yes['id']}", "complete")
+    await until(http, f"{url}/{yes['workflow_id']}", "waiting")
+    await until(http, f"{url}/{no['workflow_id']}", "waiting")
+    assert (
+        await http.post(f"{url}/{yes['workflow_id']}/approve", json={"reason": "ok", "metadata": {"by": "ann"}})
+    ).status_code == 202
+    assert (await http.post(f"{url}/{no['workflow_id']}/reject", json={"reason": "too risky"})).status_code == 202
+    approved = await until(http, f"{url}/{yes['workflow_id']}", "complete")
     assert approved["result"] == {"title": "deploy", "approved": True, "metadata": {"by": "ann"}}
-    rejected = await until(http, f"{url}/{no['id']}", "errored")
+    rejected = await until(http, f"{url}/{no['workflow_id']}", "errored")
     assert rejected["error"] == {"name": "WorkflowRejectedError", "message": "Workflow rejected: too risky"}
-    again = await http.post(f"{url}/{yes['id']}/approve")
+    again = await http.post(f"{url}/{yes['workflow_id']}/approve")
     assert again.status_code == 409
 
 
@@ -56,41 +58,44 @@ async def test_pause_stops_new_steps_and_resume_continues_where_it_stopped(
     http: httpx.AsyncClient, runtime: AgentRuntime, redis: Redis, agent_name: str
 ) -> None:
     url = base(agent_name, "task-agent")
-    run = await start(http, url, workflow="process_items", params={"items": [str(i) for i in range(8)], "delay_ms": 200})
-    counts_key = executions_key(runtime.settings.redis_key_prefix, run["id"])
+    run = await start(
+        http, url, workflow="process_items", params={"items": [str(i) for i in range(8)], "delay_ms": 200}
+    )
+    counts_key = executions_key(runtime.settings.redis_key_prefix, run["workflow_id"])
     while await redis.hlen(counts_key) < 2:
         await asyncio.sleep(0.02)
-    paused = await http.post(f"{url}/{run['id']}/pause")
+    paused = await http.post(f"{url}/{run['workflow_id']}/pause")
     assert paused.status_code == 200 and paused.json()["status"] == "paused"
     at_pause = await redis.hlen(counts_key)
     await asyncio.sleep(1.5)  # long enough for ~7 more steps if pause did nothing
     assert await redis.hlen(counts_key) <= at_pause + 1  # only the step in flight may finish
-    assert (await http.get(f"{url}/{run['id']}")).json()["status"] == "paused"
-    assert (await http.post(f"{url}/{run['id']}/pause")).json()["status"] == "paused"
+    assert (await http.get(f"{url}/{run['workflow_id']}")).json()["status"] == "paused"
+    again = await http.post(f"{url}/{run['workflow_id']}/pause")  # only a running or waiting run pauses
+    assert again.status_code == 409 and "is paused" in again.json()["message"]
 
-    resumed = await http.post(f"{url}/{run['id']}/resume")
+    resumed = await http.post(f"{url}/{run['workflow_id']}/resume")
     assert resumed.status_code == 200 and resumed.json()["status"] == "running"
-    done = await until(http, f"{url}/{run['id']}", "complete")
+    done = await until(http, f"{url}/{run['workflow_id']}", "complete")
     assert done["result"] == {"processed": 8}
     assert set((await redis.hgetall(counts_key)).values()) == {"1"}  # every step once
-    assert (await http.post(f"{url}/{run['id']}/resume")).status_code == 409
+    assert (await http.post(f"{url}/{run['workflow_id']}/resume")).status_code == 409
 
 
 async def test_terminate_and_restart(http: httpx.AsyncClient, agent_name: str) -> None:
     url = base(agent_name)
     run = await start(http, url, workflow="event_flow", params={})
-    await until(http, f"{url}/{run['id']}", "waiting")
-    terminated = await http.post(f"{url}/{run['id']}/terminate", json={"reason": "no longer needed"})
+    await until(http, f"{url}/{run['workflow_id']}", "waiting")
+    terminated = await http.post(f"{url}/{run['workflow_id']}/terminate", json={"reason": "no longer needed"})
     assert terminated.status_code == 200 and terminated.json()["status"] == "terminated"
-    assert (await http.post(f"{url}/{run['id']}/terminate")).status_code == 409
+    assert (await http.post(f"{url}/{run['workflow_id']}/terminate")).status_code == 409
 
-    restarted = await http.post(f"{url}/{run['id']}/restart")
+    restarted = await http.post(f"{url}/{run['workflow_id']}/restart")
     assert restarted.status_code == 200
     assert restarted.json()["status"] == "queued" and restarted.json()["completed_at"] is None
     assert restarted.json()["run_id"] != terminated.json()["run_id"]
-    await until(http, f"{url}/{run['id']}", "waiting")  # runs again, from the beginning
-    await http.post(f"{url}/{run['id']}/events", json={"type": "go", "payload": "second life"})
-    done = await until(http, f"{url}/{run['id']}", "complete")
+    await until(http, f"{url}/{run['workflow_id']}", "waiting")  # runs again, from the beginning
+    await http.post(f"{url}/{run['workflow_id']}/events", json={"type": "go", "payload": "second life"})
+    done = await until(http, f"{url}/{run['workflow_id']}", "complete")
     assert done["result"] == {"type": "go", "payload": "second life"}
 
 
@@ -99,12 +104,12 @@ async def test_restart_of_a_finished_run_runs_it_again_with_the_same_params(
 ) -> None:
     url = base(agent_name, "task-agent")
     run = await start(http, url, workflow="process_items", params={"items": ["a", "b"]})
-    first = await until(http, f"{url}/{run['id']}", "complete")
-    await http.post(f"{url}/{run['id']}/restart")
-    second = await until(http, f"{url}/{run['id']}", "complete")
+    first = await until(http, f"{url}/{run['workflow_id']}", "complete")
+    await http.post(f"{url}/{run['workflow_id']}/restart")
+    second = await until(http, f"{url}/{run['workflow_id']}", "complete")
     assert second["result"] == first["result"] == {"processed": 2}
     assert second["params"] == {"items": ["a", "b"], "delay_ms": 0}
-    counts = await redis.hgetall(executions_key(runtime.settings.redis_key_prefix, run["id"]))
+    counts = await redis.hgetall(executions_key(runtime.settings.redis_key_prefix, run["workflow_id"]))
     assert counts == {"0": "2", "1": "2"}  # once per run
 
 
@@ -121,20 +126,31 @@ async def test_a_run_terminated_with_the_temporal_cli_shows_terminated(
 ) -> None:
     url = base(agent_name)
     run = await start(http, url, workflow="event_flow", params={})
-    await until(http, f"{url}/{run['id']}", "waiting")
+    await until(http, f"{url}/{run['workflow_id']}", "waiting")
     subprocess.run(
-        [temporal_cli(), "workflow", "terminate", "--address", temporal_address,
-         "--workflow-id", run["workflow_id"], "--reason", "ops"],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    row = (await http.get(f"{url}/{run['id']}")).json()
+        [
+            temporal_cli(),
+            "workflow",
+            "terminate",
+            "--address",
+            temporal_address,
+            "--workflow-id",
+            run["temporal_workflow_id"],
+            "--reason",
+            "ops",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    row = (await http.get(f"{url}/{run['workflow_id']}")).json()
     assert row["status"] == "terminated"
 
 
 async def test_an_agent_cannot_see_or_steer_another_agents_run(http: httpx.AsyncClient, agent_name: str) -> None:
     mine, theirs = base(agent_name), base(agent_name + "-other")
     run = await start(http, mine, workflow="event_flow", params={}, id="shared-id")
-    await until(http, f"{mine}/{run['id']}", "waiting")
+    await until(http, f"{mine}/{run['workflow_id']}", "waiting")
     assert (await http.get(f"{theirs}/shared-id")).status_code == 404
     assert (await http.post(f"{theirs}/shared-id/terminate")).status_code == 404
     assert (await http.post(f"{theirs}/shared-id/events", json={"type": "go"})).status_code == 404
@@ -149,7 +165,7 @@ async def test_temporal_visibility_finds_exactly_one_agents_runs(
     http: httpx.AsyncClient, client: Client, agent_name: str
 ) -> None:
     alice, bob = f"{agent_name}-alice", f"{agent_name}-bob"
-    mine = {(await start(http, base(alice)))["workflow_id"] for _ in range(3)}
+    mine = {(await start(http, base(alice)))["temporal_workflow_id"] for _ in range(3)}
     await start(http, base(bob))
     query = f'AgentName="{alice}"'
     for _ in range(100):  # visibility is eventually consistent
@@ -158,7 +174,12 @@ async def test_temporal_visibility_finds_exactly_one_agents_runs(
             break
         await asyncio.sleep(0.1)
     assert found == mine
-    typed = {w.id async for w in client.list_workflows(f'AgentType="recorder-agent" AND AgentWorkflow="merge_flow" AND AgentName="{alice}"')}
+    typed = {
+        w.id
+        async for w in client.list_workflows(
+            f'AgentType="recorder-agent" AND AgentWorkflow="merge_flow" AND AgentName="{alice}"'
+        )
+    }
     assert typed == mine
 
 
@@ -176,36 +197,41 @@ async def test_state_routes_and_rpc(http: httpx.AsyncClient, agent_name: str) ->
     assert (await http.post(f"{url}/rpc/ping", json={"args": []})).json() == {"result": "pong"}
     not_callable = await http.post(f"{url}/rpc/add", json={"args": [1, 2]})
     assert not_callable.status_code == 404 and "no callable method 'add'" in not_callable.json()["message"]
-    started = await http.post(f"/agents/task-agent/{agent_name}/rpc/start_workflow",
-                              json={"args": ["process_items", {"items": ["z"]}]})  # fmt: skip
+    started = await http.post(
+        f"/agents/task-agent/{agent_name}/rpc/start_workflow", json={"args": ["process_items", {"items": ["z"]}]}
+    )
     run_id = started.json()["result"]
     await until(http, f"/agents/task-agent/{agent_name}/workflows/{run_id}", "complete")
     listed = await http.post(f"/agents/task-agent/{agent_name}/rpc/list_workflows", json={"args": ["complete"]})
-    assert [w["id"] for w in listed.json()["result"]["workflows"]] == [run_id]
+    assert [w["workflow_id"] for w in listed.json()["result"]["workflows"]] == [run_id]
 
 
 async def test_retention_prunes_finished_runs(http: httpx.AsyncClient, agent_name: str) -> None:
     url = base(agent_name)
     kept = await start(http, url)
     short = await start(http, url, retention={"success": "500 ms"})
-    await until(http, f"{url}/{short['id']}", "complete")
-    await until(http, f"{url}/{kept['id']}", "complete")
+    await until(http, f"{url}/{short['workflow_id']}", "complete")
+    await until(http, f"{url}/{kept['workflow_id']}", "complete")
     await asyncio.sleep(0.8)
     page = (await http.get(url)).json()
-    assert [w["id"] for w in page["workflows"]] == [kept["id"]]
-    bad = await http.post(url, json={"workflow": "merge_flow", "params": {"key": "k"}, "retention": {"success": "soon"}})
+    assert [w["workflow_id"] for w in page["workflows"]] == [kept["workflow_id"]]
+    bad = await http.post(
+        url, json={"workflow": "merge_flow", "params": {"key": "k"}, "retention": {"success": "soon"}}
+    )
     assert bad.status_code == 422
 
 
-async def test_a_run_paused_while_waiting_is_waiting_again_after_resume(http: httpx.AsyncClient, agent_name: str) -> None:
+async def test_a_run_paused_while_waiting_is_waiting_again_after_resume(
+    http: httpx.AsyncClient, agent_name: str
+) -> None:
     url = base(agent_name)
     run = await start(http, url, workflow="event_flow", params={})
-    await until(http, f"{url}/{run['id']}", "waiting")
-    assert (await http.post(f"{url}/{run['id']}/pause")).json()["status"] == "paused"
-    await http.post(f"{url}/{run['id']}/resume")
-    await until(http, f"{url}/{run['id']}", "waiting", timeout=10)
-    await http.post(f"{url}/{run['id']}/events", json={"type": "go"})
-    assert (await until(http, f"{url}/{run['id']}", "complete"))["result"]["type"] == "go"
+    await until(http, f"{url}/{run['workflow_id']}", "waiting")
+    assert (await http.post(f"{url}/{run['workflow_id']}/pause")).json()["status"] == "paused"
+    await http.post(f"{url}/{run['workflow_id']}/resume")
+    await until(http, f"{url}/{run['workflow_id']}", "waiting", timeout=10)
+    await http.post(f"{url}/{run['workflow_id']}/events", json={"type": "go"})
+    assert (await until(http, f"{url}/{run['workflow_id']}", "complete"))["result"]["type"] == "go"
 
 
 async def test_the_reconciler_fixes_lists_for_runs_ended_outside_the_agent(
@@ -215,15 +241,15 @@ async def test_the_reconciler_fixes_lists_for_runs_ended_outside_the_agent(
 
     url = base(agent_name)
     run = await start(http, url, workflow="event_flow", params={})
-    await until(http, f"{url}/{run['id']}", "waiting")
-    await client.get_workflow_handle(run["workflow_id"]).terminate(reason="from another service")
+    await until(http, f"{url}/{run['workflow_id']}", "waiting")
+    await client.get_workflow_handle(run["temporal_workflow_id"]).terminate(reason="from another service")
     reconciler = Reconciler(runtime)
     for _ in range(100):  # visibility is eventually consistent
         if await reconciler.sweep():
             break
         await asyncio.sleep(0.1)
     page = (await http.get(f"{url}?status=terminated")).json()
-    assert [w["id"] for w in page["workflows"]] == [run["id"]]
+    assert [w["workflow_id"] for w in page["workflows"]] == [run["workflow_id"]]
 
 
 async def test_temporal_ui_shows_a_summary_and_live_progress(
@@ -233,11 +259,11 @@ async def test_temporal_ui_shows_a_summary_and_live_progress(
 
     url = base(agent_name, "task-agent")
     run = await start(http, url, workflow="approval", params={"title": "budget"})
-    await until(http, f"{url}/{run['id']}", "waiting")
-    handle = client.get_workflow_handle(run["workflow_id"])
+    await until(http, f"{url}/{run['workflow_id']}", "waiting")
+    handle = client.get_workflow_handle(run["temporal_workflow_id"])
     description = await handle.describe()
-    assert await description.static_summary() == f"approval for task-agent/{agent_name} ({run['id']})"
+    assert await description.static_summary() == f"approval for task-agent/{agent_name} ({run['workflow_id']})"
     # What Temporal UI shows as the run's current details (the SDK's metadata query).
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     assert metadata.current_details == '**progress**: `{"stage":"awaiting approval","title":"budget"}`'
-    await http.post(f"{url}/{run['id']}/terminate")
+    await http.post(f"{url}/{run['workflow_id']}/terminate")

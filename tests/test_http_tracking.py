@@ -34,13 +34,13 @@ async def until(http: httpx.AsyncClient, url: str, *statuses: str, timeout: floa
 async def test_insert_get_and_unknown_id(http: httpx.AsyncClient, agent_name: str) -> None:
     url = base(agent_name)
     created = await start(http, url, id="wf-one", metadata={"team": "a"})
-    assert created["id"] == "wf-one"
+    assert created["workflow_id"] == "wf-one"
     assert created["workflow_name"] == "merge_flow"
     assert created["status"] in ("queued", "running", "complete")
     assert created["metadata"] == {"team": "a"}
-    assert created["workflow_id"] == f"recorder-agent/{agent_name}/wf-one"
+    assert created["temporal_workflow_id"] == f"recorder-agent/{agent_name}/wf-one"
     fetched = (await http.get(f"{url}/wf-one")).json()
-    assert fetched["id"] == "wf-one" and fetched["created_at"] == created["created_at"]
+    assert fetched["workflow_id"] == "wf-one" and fetched["created_at"] == created["created_at"]
     missing = await http.get(f"{url}/wf-nope")
     assert missing.status_code == 404
     assert missing.json() == {"error": "not_found", "message": f"no workflow 'wf-nope' for recorder-agent/{agent_name}"}
@@ -49,7 +49,7 @@ async def test_insert_get_and_unknown_id(http: httpx.AsyncClient, agent_name: st
 async def test_default_id_format_and_duplicate_id(http: httpx.AsyncClient, agent_name: str) -> None:
     url = base(agent_name)
     created = await start(http, url)
-    assert re.fullmatch(r"wf_[0-9a-f]{24}", created["id"])
+    assert re.fullmatch(r"wf_[0-9a-f]{24}", created["workflow_id"])
     await start(http, url, id="dup")
     again = await http.post(url, json={"workflow": "merge_flow", "params": {"key": "other"}, "id": "dup"})
     assert again.status_code == 409
@@ -65,7 +65,9 @@ async def test_invalid_params_unknown_workflow_and_agent(http: httpx.AsyncClient
     assert unknown.status_code == 404 and "unknown workflow 'nope'" in unknown.json()["message"]
     no_agent = await http.get(base(agent_name, "ghost-agent"))
     assert no_agent.status_code == 404
-    bad_id = await http.post(base(agent_name), json={"workflow": "merge_flow", "params": {"key": "k"}, "id": "has space"})
+    bad_id = await http.post(
+        base(agent_name), json={"workflow": "merge_flow", "params": {"key": "k"}, "id": "has space"}
+    )
     assert bad_id.status_code == 422
     assert (await http.get(base(agent_name))).json()["total"] == 0
 
@@ -77,23 +79,23 @@ async def test_complete_error_and_queries_by_status_name_metadata_and_limit(
     ok = [await start(http, url, metadata={"team": "a" if i % 2 else "b", "n": i}) for i in range(4)]
     failed = await start(http, url, workflow="fail_flow", params={"why": "x"}, metadata={"team": "a"})
     for row in ok:
-        assert (await until(http, f"{url}/{row['id']}", "complete"))["result"] == "ok"
-    errored = await until(http, f"{url}/{failed['id']}", "errored")
+        assert (await until(http, f"{url}/{row['workflow_id']}", "complete"))["result"] == "ok"
+    errored = await until(http, f"{url}/{failed['workflow_id']}", "errored")
     assert errored["error"] == {"name": "ValueError", "message": "boom: x"}
     assert errored["completed_at"] >= errored["created_at"]
 
     async def ids(query: str) -> tuple[set[str], int]:
         page = (await http.get(f"{url}?{query}")).json()
-        return {w["id"] for w in page["workflows"]}, page["total"]
+        return {w["workflow_id"] for w in page["workflows"]}, page["total"]
 
-    assert await ids("status=complete") == ({r["id"] for r in ok}, 4)
-    assert await ids("status=errored") == ({failed["id"]}, 1)
-    assert await ids("status=complete&status=errored") == ({r["id"] for r in ok} | {failed["id"]}, 5)
-    assert await ids("status=complete,errored") == ({r["id"] for r in ok} | {failed["id"]}, 5)
-    assert await ids("workflow=fail_flow") == ({failed["id"]}, 1)
-    assert await ids("metadata.team=a") == ({ok[1]["id"], ok[3]["id"], failed["id"]}, 3)
-    assert await ids("metadata.team=a&status=complete") == ({ok[1]["id"], ok[3]["id"]}, 2)
-    assert await ids("metadata.n=2") == ({ok[2]["id"]}, 1)
+    assert await ids("status=complete") == ({r["workflow_id"] for r in ok}, 4)
+    assert await ids("status=errored") == ({failed["workflow_id"]}, 1)
+    assert await ids("status=complete&status=errored") == ({r["workflow_id"] for r in ok} | {failed["workflow_id"]}, 5)
+    assert await ids("status=complete,errored") == ({r["workflow_id"] for r in ok} | {failed["workflow_id"]}, 5)
+    assert await ids("workflow=fail_flow") == ({failed["workflow_id"]}, 1)
+    assert await ids("metadata.team=a") == ({ok[1]["workflow_id"], ok[3]["workflow_id"], failed["workflow_id"]}, 3)
+    assert await ids("metadata.team=a&status=complete") == ({ok[1]["workflow_id"], ok[3]["workflow_id"]}, 2)
+    assert await ids("metadata.n=2") == ({ok[2]["workflow_id"]}, 1)
     limited = (await http.get(f"{url}?limit=2")).json()
     assert len(limited["workflows"]) == 2 and limited["total"] == 5 and limited["next_cursor"]
     bad_status = await http.get(f"{url}?status=sleeping")
@@ -109,10 +111,16 @@ async def _seed(runtime: AgentRuntime, agent_name: str, count: int, **kwargs: ob
     for i in range(count):
         rid = f"r{i:03d}"
         status = kwargs.get("status_of", lambda _: "complete")(i)  # type: ignore[operator]
-        await runtime.tracker.create(agent.keys, WorkflowInfo(
-            id=rid, workflow_id=f"x/{rid}", workflow_name="merge_flow", status=status,
-            created_at=1_700_000_000_000 + (i // 3),  # ties on purpose: the id breaks them
-        ))  # fmt: skip
+        await runtime.tracker.create(
+            agent.keys,
+            WorkflowInfo(
+                workflow_id=rid,
+                temporal_workflow_id=f"x/{rid}",
+                workflow_name="merge_flow",
+                status=status,
+                created_at=1_700_000_000_000 + (i // 3),  # ties on purpose: the id breaks them
+            ),
+        )
         ids.append(rid)
     return ids
 
@@ -128,7 +136,7 @@ async def test_three_page_walk_has_no_overlap_and_ends_with_null_cursor(
             query = f"?limit=10&order={order}" + (f"&cursor={cursor}" if cursor else "")
             page = (await http.get(url + query)).json()
             assert page["total"] == 25
-            seen += [w["id"] for w in page["workflows"]]
+            seen += [w["workflow_id"] for w in page["workflows"]]
             pages += 1
             cursor = page["next_cursor"]
             if cursor is None:
@@ -143,7 +151,7 @@ async def test_status_filter_with_pagination(http: httpx.AsyncClient, runtime: A
     first = (await http.get(f"{url}?status=errored&limit=4&order=asc")).json()
     second = (await http.get(f"{url}?status=errored&limit=4&order=asc&cursor={first['next_cursor']}")).json()
     third = (await http.get(f"{url}?status=errored&limit=4&order=asc&cursor={second['next_cursor']}")).json()
-    walked = [w["id"] for p in (first, second, third) for w in p["workflows"]]
+    walked = [w["workflow_id"] for p in (first, second, third) for w in p["workflows"]]
     assert walked == [i for n, i in enumerate(ids) if n % 3 == 0]
     assert first["total"] == 10 and third["next_cursor"] is None
 
@@ -173,5 +181,5 @@ async def test_delete_one_and_by_criteria(http: httpx.AsyncClient, runtime: Agen
     # created_before is exclusive: r004 (..001) and r006..r008 (..002) go, r009.. (..003) stay
     assert (await http.delete(f"{url}?created_before=1700000000003")).json() == {"deleted": 4}
     remaining = (await http.get(f"{url}?order=asc")).json()
-    assert [w["id"] for w in remaining["workflows"]] == ["r009", "r010", "r011"]
+    assert [w["workflow_id"] for w in remaining["workflows"]] == ["r009", "r010", "r011"]
     assert remaining["total"] == 3

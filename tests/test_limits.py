@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 import api
 from agents import Settings
-from tests.helpers import eventually
+from tests.helpers import eventually, snapshot
 
 LIMIT = 4096
 
@@ -28,34 +28,48 @@ async def small(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-async def snapshot(redis: Redis, agent: str, name: str) -> dict[str, Any]:
-    keys = sorted([key async for key in redis.scan_iter(match=f"*{{{agent}:{name}}}*")])
-    return {key: await redis.dump(key) for key in keys}
-
-
 def chunks(size: int) -> Any:
     async def body() -> AsyncIterator[bytes]:
         sent = 0
         while sent < size:
             yield b'{"x": "' if sent == 0 else b"a" * 1024
             sent += 1024
+
     return body()
 
 
-async def test_refused_input_changes_nothing(small: httpx.AsyncClient, redis: Redis, client: Client,
-                                             agent_name: str) -> None:  # fmt: skip
+async def test_refused_input_changes_nothing(
+    small: httpx.AsyncClient, redis: Redis, client: Client, agent_name: str
+) -> None:
     base = f"/agents/recorder-agent/{agent_name}"
     assert (await small.put(f"{base}/state", json={"counter": 1})).status_code == 200
     assert (await small.post(f"{base}/workflows", json={"workflow": "event_flow", "id": "keep"})).status_code == 201
     before = await snapshot(redis, "recorder-agent", agent_name)
     huge = "x" * LIMIT
     cases: list[tuple[str, str, dict[str, Any], int, str]] = [
-        ("POST", f"{base}/workflows", {"json": {"workflow": "event_flow", "params": {"x": huge}}}, 413, "MAX_BODY_BYTES"),
+        (
+            "POST",
+            f"{base}/workflows",
+            {"json": {"workflow": "event_flow", "params": {"x": huge}}},
+            413,
+            "MAX_BODY_BYTES",
+        ),
         ("PUT", f"{base}/state", {"json": {"blob": huge}}, 413, "over the limit of 4096 bytes"),
-        ("PATCH", f"{base}/state", {"content": chunks(LIMIT * 2),
-                                    "headers": {"content-type": "application/json"}}, 413, "MAX_BODY_BYTES"),
+        (
+            "PATCH",
+            f"{base}/state",
+            {"content": chunks(LIMIT * 2), "headers": {"content-type": "application/json"}},
+            413,
+            "MAX_BODY_BYTES",
+        ),
         ("PUT", f"{base}/state", {"json": [1, 2]}, 422, "body"),
-        ("PATCH", f"{base}/state", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+        (
+            "PATCH",
+            f"{base}/state",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            422,
+            "JSON",
+        ),
         ("POST", f"{base}/workflows", {"json": {"workflow": "event_flow", "params": [1]}}, 422, "params"),
         ("POST", f"{base}/workflows", {"json": {"workflow": "event_flow", "metadata": "x"}}, 422, "metadata"),
         ("POST", f"{base}/workflows", {"json": {"workflow": "event_flow", "id": "has space"}}, 422, "not allowed"),

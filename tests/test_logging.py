@@ -33,7 +33,7 @@ async def test_activity_logs_carry_agent_workflow_run_and_step(runtime: AgentRun
     assert len(reported) == 1
     line = reported[0]
     assert line["agent"] == f"task-agent/{agent_name}"
-    assert line["workflow_id"] == info.workflow_id
+    assert line["workflow_id"] == info.temporal_workflow_id
     assert line["run_id"]
     assert line["step"] == "report_complete"
     assert line["level"] == "info"

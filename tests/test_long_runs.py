@@ -37,12 +37,17 @@ async def test_a_run_continues_as_new_without_rerunning_or_rereporting_steps(
     assert [c[3]["done"] for c in progress] == list(range(1, 31))  # reported once each, in order
     assert (await agent.refresh_state())["done"] == 30
 
-    executions = [w async for w in client.list_workflows(f'WorkflowId = "{info.workflow_id}"')]
+    executions = [w async for w in client.list_workflows(f'WorkflowId = "{info.temporal_workflow_id}"')]
     for _ in range(50):  # visibility lags a little
         if len(executions) > 2:
             break
         await asyncio.sleep(0.1)
-        executions = [w async for w in client.list_workflows(f'WorkflowId = "{info.workflow_id}"')]
+        executions = [w async for w in client.list_workflows(f'WorkflowId = "{info.temporal_workflow_id}"')]
     assert len(executions) > 2, "the run should have continued as new several times"
     assert info.result["execution"] != info.run_id  # finished in a later execution of the chain
-    assert info.run_id == (await client.get_workflow_handle(info.workflow_id).describe()).raw_description.workflow_execution_info.first_run_id
+    assert (
+        info.run_id
+        == (
+            await client.get_workflow_handle(info.temporal_workflow_id).describe()
+        ).raw_description.workflow_execution_info.first_run_id
+    )

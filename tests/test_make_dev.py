@@ -33,12 +33,16 @@ def _session_members(sid: int) -> list[str]:
 
 
 async def test_make_dev_runs_the_stack_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("API_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT", "REDIS_PORT", "WORKER_METRICS_PORT")}
+    ports = {
+        name: free_port()
+        for name in ("API_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT", "REDIS_PORT", "WORKER_METRICS_PORT")
+    }
     env = {k: v for k, v in os.environ.items() if k not in ("TEMPORAL_ADDRESS", "REDIS_URL", "TASK_QUEUE")}
     env.update({k: str(v) for k, v in ports.items()}, DATA_DIR=str(tmp_path / "data"))
     log = tmp_path / "dev.log"
-    proc = subprocess.Popen(["make", "dev"], cwd=ROOT, env=env, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        ["make", "dev"], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     api = f"http://127.0.0.1:{ports['API_PORT']}"
     try:
         async with httpx.AsyncClient(base_url=api, timeout=5) as http:
@@ -52,12 +56,14 @@ async def test_make_dev_runs_the_stack_and_ctrl_c_leaves_nothing(tmp_path: Path)
                 await asyncio.sleep(0.1)
             else:
                 raise AssertionError("the stack never became ready:\n" + log.read_text()[-3000:])
-            started = await http.post("/agents/task-agent/newcomer/workflows",
-                                      json={"workflow": "process_items", "params": {"items": ["a", "b", "c"]}})  # fmt: skip
+            started = await http.post(
+                "/agents/task-agent/newcomer/workflows",
+                json={"workflow": "process_items", "params": {"items": ["a", "b", "c"]}},
+            )
             assert started.status_code == 201, started.text
             run = started.json()
             for _ in range(300):
-                row = (await http.get(f"/agents/task-agent/newcomer/workflows/{run['id']}")).json()
+                row = (await http.get(f"/agents/task-agent/newcomer/workflows/{run['workflow_id']}")).json()
                 if row["status"] == "complete":
                     break
                 await asyncio.sleep(0.1)

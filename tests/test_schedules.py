@@ -19,28 +19,42 @@ async def _scheduled_runs(http: httpx.AsyncClient, agent: str, schedule_id: str)
     return page["workflows"]
 
 
-async def _wait_runs(http: httpx.AsyncClient, agent: str, schedule_id: str, count: int, timeout: float = 20) -> list[dict]:
-    return await eventually(lambda: _scheduled_runs(http, agent, schedule_id), lambda runs: len(runs) >= count,
-                            timeout=timeout, interval=0.1, what=f"{count} runs of {schedule_id}")  # fmt: skip
+async def _wait_runs(
+    http: httpx.AsyncClient, agent: str, schedule_id: str, count: int, timeout: float = 20
+) -> list[dict]:
+    return await eventually(
+        lambda: _scheduled_runs(http, agent, schedule_id),
+        lambda runs: len(runs) >= count,
+        timeout=timeout,
+        interval=0.1,
+        what=f"{count} runs of {schedule_id}",
+    )
 
 
 async def test_a_schedule_starts_tracked_runs_and_obeys_pause_resume_trigger_delete(
     http: httpx.AsyncClient, client: Client, agent_name: str
 ) -> None:
     agent = f"/agents/task-agent/{agent_name}"
-    created = await http.post(f"{agent}/schedules", json={
-        "workflow": "process_items", "params": {"items": ["a"]}, "every": "2 seconds", "id": "tick",
-        "metadata": {"team": "data"},
-    })  # fmt: skip
+    created = await http.post(
+        f"{agent}/schedules",
+        json={
+            "workflow": "process_items",
+            "params": {"items": ["a"]},
+            "every": "2 seconds",
+            "id": "tick",
+            "metadata": {"team": "data"},
+        },
+    )
     assert created.status_code == 201, created.text
     assert created.json()["paused"] is False and created.json()["every"] == "2 seconds"
 
     runs = await _wait_runs(http, agent, "tick", 2)
-    assert all(r["workflow_name"] == "process_items" and r["metadata"] == {"team": "data", "schedule": "tick"}
-               for r in runs)  # fmt: skip
+    assert all(
+        r["workflow_name"] == "process_items" and r["metadata"] == {"team": "data", "schedule": "tick"} for r in runs
+    )
     done = [r for r in runs if r["status"] == "complete"]
     assert done and done[0]["result"] == {"processed": 1}
-    assert done[0]["workflow_id"].startswith(f"task-agent/{agent_name}/tick-")
+    assert done[0]["temporal_workflow_id"].startswith(f"task-agent/{agent_name}/tick-")
 
     assert (await http.post(f"{agent}/schedules/tick/pause")).json()["paused"] is True
     await asyncio.sleep(0.5)
@@ -78,7 +92,9 @@ async def test_bad_schedules_are_422_and_create_nothing(
     http: httpx.AsyncClient, agent_name: str, body: dict, message: str
 ) -> None:
     agent = f"/agents/task-agent/{agent_name}"
-    response = await http.post(f"{agent}/schedules", json={"workflow": "process_items", "params": {"items": ["a"]}, **body})
+    response = await http.post(
+        f"{agent}/schedules", json={"workflow": "process_items", "params": {"items": ["a"]}, **body}
+    )
     assert response.status_code == 422, response.text
     assert message in response.json()["message"]
     assert (await http.get(f"{agent}/schedules")).json() == {"schedules": []}
@@ -93,7 +109,10 @@ async def test_duplicate_schedule_ids_conflict(http: httpx.AsyncClient, agent_na
 
 
 async def test_the_demo_schedules_sync_data_only_when_asked(
-    http: httpx.AsyncClient, runtime, agent_name: str, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    http: httpx.AsyncClient,
+    runtime,
+    agent_name: str,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     hooks = runtime.registry.on_worker_start
     assert [h.__module__ for h in hooks] == ["agents.demo.schedule"]
@@ -109,7 +128,7 @@ async def test_the_demo_schedules_sync_data_only_when_asked(
     try:
         runs = await _wait_runs(http, agent, "sync-data", 1)
         for _ in range(100):
-            row = (await http.get(f"{agent}/workflows/{runs[-1]['id']}")).json()
+            row = (await http.get(f"{agent}/workflows/{runs[-1]['workflow_id']}")).json()
             if row["status"] == "complete":
                 break
             await asyncio.sleep(0.1)

@@ -9,14 +9,14 @@ import pytest
 from redis.asyncio import Redis
 
 from agents import AgentRuntime
-from tests.helpers import outcome_calls, wait_for_status
+from tests.helpers import eventually, outcome_calls, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
 async def _attempt_gaps(redis: Redis, key: str) -> list[float]:
     times = [float(t) for t in await redis.lrange(key, 0, -1)]
-    return [b - a for a, b in zip(times, times[1:])]
+    return [b - a for a, b in zip(times, times[1:], strict=False)]
 
 
 async def test_step_failing_twice_then_succeeding_runs_exactly_three_times(
@@ -55,7 +55,7 @@ async def test_retry_delays_follow_the_backoff(
     assert info.status == "complete"
     gaps = await _attempt_gaps(redis, key)
     assert len(gaps) == 3
-    for gap, want in zip(gaps, expected):
+    for gap, want in zip(gaps, expected, strict=True):
         assert want * 0.9 <= gap <= want + 0.7, (backoff, gaps)
 
 
@@ -74,13 +74,11 @@ async def test_exhausted_retries_fail_the_run_and_report_the_error_once(
     assert await redis.llen(key) == 3
     errors = await outcome_calls(redis, agent)
     assert errors == [["error", "retry_flow", run_id, info.error]]
-    handle = runtime.temporal.get_workflow_handle(info.workflow_id)
+    handle = runtime.temporal.get_workflow_handle(info.temporal_workflow_id)
     assert (await handle.describe()).status.name == "FAILED"
 
 
-async def test_step_exceeding_its_timeout_fails_as_a_timeout(
-    runtime: AgentRuntime, agent_name: str
-) -> None:
+async def test_step_exceeding_its_timeout_fails_as_a_timeout(runtime: AgentRuntime, agent_name: str) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
     started = time.monotonic()
     run_id = await agent.run_workflow("slow_step_flow", {"seconds": 30, "timeout": "1 second"})
@@ -92,9 +90,7 @@ async def test_step_exceeding_its_timeout_fails_as_a_timeout(
     assert time.monotonic() - started < 15
 
 
-async def test_sleep_and_sleep_until_wait_on_durable_timers(
-    runtime: AgentRuntime, agent_name: str
-) -> None:
+async def test_sleep_and_sleep_until_wait_on_durable_timers(runtime: AgentRuntime, agent_name: str) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
     until_ms = int((time.time() + 2.5) * 1000)
     run_id = await agent.run_workflow("sleep_flow", {"until_ms": until_ms})
@@ -108,26 +104,39 @@ async def test_sleep_and_sleep_until_wait_on_durable_timers(
     assert time.time() * 1000 >= until_ms
 
 
-async def test_a_step_name_used_twice_fails_the_run_clearly(
-    runtime: AgentRuntime, agent_name: str
-) -> None:
+async def test_repeated_step_names_are_numbered_and_the_run_completes(runtime: AgentRuntime, agent_name: str) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
-    run_id = await agent.run_workflow("duplicate_step_flow", {})
+    run_id = await agent.run_workflow("repeat_flow", {})
+    info = await wait_for_status(agent, run_id, "waiting")
+    await agent.approve_workflow(run_id, metadata={"n": 1})
+    # The second wait has begun once its timeout timer shows in the history.
+    timers = await eventually(
+        lambda: summaries(runtime, info.temporal_workflow_id, "timer_started_event_attributes"),
+        lambda t: "approval-1" in t,
+        what="the second approval wait",
+    )
+    await agent.approve_workflow(run_id, metadata={"n": 2})
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    assert info.status == "complete" and info.result == [{"n": 1}, {"n": 2}], info
+    # Temporal UI shows each numbered step under its own name.
+    assert timers == ["nap", "nap-1", "approval", "approval-1"]
 
-    info = await wait_for_status(agent, run_id, "errored", "complete")
 
-    assert info.error is not None and info.error["name"] == "StepNameError"
-    assert "'same' is used twice" in info.error["message"]
+async def summaries(runtime: AgentRuntime, temporal_id: str, kind: str) -> list[str]:
+    """The summaries of the history events of `kind` (what Temporal UI shows for them)."""
+    out = []
+    async for event in runtime.temporal.get_workflow_handle(temporal_id).fetch_history_events():
+        if event.HasField(kind) and event.HasField("user_metadata"):
+            out.append(runtime.temporal.data_converter.payload_converter.from_payload(event.user_metadata.summary, str))
+    return out
 
 
-async def test_step_names_show_as_summaries_in_temporal(
-    runtime: AgentRuntime, agent_name: str
-) -> None:
+async def test_step_names_show_as_summaries_in_temporal(runtime: AgentRuntime, agent_name: str) -> None:
     agent = runtime.agent("task-agent", agent_name)
     run_id = await agent.run_workflow("process_items", {"items": ["x", "y"]})
     info = await wait_for_status(agent, run_id, "complete", "errored")
 
-    handle = runtime.temporal.get_workflow_handle(info.workflow_id)
+    handle = runtime.temporal.get_workflow_handle(info.temporal_workflow_id)
     summaries = []
     async for event in handle.fetch_history_events():
         if event.HasField("activity_task_scheduled_event_attributes") and event.HasField("user_metadata"):

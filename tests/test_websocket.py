@@ -20,7 +20,9 @@ async def raw_frames(url: str, count: int) -> tuple[Any, list[dict[str, Any]]]:
     return ws, [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(count)]
 
 
-async def test_connect_sends_identity_state_and_mcp_in_order(api_server: str, runtime: AgentRuntime, agent_name: str) -> None:
+async def test_connect_sends_identity_state_and_mcp_in_order(
+    api_server: str, runtime: AgentRuntime, agent_name: str
+) -> None:
     ws_base = api_server.replace("http", "ws")
     ws, frames = await raw_frames(f"{ws_base}/agents/recorder-agent/{agent_name}?_pk=c1", 2)
     assert frames == [
@@ -44,8 +46,10 @@ async def test_unknown_agent_type_is_refused_with_1008(api_server: str) -> None:
 
 
 async def test_state_set_by_a_client_reaches_the_others_not_the_sender(api_server: str, agent_name: str) -> None:
-    async with AgentClient(api_server, "recorder-agent", agent_name) as a, \
-               AgentClient(api_server, "recorder-agent", agent_name) as b:  # fmt: skip
+    async with (
+        AgentClient(api_server, "recorder-agent", agent_name) as a,
+        AgentClient(api_server, "recorder-agent", agent_name) as b,
+    ):
         seen_by_a: list[Any] = []
         a.on_state(lambda state, source: seen_by_a.append((state, source)))
         b_updates: asyncio.Queue[Any] = asyncio.Queue()
@@ -139,6 +143,7 @@ async def test_broadcast_to_clients_from_a_workflow(api_server: str, agent_name:
     async with AgentClient(api_server, "recorder-agent", agent_name) as client:
         messages = client.messages()
         await http.run_workflow("agent_call_flow")
+
         async def first_hello() -> dict[str, Any]:
             async for message in messages:
                 if message["type"] == "hello":
@@ -149,7 +154,9 @@ async def test_broadcast_to_clients_from_a_workflow(api_server: str, agent_name:
     await http.aclose()
 
 
-async def test_reconnect_after_the_api_restarts_resyncs_state(settings: Any, runtime: AgentRuntime, agent_name: str) -> None:
+async def test_reconnect_after_the_api_restarts_resyncs_state(
+    settings: Any, runtime: AgentRuntime, agent_name: str
+) -> None:
     from devstack import free_port
     from tests.conftest import serve_api
 

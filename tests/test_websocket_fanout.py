@@ -6,44 +6,12 @@ import asyncio
 import base64
 import os
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from agents import AgentRuntime, Settings
 from agents.client import AgentClient
-from devstack import free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _api_process(settings: Settings, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
-    environment = {
-        **os.environ, "PYTHONPATH": str(ROOT), "API_PORT": str(port), "API_HOST": "127.0.0.1",
-        "TEMPORAL_ADDRESS": settings.temporal_target, "REDIS_URL": settings.redis_target,
-        "TASK_QUEUE": settings.task_queue, "AGENT_MODULES": settings.agent_modules, **env,
-    }  # fmt: skip
-    return subprocess.Popen([sys.executable, "api.py"], cwd=ROOT, env=environment,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
-
-
-def _wait_healthy(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    for _ in range(300):
-        assert proc.poll() is None, log.read_text()[-2000:]
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        import time
-
-        time.sleep(0.05)
-    raise AssertionError(log.read_text()[-2000:])
 
 
 @pytest.fixture
@@ -52,28 +20,13 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"ws_queue_size": 16})
 
 
-@pytest.fixture
-def two_apis(settings: Settings, tmp_path: Path) -> Iterator[list[str]]:
-    ports = [free_port(), free_port()]
-    procs = [_api_process(settings, port, tmp_path / f"api{i}.log") for i, port in enumerate(ports)]
-    try:
-        for i, (port, proc) in enumerate(zip(ports, procs)):
-            _wait_healthy(port, proc, tmp_path / f"api{i}.log")
-        yield [f"http://127.0.0.1:{port}" for port in ports]
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(15)
-
-
 @pytest.mark.usefixtures("worker")
 async def test_every_broadcast_reaches_every_client_once_across_two_api_processes(
     two_apis: list[str], runtime: AgentRuntime, agent_name: str
 ) -> None:
     clients = [AgentClient(two_apis[i % 2], "recorder-agent", agent_name) for i in range(6)]
     inboxes: list[list[dict[str, Any]]] = [[] for _ in clients]
-    for client, inbox in zip(clients, inboxes):
+    for client, inbox in zip(clients, inboxes, strict=True):
         client.on_message(inbox.append)
         await client.connect()
     try:
@@ -134,8 +87,13 @@ async def _stuck_client(base_url: str, path: str) -> socket.socket:
     host, port = base_url.removeprefix("http://").split(":")
     await loop.sock_connect(sock, (host, int(port)))
     key = base64.b64encode(os.urandom(16)).decode()
-    await loop.sock_sendall(sock, (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())  # fmt: skip
+    await loop.sock_sendall(
+        sock,
+        (
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode(),
+    )
     response = b""
     while b"\r\n\r\n" not in response:
         response += await loop.sock_recv(sock, 1)  # byte by byte: nothing past the handshake

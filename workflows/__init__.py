@@ -1,4 +1,4 @@
-"""The workflow side: `AgentWorkflow` and its step API (SPEC section 4).
+"""The workflow side: `AgentWorkflow` and its step API.
 
 Workflow code runs in Temporal's sandbox: it does no I/O, no randomness and reads no
 wall clock; every effect goes through a step (an activity) or a non-durable bridge
@@ -6,8 +6,7 @@ call (a local activity). This package imports nothing with side effects.
 """
 
 from ._base import AgentWorkflow, AgentWorkflowEvent, workflow_name_of
-from ._contracts import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal
-from ._durations import parse_duration
+from ._durations import DurationStr, parse_duration
 from ._errors import (
     EventTimeoutError,
     NonRetryableError,
@@ -17,6 +16,7 @@ from ._errors import (
 )
 from ._retries import StepRetries
 from ._step import AgentWorkflowStep, ReceivedEvent, error_info
+from .contracts import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal
 
 __all__ = [
     "AgentRef",
@@ -25,6 +25,7 @@ __all__ = [
     "AgentWorkflowInput",
     "AgentWorkflowStep",
     "Bridge",
+    "DurationStr",
     "EventTimeoutError",
     "NonRetryableError",
     "ReceivedEvent",

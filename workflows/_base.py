@@ -20,11 +20,14 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 from temporalio.exceptions import CancelledError as TemporalCancelledError
 
-from ._contracts import (
+from ._durations import Duration
+from ._errors import WorkflowRejectedError
+from ._step import BRIDGE_RETRY, BRIDGE_TIMEOUT, AgentWorkflowStep, ReceivedEvent, error_info
+from .contracts import (
     AgentCallInput,
     AgentWorkflowInput,
-    BroadcastInput,
     Bridge,
+    BroadcastInput,
     ProgressInput,
     ReportInput,
     RunRef,
@@ -32,9 +35,7 @@ from ._contracts import (
     TrackInput,
     WorkflowEventSignal,
 )
-from ._durations import Duration
-from ._errors import WorkflowRejectedError
-from ._step import BRIDGE_RETRY, BRIDGE_TIMEOUT, AgentWorkflowStep, ReceivedEvent, error_info
+from .inline import AGENT_CALLS
 
 AgentT = TypeVar("AgentT")
 Params = TypeVar("Params")
@@ -98,6 +99,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         workflow.defn(name=cls.workflow_name)(cls)
 
     async def run(self, event: AgentWorkflowEvent[Params], step: AgentWorkflowStep) -> Any:
+        """The workflow: override it. `event.payload` is the validated params, durable work
+        goes through `step`, and the return value is the run's result."""
         raise NotImplementedError
 
     # ----- non-durable: may repeat on retry, never fail the run -----
@@ -118,11 +121,17 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             return self._no_agent("broadcast_to_clients")
         if self._recalling:
             return None  # sent already, before continue-as-new
-        task = asyncio.ensure_future(
-            self._local(Bridge.BROADCAST, BroadcastInput(self._run, message), "broadcast")
-        )
+        task = asyncio.ensure_future(self._local(Bridge.BROADCAST, BroadcastInput(self._run, message), "broadcast"))
         self._pending.append(task)
         return task
+
+    @property
+    def workflow_id(self) -> str:
+        """This run's id: what `run_workflow` returned and every control takes (for a
+        run started without an agent, its Temporal workflow id)."""
+        if self._run is not None and self._run.tracking_id:
+            return self._run.tracking_id
+        return self._input.tracking_id or workflow.info().workflow_id
 
     @property
     def agent(self) -> AgentT:
@@ -130,13 +139,20 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         return typing.cast(AgentT, _AgentProxy(self))
 
     async def wait_for_approval(
-        self, step: AgentWorkflowStep, *, timeout: Duration | None = None, name: str = "approval"
+        self,
+        step: AgentWorkflowStep,
+        *,
+        timeout: Duration | None = None,
+        event_type: str = "approval",
+        name: str = "approval",
     ) -> Any:
         """Wait for `approve_workflow` / `reject_workflow`; return the approval's metadata.
 
-        A rejection raises WorkflowRejectedError(reason).
+        A rejection raises WorkflowRejectedError(reason). `event_type`: the event that
+        carries the decision (`approval`, what the approve/reject controls send); `name`:
+        the step's name (numbered when used again: `approval`, `approval-1`, ...).
         """
-        event = await step.wait_for_event(name, type="approval", timeout=timeout)
+        event = await step.wait_for_event(name, type=event_type, timeout=timeout)
         payload = event.payload if isinstance(event.payload, dict) else {}
         if not payload.get("approved"):
             raise WorkflowRejectedError(payload.get("reason"))
@@ -181,9 +197,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             self._restore(input.carried)
         info = workflow.info()
         if input.agent is not None:
-            self._run = RunRef(
-                input.agent, input.tracking_id, type(self).workflow_name, info.first_execution_run_id
-            )
+            self._run = RunRef(input.agent, input.tracking_id, type(self).workflow_name, info.first_execution_run_id)
         event = AgentWorkflowEvent(
             payload=self._parse_params(input.params),
             timestamp=info.start_time,
@@ -194,9 +208,12 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         if self._run is not None and self._run.tracking_id is None:
             # Started for the agent by a schedule: the run tracks itself (durably, once).
             self._run.tracking_id = await workflow.execute_activity(
-                Bridge.TRACK, TrackInput(self._run, input.params, input.metadata),
-                start_to_close_timeout=BRIDGE_TIMEOUT, retry_policy=BRIDGE_RETRY, summary="track run",
-            )  # fmt: skip
+                Bridge.TRACK,
+                TrackInput(self._run, input.params, input.metadata),
+                start_to_close_timeout=BRIDGE_TIMEOUT,
+                retry_policy=BRIDGE_RETRY,
+                summary="track run",
+            )
         await self._set_status("running")
         try:
             result = await self.run(event, step)
@@ -252,10 +269,15 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             "reported": self._reported,
             "paused": self._paused,
         }
-        workflow.continue_as_new(AgentWorkflowInput(
-            params=self._input.params, agent=self._input.agent, metadata=self._input.metadata,
-            tracking_id=self._run.tracking_id if self._run else self._input.tracking_id, carried=carried,
-        ))  # fmt: skip
+        workflow.continue_as_new(
+            AgentWorkflowInput(
+                params=self._input.params,
+                agent=self._input.agent,
+                metadata=self._input.metadata,
+                tracking_id=self._run.tracking_id if self._run else self._input.tracking_id,
+                carried=carried,
+            )
+        )
 
     def _restore(self, carried: dict[str, Any]) -> None:
         self._memo = dict(carried.get("memo") or {})
@@ -309,7 +331,10 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
     async def _local(self, activity: str, arg: Any, what: str) -> Any:
         try:
             return await workflow.execute_local_activity(
-                activity, arg, start_to_close_timeout=_LOCAL_TIMEOUT, retry_policy=_LOCAL_RETRY,
+                activity,
+                arg,
+                start_to_close_timeout=_LOCAL_TIMEOUT,
+                retry_policy=_LOCAL_RETRY,
                 summary=what,
             )
         except FailureError as err:
@@ -339,8 +364,10 @@ def _short_json(value: Any, limit: int = 500) -> str:
 
 
 class _AgentProxy:
-    """`self.agent.method(*args)` -> the agent's method, run in the worker under the
-    agent's lock (non-durable: a retried call may run again)."""
+    """`self.agent.method(*args)` -> the agent's method, run in the worker in the agent's
+    turn. From workflow code it is a local activity (non-durable: a retried call may run
+    again; a call that still fails raises in the workflow); from an inline step body it
+    is a direct call, durable with the step (`step.do("save", lambda: self.agent.save(x))`)."""
 
     def __init__(self, owner: AgentWorkflow[Any, Any, Any]) -> None:
         self._owner = owner
@@ -351,6 +378,11 @@ class _AgentProxy:
 
         async def call(*args: Any) -> Any:
             run = self._owner._run
+            if not workflow.in_workflow():  # inside an inline step body (see workflows.inline)
+                calls = AGENT_CALLS.get()
+                if calls is None:
+                    raise RuntimeError(f"self.agent.{method}() works in workflow code and inline step bodies only")
+                return None if run is None else await calls(run, method, list(args))
             if run is None:
                 return self._owner._no_agent(f"agent.{method}")
             return await workflow.execute_local_activity(

@@ -47,9 +47,7 @@ class StepRetries:
             raise ValueError(f"retries.limit: expected a whole number >= 0, got {limit!r}")
         backoff = value.get("backoff", default.backoff)
         if backoff not in ("constant", "linear", "exponential"):
-            raise ValueError(
-                f"retries.backoff: {backoff!r}; use 'constant', 'linear' or 'exponential'"
-            )
+            raise ValueError(f"retries.backoff: {backoff!r}; use 'constant', 'linear' or 'exponential'")
         delay = parse_duration(value.get("delay", default.delay), what="retries.delay")
         return cls(limit=limit, delay=delay, backoff=backoff)
 

@@ -1,4 +1,4 @@
-"""`AgentWorkflowStep`: the durable primitives of SPEC section 4.
+"""`AgentWorkflowStep`: the durable primitives of a run.
 
 Every method here is recorded in the run's Temporal history, so a completed step never
 runs again, even across worker restarts. Each waits first for the run to be un-paused:
@@ -7,20 +7,21 @@ no new step starts while a run is paused.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError as TemporalTimeout
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeout
 
-from ._contracts import Bridge, ReportInput, SendEventInput, StateWriteInput
 from ._durations import Duration, describe, parse_duration
 from ._errors import EventTimeoutError, StepNameError, StepTimeoutError
 from ._retries import DEFAULT_STEP_TIMEOUT, StepRetries
+from .contracts import Bridge, InlineStepInput, ReportInput, SendEventInput, StateWriteInput
+from .inline import is_activity, park, unpark
 
 if TYPE_CHECKING:
     from ._base import AgentWorkflow
@@ -57,16 +58,23 @@ class AgentWorkflowStep:
     def __init__(self, owner: AgentWorkflow[Any, Any, Any]) -> None:
         self._wf = owner
         self._names: set[str] = set()
+        self._uses: dict[str, int] = {}
 
-    def _claim(self, name: str) -> None:
+    def _claim(self, name: str) -> str:
+        """The step's identity: `name`, numbered when the name is used again (`nap`,
+        `nap-1`, `nap-2`, as on Cloudflare). Numbers follow the order of the calls, which
+        re-running the same code reproduces, so they are stable across replays and
+        continue-as-new; a number already taken by an explicit name is skipped."""
         if not isinstance(name, str) or not name:
             raise StepNameError(f"a step needs a non-empty name, got {name!r}")
-        if name in self._names:
-            raise StepNameError(
-                f"step name {name!r} is used twice in this run; step names identify "
-                f"steps, so give each step its own (for example with an index)"
-            )
-        self._names.add(name)
+        n = self._uses.get(name, 0)
+        numbered = name if n == 0 else f"{name}-{n}"
+        while numbered in self._names:
+            n += 1
+            numbered = f"{name}-{n}"
+        self._uses[name] = n + 1
+        self._names.add(numbered)
+        return numbered
 
     async def do(
         self,
@@ -76,8 +84,13 @@ class AgentWorkflowStep:
         retries: StepRetries | dict[str, Any] | None = None,
         timeout: Duration | None = None,
     ) -> Any:
-        """Run activity `fn(*args)` once, durably, with retries and a per-attempt timeout."""
-        self._claim(name)
+        """Run `fn(*args)` once, durably, with retries and a per-attempt timeout.
+
+        `fn` is a registered activity (runs on any worker; suits long work) or any async
+        callable: a closure, a lambda returning an awaitable, a method (runs in this
+        worker, outside the sandbox, and may do I/O; see `workflows.inline`). Either
+        way its result is recorded in the run's history and never computed again."""
+        name = self._claim(name)
         config = StepRetries.parse(retries)
         limit = parse_duration(timeout or DEFAULT_STEP_TIMEOUT, what=f"step {name!r} timeout")
         return await self._wf._durable(f"do:{name}", lambda: self._do(name, fn, args, config, limit))
@@ -86,29 +99,47 @@ class AgentWorkflowStep:
         await self._wf._until_resumed()
         attempt = 1
         while True:
+            summary = name if attempt == 1 else f"{name} (attempt {attempt})"
             try:
-                return await workflow.execute_activity(
-                    fn,
-                    args=list(args),
-                    start_to_close_timeout=limit,
-                    retry_policy=config.temporal_policy(),
-                    summary=name if attempt == 1 else f"{name} (attempt {attempt})",
-                )
-            except ActivityError as err:
-                retryable = not (
-                    isinstance(err.cause, ApplicationError) and err.cause.non_retryable
-                )
-                if config.backoff == "linear" and retryable and attempt <= config.limit:
-                    await workflow.sleep(
-                        config.delay_before_retry(attempt), summary=f"{name}: retry backoff"
+                if is_activity(fn):
+                    return await workflow.execute_activity(
+                        fn,
+                        args=list(args),
+                        start_to_close_timeout=limit,
+                        retry_policy=config.temporal_policy(),
+                        summary=summary,
                     )
+                return await self._inline(name, fn, args, config, limit, summary)
+            except (ActivityError, ApplicationError, TemporalTimeout) as err:
+                # A local activity's failure arrives as its own error, not an ActivityError.
+                cause = err.cause if isinstance(err, ActivityError) else err
+                retryable = not (isinstance(cause, ApplicationError) and cause.non_retryable)
+                if config.backoff == "linear" and retryable and attempt <= config.limit:
+                    await workflow.sleep(config.delay_before_retry(attempt), summary=f"{name}: retry backoff")
                     attempt += 1
                     continue
                 raise _step_failure(name, err, limit) from err
 
+    async def _inline(
+        self, name: str, fn: Any, args: tuple[Any, ...], config: StepRetries, limit: timedelta, summary: str
+    ) -> Any:
+        info = workflow.info()
+        key = f"{info.workflow_id}|{info.run_id}|{name}"
+        park(key, fn, args)
+        try:
+            return await workflow.execute_local_activity(
+                Bridge.INLINE_STEP,
+                InlineStepInput(key, self._wf._run),
+                start_to_close_timeout=limit,
+                retry_policy=config.temporal_policy(),
+                summary=summary,
+            )
+        finally:
+            unpark(key)
+
     async def sleep(self, name: str, duration: Duration) -> None:
         """Durable timer: the run sleeps `duration` (seconds to a year)."""
-        self._claim(name)
+        name = self._claim(name)
         delta = parse_duration(duration, what=f"sleep {name!r}")
         await self._wf._durable(f"sleep:{name}", lambda: self._sleep(name, delta))
 
@@ -119,9 +150,9 @@ class AgentWorkflowStep:
 
     async def sleep_until(self, name: str, when: datetime | int | float) -> None:
         """Sleep until `when` (an aware datetime, or epoch milliseconds)."""
-        self._claim(name)
+        name = self._claim(name)
         if isinstance(when, (int, float)):
-            when = datetime.fromtimestamp(when / 1000, tz=timezone.utc)
+            when = datetime.fromtimestamp(when / 1000, tz=UTC)
         if when.tzinfo is None:
             raise ValueError(f"sleep_until {name!r}: give an aware datetime (with a timezone)")
         target = when
@@ -133,11 +164,9 @@ class AgentWorkflowStep:
 
         await self._wf._durable(f"sleep:{name}", sleep)
 
-    async def wait_for_event(
-        self, name: str, *, type: str, timeout: Duration | None = None
-    ) -> ReceivedEvent:
+    async def wait_for_event(self, name: str, *, type: str, timeout: Duration | None = None) -> ReceivedEvent:
         """Wait for an event of `type`. One sent before the wait is kept and returned."""
-        self._claim(name)
+        name = self._claim(name)
         limit = parse_duration(timeout or DEFAULT_EVENT_TIMEOUT, what=f"wait {name!r} timeout")
         if limit > MAX_EVENT_TIMEOUT or limit <= timedelta(0):
             raise ValueError(f"wait {name!r}: timeout must be between 1 ms and 1 year")
@@ -152,13 +181,10 @@ class AgentWorkflowStep:
             self._wf._waiting_for = type
             await self._wf._set_status("waiting", waiting_for=type)
             try:
-                await workflow.wait_condition(
-                    lambda: self._wf._has_event(type), timeout=limit, timeout_summary=name
-                )
-            except asyncio.TimeoutError:
+                await workflow.wait_condition(lambda: self._wf._has_event(type), timeout=limit, timeout_summary=name)
+            except TimeoutError:
                 raise EventTimeoutError(
-                    f"wait_for_event {name!r} timed out after {describe(limit)} "
-                    f"waiting for an event of type {type!r}"
+                    f"wait_for_event {name!r} timed out after {describe(limit)} waiting for an event of type {type!r}"
                 ) from None
             finally:
                 self._wf._waiting_for = None
@@ -207,17 +233,20 @@ class AgentWorkflowStep:
         async def execute() -> None:
             await self._wf._until_resumed()
             await workflow.execute_activity(
-                activity, input_type(run, *fields), start_to_close_timeout=BRIDGE_TIMEOUT,
-                retry_policy=BRIDGE_RETRY, summary=what,
-            )  # fmt: skip
+                activity,
+                input_type(run, *fields),
+                start_to_close_timeout=BRIDGE_TIMEOUT,
+                retry_policy=BRIDGE_RETRY,
+                summary=what,
+            )
 
         await self._wf._durable_unnamed(what, execute)
 
 
-def _step_failure(name: str, err: ActivityError, limit: timedelta) -> ApplicationError:
+def _step_failure(name: str, err: Exception, limit: timedelta) -> ApplicationError:
     """The error a failed step raises: the original error's type and message, or a
     StepTimeoutError that says which step timed out and after how long."""
-    cause = err.cause
+    cause = err.cause if isinstance(err, ActivityError) else err
     if isinstance(cause, TemporalTimeout):
         return StepTimeoutError(f"step {name!r} timed out after {describe(limit)}")
     info = error_info(err)

@@ -28,9 +28,7 @@ def executions_key(prefix: str, run_id: str) -> str:
 class DemoActivities(ActivityGroup):
     @activity.defn(name="demo.process_item")
     async def process_item(self, input: ItemInput) -> str:
-        await self.redis.hincrby(
-            executions_key(self.settings.redis_key_prefix, input.run_id), str(input.index), 1
-        )
+        await self.redis.hincrby(executions_key(self.settings.redis_key_prefix, input.run_id), str(input.index), 1)
         if input.delay_ms:
             await asyncio.sleep(input.delay_ms / 1000)
         return input.item.upper()

@@ -12,14 +12,22 @@ from ._errors import AgentHttpError
 class AgentHttp:
     """`AgentHttp("http://127.0.0.1:8000", "task-agent", "alice", token=...)`; pass `client=` to share one."""
 
-    def __init__(self, base_url: str, agent: str, name: str, *, token: str | None = None,
-                 client: httpx.AsyncClient | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, base_url: str, agent: str, name: str, *, token: str | None = None, client: httpx.AsyncClient | None = None
+    ) -> None:
         self._base = f"/agents/{agent}/{name}"
         self._client = client or httpx.AsyncClient(base_url=base_url, timeout=30)
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def aclose(self) -> None:
+        """Close the HTTP client (also done by leaving `async with AgentHttp(...)`)."""
         await self._client.aclose()
+
+    async def __aenter__(self) -> AgentHttp:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._client.request(method, self._base + path, headers=self._headers, **kwargs)
@@ -31,14 +39,29 @@ class AgentHttp:
             raise AgentHttpError(response.status_code, body.get("error", "error"), body.get("message", response.text))
         return response.json()
 
-    async def run_workflow(self, workflow: str, params: dict[str, Any] | None = None, *, id: str | None = None,
-                           metadata: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    async def run_workflow(
+        self,
+        workflow: str,
+        params: dict[str, Any] | None = None,
+        *,
+        id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Start a run of `workflow` (201); the run's row."""
         body = {"workflow": workflow, "params": params or {}, "id": id, "metadata": metadata}
         return await self._request("POST", "/workflows", json={k: v for k, v in body.items() if v is not None})
 
-    async def list_workflows(self, *, status: str | list[str] | None = None, workflow: str | None = None,
-                             metadata: dict[str, str] | None = None, limit: int = 50, order: str = "desc",
-                             cursor: str | None = None) -> dict[str, Any]:  # fmt: skip
+    async def list_workflows(
+        self,
+        *,
+        status: str | list[str] | None = None,
+        workflow: str | None = None,
+        metadata: dict[str, str] | None = None,
+        limit: int = 50,
+        order: str = "desc",
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of this agent's runs: `{workflows, total, next_cursor}`."""
         params: dict[str, Any] = {"limit": limit, "order": order}
         if status:
             params["status"] = status if isinstance(status, str) else ",".join(status)
@@ -50,28 +73,49 @@ class AgentHttp:
         return await self._request("GET", "/workflows", params=params)
 
     async def get_workflow(self, workflow_id: str) -> dict[str, Any]:
+        """One run's row (AgentHttpError 404 if unknown)."""
         return await self._request("GET", f"/workflows/{workflow_id}")
 
     async def send_event(self, workflow_id: str, type: str, payload: Any = None) -> None:
+        """Send an event of `type` to a run."""
         await self._request("POST", f"/workflows/{workflow_id}/events", json={"type": type, "payload": payload})
 
     async def approve(self, workflow_id: str, reason: str | None = None, metadata: Any = None) -> None:
+        """Approve a run waiting for approval."""
         await self._request("POST", f"/workflows/{workflow_id}/approve", json={"reason": reason, "metadata": metadata})
 
     async def reject(self, workflow_id: str, reason: str | None = None) -> None:
+        """Reject a run waiting for approval."""
         await self._request("POST", f"/workflows/{workflow_id}/reject", json={"reason": reason})
 
     async def pause(self, workflow_id: str) -> dict[str, Any]:
+        """Pause a running or waiting run; its row afterwards."""
         return await self._request("POST", f"/workflows/{workflow_id}/pause")
 
     async def resume(self, workflow_id: str) -> dict[str, Any]:
+        """Resume a paused run; its row afterwards."""
         return await self._request("POST", f"/workflows/{workflow_id}/resume")
 
     async def terminate(self, workflow_id: str, reason: str | None = None) -> dict[str, Any]:
+        """End a run now; its row afterwards."""
         return await self._request("POST", f"/workflows/{workflow_id}/terminate", json={"reason": reason})
 
     async def restart(self, workflow_id: str, *, reset_tracking: bool = True) -> dict[str, Any]:
+        """Run again from the start with the same params; its row afterwards."""
         return await self._request("POST", f"/workflows/{workflow_id}/restart", json={"reset_tracking": reset_tracking})
 
     async def get_state(self) -> dict[str, Any]:
+        """`{state, version}` of the agent."""
         return await self._request("GET", "/state")
+
+    async def set_state(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Replace the agent's state; `{state, version}` afterwards."""
+        return await self._request("PUT", "/state", json=state)
+
+    async def merge_state(self, partial: dict[str, Any]) -> dict[str, Any]:
+        """Shallow-merge `partial` into the agent's state; `{state, version}` afterwards."""
+        return await self._request("PATCH", "/state", json=partial)
+
+    async def call(self, method: str, *args: Any) -> Any:
+        """Call a `@callable_method` of the agent (in its turn); its result."""
+        return (await self._request("POST", f"/rpc/{method}", json={"args": list(args)}))["result"]

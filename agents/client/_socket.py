@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from agents.ws.protocol import CloseCode
+
 from ._errors import AgentClientError
 
 StateCallback = Callable[[Any, str], Any]
@@ -76,6 +78,7 @@ class AgentClient:
         await self.wait_ready(timeout)
 
     async def wait_ready(self, timeout: float = 10.0) -> None:
+        """Wait until connected and the agent's state has arrived."""
         waiter = asyncio.ensure_future(self._ready.wait())
         done, _ = await asyncio.wait({waiter, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
         if self._ready.is_set():
@@ -88,6 +91,7 @@ class AgentClient:
         raise AgentClientError(f"no identity from {self.url} within {timeout}s")
 
     async def close(self) -> None:
+        """Close the connection and stop reconnecting."""
         self._closing = True
         if self._ws:
             await self._ws.close()
@@ -115,11 +119,13 @@ class AgentClient:
             self._subscribers.remove(queue)
 
     async def set_state(self, state: Any) -> None:
+        """Replace the agent's state (every other client hears it); returns once sent."""
         await self._send({"type": "cf_agent_state", "state": state})
         self._set_local_state(state, "client")
 
-    async def call(self, method: str, *args: Any, timeout: float | None = None,
-                   on_chunk: Callable[[Any], Any] | None = None) -> Any:  # fmt: skip
+    async def call(
+        self, method: str, *args: Any, timeout: float | None = None, on_chunk: Callable[[Any], Any] | None = None
+    ) -> Any:
         """Call a `@callable_method`; chunks of a streaming method go to `on_chunk`."""
         call_id = uuid.uuid4().hex
         pending = self._pending[call_id] = _PendingCall(on_chunk)
@@ -141,8 +147,9 @@ class AgentClient:
         delay = self._backoff[0]
         while not self._closing:
             try:
-                async with websockets.connect(self.url, open_timeout=10, max_size=None,
-                                              additional_headers=self._headers) as ws:  # fmt: skip
+                async with websockets.connect(
+                    self.url, open_timeout=10, max_size=None, additional_headers=self._headers
+                ) as ws:
                     self._ws = ws
                     self.connects += 1
                     delay = self._backoff[0]
@@ -151,7 +158,7 @@ class AgentClient:
             except asyncio.CancelledError:
                 raise
             except websockets.exceptions.ConnectionClosed as err:
-                if err.rcvd is not None and err.rcvd.code == 1008:  # refused (auth, unknown agent): final
+                if err.rcvd is not None and err.rcvd.code == CloseCode.POLICY:  # refused (auth, unknown agent): final
                     raise AgentClientError(f"the server refused the connection (1008): {err.rcvd.reason}") from err
                 if not self._reconnect:
                     raise AgentClientError(str(err)) from err

@@ -1,4 +1,4 @@
-"""Demo: `TaskAgent` (`/agents/task-agent/{name}`), the agent of SPEC section 7."""
+"""Demo: `TaskAgent` (`/agents/task-agent/{name}`), the demo app's agent."""
 
 from __future__ import annotations
 

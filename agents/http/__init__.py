@@ -1,5 +1,6 @@
-"""The HTTP API routes (SPEC section 5), mounted by `api.app()`."""
+"""The HTTP API routes (docs/contract.md, "HTTP and WebSocket"), mounted by `api.app()`."""
 
+from .custom import router as custom_router
 from .deps import AgentDep, Runtime, get_runtime
 from .errors import install_error_handlers
 from .events import router as events_router
@@ -11,6 +12,7 @@ from .workflows import router as workflows_router
 __all__ = [
     "AgentDep",
     "Runtime",
+    "custom_router",
     "events_router",
     "get_runtime",
     "install_error_handlers",

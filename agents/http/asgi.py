@@ -12,10 +12,15 @@ from agents.errors import AgentError
 
 async def send_error(send: Send, err: AgentError, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"error": err.code, "message": err.message}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": err.status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    *(headers or [])],
-    })  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": err.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

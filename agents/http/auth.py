@@ -6,8 +6,11 @@ the path itself (our URL space is small and fixed):
 
 - `/agents/{agent}/{name}...`: `read` for GET/HEAD and WebSocket connects, `control` else;
 - `/workflows/...` (runs of no agent): the same access on `*/*`;
-- `/healthz` and the static demo files: nothing (they hold no data);
-- anything else (`/readyz`, `/metrics`, `/docs`, `/openapi.json`): any valid token.
+- `/metrics`: `read` on `*/*` (counts of every agent's traffic: an operator's view);
+- `/healthz` and the static demo files: nothing (they hold no data). A path is a static
+  file only if no API route matches it and it names the file plainly (no `.`/`..`
+  segments): anything else is decided as an API path, so the check fails closed;
+- anything else (`/readyz`, `/docs`, `/openapi.json`): any valid token.
 
 The caller's Principal is left in the ASGI scope's state (`request.state.principal`,
 `websocket.state.principal`) for routes and agent hooks.
@@ -17,15 +20,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import parse_qs
 
 import structlog
+from starlette.datastructures import Headers, QueryParams
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agents._auth import Access, Authenticator, Principal
 from agents.errors import AgentError
 from agents.settings import Settings
-from agents.ws.protocol import close_reason
+from agents.ws.protocol import CloseCode, close_reason
 
 from .asgi import send_error
 
@@ -61,7 +65,9 @@ class AuthMiddleware:
 
     def _authorize(self, scope: Scope, websocket: bool) -> Principal | None:
         path: str = scope["path"]
-        if path == "/healthz" or (not websocket and self.public(path)):
+        # A static file's path is public unless an API route claims it too (checked second:
+        # it walks the routes, and only the few static paths get that far).
+        if path == "/healthz" or (not websocket and self.public(path) and not _claimed_by_route(scope)):
             return None
         principal = self.authenticator.authenticate(_token(scope, websocket))
         access: Access = "read" if websocket or scope.get("method") in _READ_METHODS else "control"
@@ -69,17 +75,30 @@ class AuthMiddleware:
             principal.require(access, match["agent"], match["name"])
         elif path == "/workflows" or path.startswith("/workflows/"):
             principal.require(access, None, None)
+        elif path == "/metrics":
+            principal.require("read", None, None)
         return principal
 
 
+def _claimed_by_route(scope: Scope) -> bool:
+    """Whether an API route (anything but the static mount) matches the request's path."""
+    app = scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        if isinstance(route, Mount):
+            continue
+        match, _ = route.matches(scope)
+        if match is not Match.NONE:
+            return True
+    return False
+
+
 def _token(scope: Scope, websocket: bool) -> str | None:
-    for key, value in scope.get("headers") or []:
-        if key == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else None
+    authorization = Headers(scope=scope).get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None
     if websocket:  # browsers cannot set headers on a WebSocket
-        tokens = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token")
-        return tokens[0] if tokens else None
+        return QueryParams(scope.get("query_string", b"")).get("token")
     return None
 
 
@@ -90,7 +109,7 @@ async def _close_socket(receive: Receive, send: Send, reason: str) -> None:
     if message["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
-    await send({"type": "websocket.close", "code": 1008, "reason": close_reason(reason)})
+    await send({"type": "websocket.close", "code": CloseCode.POLICY, "reason": close_reason(reason)})
 
 
 def authenticator_for(settings: Settings) -> Authenticator:
@@ -101,5 +120,9 @@ def authenticator_for(settings: Settings) -> Authenticator:
             "configured: set API_KEYS or JWT_SECRET, or bind API_HOST=127.0.0.1"
         )
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-    return Authenticator(api_keys=settings.api_keys, jwt_secret=secret, jwt_audience=settings.jwt_audience,
-                         jwt_issuer=settings.jwt_issuer)  # fmt: skip
+    return Authenticator(
+        api_keys=settings.api_keys,
+        jwt_secret=secret,
+        jwt_audience=settings.jwt_audience,
+        jwt_issuer=settings.jwt_issuer,
+    )

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 
-from agents._agent import Agent, maybe_await
+from agents._agent import Agent, enter
 from agents._names import SAFE_NAME
 from agents._runtime import AgentRuntime
 from agents.errors import AgentError, ForbiddenError
@@ -30,10 +30,10 @@ async def get_agent(
     name: Annotated[str, Path(pattern=NAME_PATTERN, description="agent name: 1-128 of A-Z a-z 0-9 _ . -")],
 ) -> Agent[Any]:
     instance = rt.agent(agent, name)
-    if not instance.overrides("on_request"):
+    if not instance.overrides("authorize_request"):
         return instance
     try:
-        await maybe_await(instance.on_request(request))
+        await enter(instance, instance.authorize_request, request)  # agent code: in its turn
     except AgentError:
         raise
     except Exception as err:  # the agent's own check refused the request

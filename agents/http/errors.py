@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,39 +17,78 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from agents.errors import AgentError
 
-_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid"}  # fmt: skip
+_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+}
+
+
+class ErrorResponse(JSONResponse):
+    """An error may echo the client's input (field errors do), which may hold what no
+    response can carry as it is: a lone surrogate (valid JSON text, not valid Unicode)
+    is sent escaped, and Infinity/NaN (not JSON) as the strings "Infinity"/"NaN"."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(_finite(content), ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AgentError)
-    async def agent_error(request: Request, exc: AgentError) -> JSONResponse:
-        return JSONResponse({"error": exc.code, "message": exc.message, **exc.details}, status_code=exc.status)
+    async def agent_error(request: Request, exc: AgentError) -> ErrorResponse:
+        return ErrorResponse({"error": exc.code, "message": exc.message, **exc.details}, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = to_jsonable_python(exc.errors(), fallback=str)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> ErrorResponse:
+        # Not the input itself: it is the client's to begin with, and echoing it back
+        # would carry whatever it holds (nesting too deep to serialize, for one).
+        errors = [{key: error.get(key) for key in ("type", "loc", "msg")} for error in exc.errors()]
+        errors = to_jsonable_python(errors, fallback=str)
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse(
+        return ErrorResponse(
             {"error": "invalid", "message": f"{where}: {first.get('msg', 'invalid request')}", "errors": errors},
             status_code=422,
         )
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": _CODES.get(exc.status_code, "error"), "message": str(exc.detail)},
-                            status_code=exc.status_code, headers=exc.headers)  # fmt: skip
+    async def http_error(request: Request, exc: HTTPException) -> ErrorResponse:
+        return ErrorResponse(
+            {"error": _CODES.get(exc.status_code, "error"), "message": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
-    async def redis_down(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"error": "unavailable", "message": "Redis is unreachable; try again shortly"},
-                            status_code=503, headers={"Retry-After": "1"})  # fmt: skip
+    async def redis_down(request: Request, exc: Exception) -> ErrorResponse:
+        return ErrorResponse(
+            {"error": "unavailable", "message": "Redis is unreachable; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(RPCError)
-    async def temporal_error(request: Request, exc: RPCError) -> JSONResponse:
+    async def temporal_error(request: Request, exc: RPCError) -> ErrorResponse:
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            return JSONResponse({"error": "unavailable", "message": "Temporal is unreachable; try again shortly"},
-                                status_code=503, headers={"Retry-After": "1"})  # fmt: skip
-        return JSONResponse({"error": "temporal_error", "message": exc.message}, status_code=502)
+            return ErrorResponse(
+                {"error": "unavailable", "message": "Temporal is unreachable; try again shortly"},
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+        return ErrorResponse({"error": "temporal_error", "message": exc.message}, status_code=502)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
 
 import structlog
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents._metrics import Metrics
 
 log = structlog.get_logger("agents.http")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 
 class RequestContextMiddleware:
@@ -26,8 +30,9 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        given = Headers(scope=scope).get("x-request-id", "")
+        # Echoed in a header and every log line: only a plain token is taken as it is.
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         status = 500
         started = time.perf_counter()
 
@@ -46,8 +51,7 @@ class RequestContextMiddleware:
                 elapsed = time.perf_counter() - started
                 self.metrics.http_requests.labels(scope["method"], route, str(status)).inc()
                 self.metrics.http_seconds.labels(scope["method"], route).observe(elapsed)
-                log.info("request", method=scope["method"], route=route, status=status,
-                         ms=round(elapsed * 1000, 2))  # fmt: skip
+                log.info("request", method=scope["method"], route=route, status=status, ms=round(elapsed * 1000, 2))
 
 
 def _route(scope: dict[str, Any]) -> str:

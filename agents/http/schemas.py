@@ -80,8 +80,8 @@ class WorkflowError(BaseModel):
 
 
 class WorkflowInfoOut(BaseModel):
-    id: str
-    workflow_id: str = Field(description="the Temporal workflow id (find it in Temporal UI)")
+    workflow_id: str = Field(description="the run's id: what every control takes (`/workflows/{workflow_id}`)")
+    temporal_workflow_id: str = Field(description="the Temporal workflow id (find the run by it in Temporal UI)")
     workflow_name: str
     status: str
     params: dict[str, Any]
@@ -94,6 +94,7 @@ class WorkflowInfoOut(BaseModel):
     completed_at: int | None = None
     run_id: str | None = None
     waiting_for: str | None = Field(None, description="the event type a `waiting` run waits for")
+    expires_at: int | None = Field(None, description="when a finished run with a retention is removed (epoch ms)")
 
     @classmethod
     def of(cls, info: WorkflowInfo) -> WorkflowInfoOut:
@@ -107,8 +108,9 @@ class WorkflowPageOut(BaseModel):
 
     @classmethod
     def of(cls, page: WorkflowPage) -> WorkflowPageOut:
-        return cls(workflows=[WorkflowInfoOut.of(w) for w in page.workflows], total=page.total,
-                   next_cursor=page.next_cursor)  # fmt: skip
+        return cls(
+            workflows=[WorkflowInfoOut.of(w) for w in page.workflows], total=page.total, next_cursor=page.next_cursor
+        )
 
 
 class StateOut(BaseModel):
@@ -126,3 +128,29 @@ class Accepted(BaseModel):
 
 class RpcResult(BaseModel):
     result: Any = None
+
+
+class ScheduleOut(BaseModel):
+    """One of an agent's schedules."""
+
+    id: str
+    workflow_name: str
+    params: dict[str, Any]
+    metadata: dict[str, Any]
+    overlap: str
+    created_at: int = Field(description="epoch milliseconds")
+    cron: str | None = None
+    every: str | None = None
+    at: str | None = None
+    paused: bool | None = Field(None, description="null when Temporal no longer has the schedule")
+    runs_started: int = 0
+    next_runs: list[str] = Field(default_factory=list, description="the next start times, ISO 8601")
+    missing_in_temporal: bool = False
+
+    @classmethod
+    def of(cls, info: Any) -> ScheduleOut:
+        return cls(**dataclasses.asdict(info))
+
+
+class SchedulesOut(BaseModel):
+    schedules: list[ScheduleOut]

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Body
 from pydantic_core import to_jsonable_python
 
-from agents._agent import Agent, callable_options, maybe_await
-from agents.errors import NotFoundError
+from agents._agent import Agent
+from agents._rpc import call_callable
 
 from .deps import AgentDep
 from .schemas import RpcCall, RpcResult, StateOut
@@ -58,15 +58,9 @@ class _CollectedStream:
 
 @router.post("/rpc/{method}", response_model=RpcResult)
 async def call_method(agent: AgentDep, method: str, body: RpcCall | None = None) -> RpcResult:
-    """Call a `@callable_method`; a streaming method's chunks come back as a list."""
-    options = callable_options(agent, method)
-    if options is None:
-        raise NotFoundError(f"{agent.agent_type} has no callable method {method!r}")
-    await agent.refresh_state()
-    args = (body or RpcCall()).args
-    fn = getattr(agent, method)
-    if options.get("streaming"):
-        stream = _CollectedStream()
-        await maybe_await(fn(stream, *args))
-        return RpcResult(result=to_jsonable_python(stream.chunks))
-    return RpcResult(result=to_jsonable_python(await maybe_await(fn(*args))))
+    """Call a `@callable_method` in the agent's turn; a streaming method's chunks come
+    back as a list. 404 not callable, 422 arguments the method does not take, 400 the
+    method raised, 503 the agent stayed busy past AGENT_TURN_WAIT."""
+    stream = _CollectedStream()
+    result, streamed = await call_callable(agent, method, (body or RpcCall()).args, stream=stream)
+    return RpcResult(result=to_jsonable_python(stream.chunks if streamed else result))

@@ -41,19 +41,20 @@ def _metadata(request: Request) -> dict[str, str] | None:
 def _epoch_ms(value: str | None) -> int | None:
     if value is None:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit() and len(value) <= 15:  # "²".isdigit() is True too
         return int(value)
     try:
         return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ValidationError(f"created_before must be epoch milliseconds or an ISO 8601 time, not {value!r}") from None
 
 
 @router.post("", status_code=201, response_model=WorkflowInfoOut)
 async def start_workflow(agent: AgentDep, body: StartWorkflow) -> WorkflowInfoOut:
     # The row comes back with the start's last write: no second read.
-    info = await agent.runtime.runs.start(agent, body.workflow, body.params, id=body.id, metadata=body.metadata,
-                                          retention=body.retention)  # fmt: skip
+    info = await agent.runtime.runs.start(
+        agent, body.workflow, body.params, id=body.id, metadata=body.metadata, retention=body.retention
+    )
     return WorkflowInfoOut.of(info)
 
 
@@ -67,16 +68,31 @@ async def list_workflows(
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     cursor: str | None = None,
 ) -> WorkflowPageOut:
-    page = await agent.get_workflows(status=_statuses(status), workflow_name=workflow,
-                                     metadata=_metadata(request), limit=limit, order=order, cursor=cursor)  # fmt: skip
+    page = await agent.get_workflows(
+        status=_statuses(status),
+        workflow_name=workflow,
+        metadata=_metadata(request),
+        limit=limit,
+        order=order,
+        cursor=cursor,
+    )
     return WorkflowPageOut.of(page)
 
 
 @router.delete("", response_model=Deleted)
-async def delete_workflows(agent: AgentDep, request: Request, status: Statuses = None,
-                           workflow: str | None = None, created_before: str | None = None) -> Deleted:  # fmt: skip
-    count = await agent.delete_workflows(status=_statuses(status), workflow_name=workflow,
-                                         metadata=_metadata(request), created_before=_epoch_ms(created_before))  # fmt: skip
+async def delete_workflows(
+    agent: AgentDep,
+    request: Request,
+    status: Statuses = None,
+    workflow: str | None = None,
+    created_before: str | None = None,
+) -> Deleted:
+    count = await agent.delete_workflows(
+        status=_statuses(status),
+        workflow_name=workflow,
+        metadata=_metadata(request),
+        created_before=_epoch_ms(created_before),
+    )
     return Deleted(deleted=count)
 
 
@@ -122,15 +138,13 @@ async def resume(agent: AgentDep, workflow_id: str) -> WorkflowInfoOut:
 
 
 @router.post("/{workflow_id}/terminate", response_model=WorkflowInfoOut)
-async def terminate(agent: AgentDep, workflow_id: str,
-                    body: Annotated[Terminate | None, Body()] = None) -> WorkflowInfoOut:  # fmt: skip
+async def terminate(
+    agent: AgentDep, workflow_id: str, body: Annotated[Terminate | None, Body()] = None
+) -> WorkflowInfoOut:
     return WorkflowInfoOut.of(await agent.terminate_workflow(workflow_id, (body or Terminate()).reason))
 
 
 @router.post("/{workflow_id}/restart", response_model=WorkflowInfoOut)
-async def restart(agent: AgentDep, workflow_id: str,
-                  body: Annotated[Restart | None, Body()] = None) -> WorkflowInfoOut:  # fmt: skip
+async def restart(agent: AgentDep, workflow_id: str, body: Annotated[Restart | None, Body()] = None) -> WorkflowInfoOut:
     info = await agent.restart_workflow(workflow_id, reset_tracking=(body or Restart()).reset_tracking)
     return WorkflowInfoOut.of(info)
-
-

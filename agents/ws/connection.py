@@ -12,20 +12,17 @@ from starlette.websockets import WebSocket
 
 from agents._auth import ANONYMOUS, Principal
 
-from .protocol import close_reason
+from .protocol import CloseCode, close_reason
 
 log = structlog.get_logger("agents.ws")
-
-# Close codes: 1008 policy (auth, unknown agent), 1009 too big, 1013 try again later.
-CLOSE_SLOW_CONSUMER = 1013
-CLOSE_TRY_AGAIN = 1013
 
 
 class Connection:
     """What agent hooks receive: `id`, `query`, `principal`, `send(message)`, `close(code, reason)`."""
 
-    def __init__(self, websocket: WebSocket, id: str, *, query: dict[str, str], max_queue: int,
-                 principal: Principal = ANONYMOUS) -> None:  # fmt: skip
+    def __init__(
+        self, websocket: WebSocket, id: str, *, query: dict[str, str], max_queue: int, principal: Principal = ANONYMOUS
+    ) -> None:
         self.id = id
         self.query = query
         self.principal = principal
@@ -46,7 +43,7 @@ class Connection:
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
             log.warning("slow websocket client dropped", connection=self.id)
-            self.close_soon(CLOSE_SLOW_CONSUMER, "too slow: reconnect to resync")
+            self.close_soon(CloseCode.TRY_AGAIN, "too slow: reconnect to resync")
 
     def offer_broadcast(self, text: str, state_version: int | None) -> None:
         """A broadcast from the hub; a state snapshot older than what the client has is skipped."""

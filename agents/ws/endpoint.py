@@ -12,19 +12,23 @@ from fastapi import APIRouter, WebSocket
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from agents._agent import Agent, callable_options, maybe_await
+from agents._agent import SERVER, WORKFLOW, Agent, enter
 from agents._auth import ANONYMOUS
 from agents._names import SAFE_NAME_RE
+from agents._payloads import MAX_JSON_DEPTH
+from agents._rpc import call_callable
 from agents.errors import AgentError, NotFoundError
 
 from . import protocol
-from .connection import CLOSE_TRY_AGAIN, Connection
+from .connection import Connection
+from .protocol import CloseCode
 from .streaming import StreamingResponse
 
 log = structlog.get_logger("agents.ws")
 router = APIRouter()
 
 _MAX_CONCURRENT_CALLS = 32
+"""Frames of one connection being handled at once; past that the connection is not read."""
 
 
 @router.websocket("/agents/{agent}/{name}")
@@ -37,30 +41,46 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
             raise NotFoundError(f"agent name {name!r} is not allowed")
         instance = rt.agent(agent, name)
     except NotFoundError as err:
-        await websocket.close(1008, protocol.close_reason(err.message))
+        await websocket.close(CloseCode.POLICY, protocol.close_reason(err.message))
         return
     query = dict(websocket.query_params)
     query.pop("token", None)  # a credential, not something for agent hooks to see
+    connection_id = query.pop("_pk", None) or uuid.uuid4().hex
+    if not SAFE_NAME_RE.match(connection_id) or connection_id in (SERVER, WORKFLOW):
+        await websocket.close(
+            CloseCode.POLICY,
+            protocol.close_reason(
+                f"connection id (_pk) {connection_id[:40]!r} is not allowed: 1-128 of A-Z a-z 0-9 _ . -, "
+                f"and not {SERVER!r} or {WORKFLOW!r}"
+            ),
+        )
+        return
     principal = getattr(websocket.state, "principal", None) or ANONYMOUS
-    connection = Connection(websocket, query.pop("_pk", None) or uuid.uuid4().hex, query=query,
-                            max_queue=settings.ws_queue_size, principal=principal)  # fmt: skip
+    connection = Connection(
+        websocket, connection_id, query=query, max_queue=settings.ws_queue_size, principal=principal
+    )
     writer: asyncio.Task[None] | None = None
     calls: set[asyncio.Task[None]] = set()
     with structlog.contextvars.bound_contextvars(agent=f"{agent}/{name}", connection=connection.id):
         try:
             await hub.join(instance.keys.channel, connection)  # broadcasts queue up from here on
-            await instance.refresh_state()
+            if instance.overrides("on_connect"):
+                try:  # in the agent's turn: the state sent next is the one on_connect saw
+                    await enter(instance, instance.on_connect, connection)
+                except (RedisConnectionError, RedisTimeoutError):
+                    raise
+                except Exception as err:  # the agent refused the connection (or stayed busy)
+                    await hub.leave(instance.keys.channel, connection)
+                    await connection.close(CloseCode.POLICY, str(err) or "connection refused")
+                    return
+            else:
+                await instance.refresh_state()
         except (RedisConnectionError, RedisTimeoutError):
             await hub.leave(instance.keys.channel, connection)
-            await connection.close(CLOSE_TRY_AGAIN, "Redis is unreachable: reconnect shortly")
+            await connection.close(CloseCode.TRY_AGAIN, "Redis is unreachable: reconnect shortly")
             return
         try:
             connection.state_version = instance.state_version
-            try:
-                await maybe_await(instance.on_connect(connection))
-            except Exception as err:  # the agent refused the connection
-                await connection.close(1008, str(err) or "connection refused")
-                return
             await connection.send_now(protocol.identity(name, agent, state_follows=instance.state_is_set))
             if instance.state_is_set:
                 await connection.send_now(protocol.state(instance.state))
@@ -71,18 +91,24 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
             log.exception("websocket handler failed")
         finally:
             await hub.leave(instance.keys.channel, connection)
-            for task in calls:
-                task.cancel()
             if writer:
                 writer.cancel()
-            try:
-                await maybe_await(instance.on_close(connection))
-            except Exception:
-                log.exception("on_close hook failed")
+            if calls:
+                # What the client sent before it left is still carried out (a state change
+                # sent just before closing must not be lost); only answers go nowhere.
+                _, unfinished = await asyncio.wait(set(calls), timeout=settings.agent_turn_wait + 1)
+                for task in unfinished:
+                    task.cancel()
+            if instance.overrides("on_close"):
+                try:
+                    await enter(instance, instance.on_close, connection)
+                except Exception:
+                    log.exception("on_close hook failed")
 
 
-async def _receive(websocket: WebSocket, agent: Agent[Any], connection: Connection,
-                   calls: set[asyncio.Task[None]]) -> None:  # fmt: skip
+async def _receive(
+    websocket: WebSocket, agent: Agent[Any], connection: Connection, calls: set[asyncio.Task[None]]
+) -> None:
     while not connection.closed:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
@@ -96,26 +122,40 @@ async def _receive(websocket: WebSocket, agent: Agent[Any], connection: Connecti
         except ValueError:
             connection.send(protocol.error("malformed frame: not JSON"))
             continue
+        except RecursionError:  # nesting deeper than the parser recurses
+            connection.send(protocol.error(f"malformed frame: nested deeper than {MAX_JSON_DEPTH} levels"))
+            continue
         kind = frame.get("type") if isinstance(frame, dict) else None
         if kind in ("cf_agent_state", "rpc") and not _may_control(agent, connection):
             refusal = f"forbidden: this token may only read {agent.agent_type}/{agent.name}"
-            connection.send(protocol.state_error(refusal) if kind == "cf_agent_state"
-                            else protocol.rpc_error(frame.get("id"), refusal))  # fmt: skip
+            connection.send(
+                protocol.state_error(refusal)
+                if kind == "cf_agent_state"
+                else protocol.rpc_error(frame.get("id"), refusal)
+            )
             continue
+        # Each frame is handled in a task of its own, so a long call does not stop the
+        # reading; frames that enter the agent queue for its turn in the order sent.
         if kind == "cf_agent_state":
-            await _set_state(agent, connection, frame)
+            work = _set_state(agent, connection, frame)
         elif kind == "rpc":
-            if len(calls) >= _MAX_CONCURRENT_CALLS:
-                connection.send(protocol.rpc_error(frame.get("id"), "too many calls in flight on this connection"))
-                continue
-            task = asyncio.create_task(_call(agent, connection, frame))
-            calls.add(task)
-            task.add_done_callback(calls.discard)
+            work = _call(agent, connection, frame)
+        elif agent.overrides("on_message"):
+            work = _on_message(agent, connection, frame)
         else:
-            try:
-                await maybe_await(agent.on_message(connection, frame))
-            except Exception as err:
-                connection.send(protocol.error(f"on_message failed: {err}"))
+            continue
+        while len(calls) >= _MAX_CONCURRENT_CALLS:  # backpressure: stop reading a while
+            await asyncio.wait(calls, return_when=asyncio.FIRST_COMPLETED)
+        task = asyncio.create_task(work)
+        calls.add(task)
+        task.add_done_callback(calls.discard)
+
+
+async def _on_message(agent: Agent[Any], connection: Connection, frame: Any) -> None:
+    try:
+        await enter(agent, agent.on_message, connection, frame)
+    except Exception as err:
+        connection.send(protocol.error(f"on_message failed: {err}"))
 
 
 def _may_control(agent: Agent[Any], connection: Connection) -> bool:
@@ -127,9 +167,16 @@ async def _set_state(agent: Agent[Any], connection: Connection, frame: dict[str,
         connection.send(protocol.state_error("cf_agent_state needs a 'state' field"))
         return
     try:
-        await agent.set_state(frame["state"], source=connection.id)
+        # A full turn even without state hooks: it keeps this write in order with the
+        # connection's other frames, which queue for the same turn.
+        async with agent.turn():
+            await agent.set_state(frame["state"], source=connection)
     except AgentError as err:
         connection.send(protocol.state_error(err.message))
+        return
+    except Exception as err:  # Redis gone, or a hook failed: say so, keep the connection
+        log.warning("state change from a client failed", error=repr(err))
+        connection.send(protocol.state_error(f"state change failed: {type(err).__name__}"))
         return
     connection.state_version = max(connection.state_version, agent.state_version)
 
@@ -139,19 +186,14 @@ async def _call(agent: Agent[Any], connection: Connection, frame: dict[str, Any]
     if not isinstance(method, str) or not isinstance(args, list):
         connection.send(protocol.rpc_error(call_id, "an rpc frame needs 'method' (string) and 'args' (list)"))
         return
-    options = callable_options(agent, method)
-    if options is None:
-        connection.send(protocol.rpc_error(call_id, f"method {method!r} is not callable on {agent.agent_type}"))
-        return
+    stream = StreamingResponse(connection, call_id)
     try:
-        await agent.refresh_state()
-        fn = getattr(agent, method)
-        if options.get("streaming"):
-            stream = StreamingResponse(connection, call_id)
-            await maybe_await(fn(stream, *args))
-            stream.end()
-        else:
-            connection.send(protocol.rpc_result(call_id, await maybe_await(fn(*args))))
+        result, streamed = await call_callable(agent, method, args, stream=stream)
     except Exception as err:
         message = err.message if isinstance(err, AgentError) else f"{type(err).__name__}: {err}"
         connection.send(protocol.rpc_error(call_id, message))
+        return
+    if streamed:
+        stream.end()  # no-op if the method ended it itself
+    else:
+        connection.send(protocol.rpc_result(call_id, result))

@@ -19,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from agents._metrics import Metrics
 
 from .connection import Connection
+from .protocol import CloseCode
 
 log = structlog.get_logger("agents.ws")
 
@@ -81,7 +82,7 @@ class ConnectionHub:
                 # Broadcasts sent while we are away are lost: tell every client now, so
                 # they reconnect (and resync state) instead of silently missing updates.
                 log.warning("pub/sub connection lost; closing clients and resubscribing")
-                self._close_all(1012, "server lost its event stream: reconnect")
+                self._close_all(CloseCode.SERVICE_RESTART, "server lost its event stream: reconnect")
                 while not await self._resubscribe():
                     await asyncio.sleep(0.5)
 

@@ -19,9 +19,24 @@ Server -> client afterwards:
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import Any
 
 from pydantic_core import to_jsonable_python
+
+
+class CloseCode(IntEnum):
+    """The WebSocket close codes the server sends, and what a client should do."""
+
+    POLICY = 1008
+    """Refused (authentication, scopes, unknown agent, a bad connection id): final, do not retry."""
+    TOO_BIG = 1009
+    """A frame over WS_MAX_FRAME_BYTES."""
+    SERVICE_RESTART = 1012
+    """The server lost its event stream (Redis): reconnect and resync."""
+    TRY_AGAIN = 1013
+    """Redis unreachable on connect, or the client read too slowly: reconnect and resync."""
+
 
 MCP_EMPTY = {"type": "cf_agent_mcp_servers", "mcp": {"servers": {}, "tools": [], "prompts": [], "resources": []}}
 

@@ -5,5 +5,13 @@ from .call_api import CallApi, CallApiParams
 from .process_items import ProcessItems, ProcessItemsParams
 from .sync_data import SyncData, SyncDataParams
 
-__all__ = ["Approval", "ApprovalParams", "CallApi", "CallApiParams", "ProcessItems", "ProcessItemsParams",
-           "SyncData", "SyncDataParams"]  # fmt: skip
+__all__ = [
+    "Approval",
+    "ApprovalParams",
+    "CallApi",
+    "CallApiParams",
+    "ProcessItems",
+    "ProcessItemsParams",
+    "SyncData",
+    "SyncDataParams",
+]

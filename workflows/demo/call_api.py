@@ -1,29 +1,23 @@
-"""Demo: `call_api`, a resilient external HTTP call as one durable step (SPEC section 7)."""
+"""Demo: `call_api`, a resilient external HTTP call as one durable step."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from activities.demo import HttpActivities, HttpCallInput
 from agents.demo import TaskAgent
-from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep, parse_duration
+from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep, DurationStr, parse_duration
 
 
 class CallApiParams(BaseModel):
     url: str = Field(pattern=r"^https?://", max_length=2000)
     retries: int = Field(default=5, ge=0, le=20)
-    retry_delay: str = "1 second"
+    retry_delay: DurationStr = "1 second"
     """First wait between attempts; it doubles each retry."""
-    timeout: str = "30 seconds"
+    timeout: DurationStr = "30 seconds"
     """Per attempt."""
-
-    @field_validator("retry_delay", "timeout")
-    @classmethod
-    def _is_duration(cls, value: str) -> str:
-        parse_duration(value, what="duration")
-        return value
 
 
 class CallApi(AgentWorkflow[TaskAgent, CallApiParams, dict[str, Any]]):

@@ -1,4 +1,4 @@
-"""Demo: `process_items`, background processing with progress (SPEC section 7)."""
+"""Demo: `process_items`, background processing with progress."""
 
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ class ProcessItemsParams(BaseModel):
 class ProcessItems(AgentWorkflow[TaskAgent, ProcessItemsParams, dict[str, Any]]):
     """One durable step per item; progress after each; `task_progress` in the agent's state."""
 
-    async def run(
-        self, event: AgentWorkflowEvent[ProcessItemsParams], step: AgentWorkflowStep
-    ) -> dict[str, int]:
+    async def run(self, event: AgentWorkflowEvent[ProcessItemsParams], step: AgentWorkflowStep) -> dict[str, int]:
         items = event.payload.items
         total = len(items)
         # The work's own budget, not the 10-minute default: a step that was running on

@@ -19,8 +19,9 @@ class SyncData(AgentWorkflow[TaskAgent, SyncDataParams, dict[str, Any]]):
     """Fetch from a source (one durable step), then record the sync in the agent's state."""
 
     async def run(self, event: AgentWorkflowEvent[SyncDataParams], step: AgentWorkflowStep) -> dict[str, Any]:
-        fetched = await step.do("fetch " + event.payload.source, DemoActivities.fetch_records,
-                                event.payload.source, timeout="1 minute")  # fmt: skip
+        fetched = await step.do(
+            "fetch " + event.payload.source, DemoActivities.fetch_records, event.payload.source, timeout="1 minute"
+        )
         await self.report_progress({"fraction": 1.0, "records": fetched["records"]})
         synced = {"source": event.payload.source, "records": fetched["records"], "batch": fetched["batch"]}
         await step.merge_agent_state({"last_sync": synced})

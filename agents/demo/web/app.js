@@ -2,7 +2,7 @@
 // protocol as Cloudflare's agents client) plus the HTTP workflow API. No polling.
 
 const $ = (selector) => document.querySelector(selector);
-const runs = new Map(); // id -> run row (as the HTTP API returns it)
+const runs = new Map(); // workflow_id -> run row (as the HTTP API returns it)
 let socket = null;
 let agentName = null;
 // With authentication on, open the page as /?token=<API key or JWT>: it goes in the
@@ -71,7 +71,7 @@ function fraction(progress) {
 }
 
 function render() {
-  const rows = [...runs.values()].sort((a, b) => b.created_at - a.created_at || (a.id < b.id ? 1 : -1));
+  const rows = [...runs.values()].sort((a, b) => b.created_at - a.created_at || (a.workflow_id < b.workflow_id ? 1 : -1));
   $("#total").textContent = `(${rows.length})`;
   $("#runs").replaceChildren(...rows.map(renderRow));
 }
@@ -87,11 +87,11 @@ function button(label, action, run, style = "secondary") {
 
 function renderRow(run) {
   const tr = document.createElement("tr");
-  tr.dataset.runId = run.id;
+  tr.dataset.runId = run.workflow_id;
   tr.dataset.status = run.status;
   const f = run.status === "complete" && run.workflow_name === "process_items" ? 1 : fraction(run.progress);
   const progress = f === null ? "" : `<progress max="1" value="${f}"></progress> ${Math.round(f * 100)}%`;
-  tr.innerHTML = `<td class="id" title="${run.workflow_id}">${run.id}</td><td>${run.workflow_name}</td>
+  tr.innerHTML = `<td class="id" title="${run.temporal_workflow_id}">${run.workflow_id}</td><td>${run.workflow_name}</td>
     <td><span class="status ${run.status}">${run.status}</span></td><td class="progress">${progress}</td><td class="actions"></td>`;
   const actions = tr.querySelector(".actions");
   if (run.status === "waiting" && run.workflow_name === "approval") {
@@ -112,8 +112,8 @@ async function control(run, action, reason) {
   showError(null);
   try {
     const body = action === "approve" || action === "reject" ? { reason: reason || null } : undefined;
-    const updated = await api("POST", `/workflows/${run.id}/${action}`, body);
-    if (updated.id) { runs.set(updated.id, updated); render(); }
+    const updated = await api("POST", `/workflows/${run.workflow_id}/${action}`, body);
+    if (updated.workflow_id) { runs.set(updated.workflow_id, updated); render(); }
   } catch (error) { showError(error); }
 }
 
@@ -125,7 +125,7 @@ async function onMessage(message) {
   }
   if (message.type === "workflow_status") Object.assign(run, { status: message.status, result: message.result ?? run.result, error: message.error ?? run.error });
   else run.progress = message.progress;
-  runs.set(run.id, run);
+  runs.set(run.workflow_id, run);
   render();
 }
 
@@ -140,7 +140,7 @@ async function openAgent(name) {
     onOpen: async () => {
       $("#connection").classList.add("open");
       const page = await api("GET", "/workflows?limit=100");  // once per (re)connect, then live
-      for (const run of page.workflows) runs.set(run.id, run);
+      for (const run of page.workflows) runs.set(run.workflow_id, run);
       render();
     },
     onClose: () => $("#connection").classList.remove("open"),
@@ -160,7 +160,7 @@ document.querySelectorAll("form.start").forEach((form) => form.addEventListener(
   showError(null);
   try {
     const run = await api("POST", "/workflows", { workflow: form.dataset.workflow, params: paramsOf(form) });
-    if (!runs.has(run.id)) runs.set(run.id, run);
+    if (!runs.has(run.workflow_id)) runs.set(run.workflow_id, run);
     render();
   } catch (error) { showError(error); }
 }));

@@ -8,7 +8,7 @@ fields can be added later without breaking running workflows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -79,16 +79,14 @@ class WorkflowEventSignal:
 @dataclass
 class StateWriteInput:
     run: RunRef
-    mode: str
-    """`set`, `merge` or `reset`."""
+    mode: Literal["set", "merge", "reset"]
     values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class ReportInput:
     run: RunRef
-    outcome: str
-    """`complete` or `error`."""
+    outcome: Literal["complete", "error"]
     result: Any = None
     error: dict[str, str] | None = None
 
@@ -131,9 +129,18 @@ class TrackInput:
 @dataclass
 class StatusInput:
     run: RunRef
-    status: str
+    status: Literal["running", "waiting"]
+    """What the run reports of itself; the agent's controls set the other statuses."""
     waiting_for: str | None = None
     """With `waiting`: the event type the run waits for (the agent checks it on delivery)."""
+
+
+@dataclass
+class InlineStepInput:
+    """Which parked step body to run (see `workflows.inline`), for which run."""
+
+    key: str
+    run: RunRef | None = None
 
 
 class Bridge:
@@ -147,6 +154,7 @@ class Bridge:
     CALL = "agents.call"
     STATUS = "agents.status"
     TRACK = "agents.track"
+    INLINE_STEP = "agents.inline_step"
 
     SIGNAL_EVENT = "agents.event"
     SIGNAL_PAUSE = "agents.pause"

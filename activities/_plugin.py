@@ -1,0 +1,41 @@
+"""The worker's Temporal plugin: one object that owns the sandbox pass-through list, the
+bridge activities and the app's workflows and activities, so `worker.py` and tests just
+pass `plugins=[AgentsPlugin(runtime)]` (the client carries the data converter:
+`agents.connect_temporal`).
+
+It lives with the bridge, not in `agents`: the agent layer does not know the bridge that
+runs workflow effects on it (imports run workflows <- agents <- activities)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.plugin import SimplePlugin
+from temporalio.worker import WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from agents import PASSTHROUGH, AgentRuntime, LogContextInterceptor
+
+from ._bridge import BridgeActivities
+
+
+def _sandbox(existing: WorkflowRunner | None) -> WorkflowRunner:
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
+
+
+class AgentsPlugin(SimplePlugin):
+    """Registers the app's workflows and activities plus the bridge activities, with the
+    framework's sandbox pass-throughs and log-context interceptor."""
+
+    def __init__(self, runtime: AgentRuntime) -> None:
+        registry = runtime.registry
+        activities: list[Any] = [*BridgeActivities(runtime).all(), *registry.activity_functions]
+        for group in registry.activity_groups:
+            activities += group(redis=runtime.redis, settings=runtime.settings).all()
+        super().__init__(
+            "temporal-agents",
+            activities=activities,
+            workflows=list(registry.workflows.values()),
+            workflow_runner=_sandbox,
+            interceptors=[LogContextInterceptor()],
+        )

@@ -1,0 +1,138 @@
+"""Imports run one way: `workflows` <- `agents` <- `activities` <- the entry points, no
+module imports another in a circle, and a package reaches another only through its
+public modules. Read from the source (every import, those inside functions too; imports
+under `if TYPE_CHECKING:` are annotations only and do not count)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYERS = {"workflows": 0, "agents": 1, "activities": 2}
+"""A package may import its own layer and those below: the workflow side knows nothing of
+agents, and the agent layer nothing of the bridge that runs workflow effects."""
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for package in LAYERS:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _runtime_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped |= {id(child) for stmt in node.body for child in ast.walk(stmt)}
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and id(n) not in skipped]
+
+
+def _targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
+    """The project modules an import statement loads (a package's own `__init__` is not
+    counted for its submodules: Python loads it first whatever imports them)."""
+    if isinstance(node, ast.Import):
+        names = [alias.name for alias in node.names]
+    else:
+        base = node.module or ""
+        if node.level:
+            here = module.split(".")
+            package = here if MODULES[module].name == "__init__.py" else here[:-1]
+            package = package[: len(package) - node.level + 1]
+            base = ".".join([*package, *([node.module] if node.module else [])])
+        submodules = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES]
+        names = submodules if submodules and len(submodules) == len(node.names) else [base, *submodules]
+    out = set()
+    for name in names:
+        while name and name not in MODULES:
+            name = name.rpartition(".")[0]
+        if name and name != module and not module.startswith(name + "."):
+            out.add(name)
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    return {
+        m: set().union(*[_targets(m, n) for n in _runtime_imports(ast.parse(p.read_text()))], set())
+        for m, p in MODULES.items()
+    }
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def _is_demo(module: str) -> bool:
+    """The demo app (`agents.demo`, `workflows.demo`, ...): an app like a user's, which may
+    import any framework package's public front."""
+    return module.split(".")[1:2] == ["demo"]
+
+
+def test_no_module_imports_another_in_a_circle() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_packages_import_only_downwards_and_only_public_modules_of_others() -> None:
+    wrong = []
+    for module, targets in _graph().items():
+        package = module.split(".")[0]
+        for target in targets:
+            other = target.split(".")[0]
+            if _is_demo(target) and not _is_demo(module):
+                wrong.append(f"{module} -> {target}: the framework never imports the demo app")
+            elif other == package:
+                continue
+            elif not _is_demo(module) and LAYERS[other] > LAYERS[package]:
+                wrong.append(f"{module} -> {target}: {package} is below {other}")
+            elif any(part.startswith("_") for part in target.split(".")[1:]) and not _is_demo(target):
+                wrong.append(f"{module} -> {target}: a private module of another package")
+    assert wrong == []
+
+
+def test_the_check_sees_what_it_should() -> None:
+    graph = _graph()
+    assert "workflows" in graph["agents._runs"] or "workflows.contracts" in graph["agents._runs"]
+    assert _cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+
+
+def test_lua_lives_in_lua_files() -> None:
+    """Scripts are `agents/lua/*.lua` resources (loaded by `agents._lua`), not strings in
+    Python modules, so Python and Lua never both build the same names."""
+    inline = [m for m, path in MODULES.items() if "redis.call(" in path.read_text()]
+    assert inline == []
+    assert {"run_transition", "state_write", "turn_acquire"} <= {
+        p.stem for p in (ROOT / "agents" / "lua").glob("*.lua")
+    }

@@ -1,0 +1,106 @@
+"""Inline step bodies (`step.do(name, closure)`), as Cloudflare writes steps: real I/O to
+a local HTTP server that counts hits, a worker killed with SIGKILL after the step, and
+retries of a failing closure."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities import AgentsPlugin
+from agents import AgentRuntime
+from tests.helpers import eventually, start_entry_point, wait_for_status
+
+
+class HitCounter:
+    """A local HTTP server: answers each GET with how many it has had, after failing the
+    first `fail` of them with a 500."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.hits = 0
+        self.fail = fail
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        self.hits += 1
+        status = "500 Oops" if self.hits <= self.fail else "200 OK"
+        writer.write(f"HTTP/1.0 {status}\r\n\r\n{self.hits}".encode())
+        await writer.drain()
+        writer.close()
+
+
+async def inline_markers(client: Client, temporal_id: str) -> int:
+    """How many inline steps the run's history records as done (local activity markers)."""
+    count = 0
+    async for event in client.get_workflow_handle(temporal_id).fetch_history_events():
+        if event.HasField("marker_recorded_event_attributes"):
+            data = event.marker_recorded_event_attributes.details.get("data")
+            if data is not None and any(b"agents.inline_step" in p.data for p in data.payloads):
+                count += 1
+    return count
+
+
+@pytest.fixture
+async def counter(request: pytest.FixtureRequest) -> AsyncIterator[tuple[HitCounter, int]]:
+    server_state = HitCounter(fail=getattr(request, "param", 0))
+    server = await asyncio.start_server(server_state.handle, "127.0.0.1", 0)
+    yield server_state, server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+async def test_an_inline_closure_runs_once_even_when_the_worker_is_killed_after_it(
+    runtime: AgentRuntime, client: Client, counter: tuple[HitCounter, int], agent_name: str, tmp_path: Path
+) -> None:
+    hits, port = counter
+    agent = runtime.agent("recorder-agent", agent_name)
+    proc = start_entry_point("worker.py", runtime.settings, tmp_path / "worker.log")
+    try:
+        run_id = await agent.run_workflow(
+            "inline_flow", {"host": "127.0.0.1", "port": port, "label": "L", "wait": True}
+        )
+        info = await wait_for_status(agent, run_id, "waiting", timeout=60)  # past both inline steps
+        # A local activity's result is durable once its workflow task completes, a moment
+        # after the status write above; a kill before that re-runs the task, as Temporal says.
+        await eventually(
+            lambda: inline_markers(client, info.temporal_workflow_id),
+            lambda n: n >= 2,
+            what="both inline steps recorded in history",
+        )
+        assert hits.hits == 1
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    async with Worker(client, task_queue=runtime.settings.task_queue, plugins=[AgentsPlugin(runtime)]):
+        await agent.send_workflow_event(run_id, "go")
+        info = await wait_for_status(agent, run_id, "complete", "errored", timeout=60)
+    assert info.status == "complete", info.error
+    # The closure's result (and the captured label) came from history on the new worker:
+    # the server was hit once; the agent call in the second inline step returned 1 + 100.
+    assert info.result == {"first": {"hits": 1, "label": "L"}, "saved": 101}
+    assert hits.hits == 1
+
+
+@pytest.mark.usefixtures("worker")
+@pytest.mark.parametrize("counter", [2], indirect=True)
+async def test_a_failing_inline_closure_retries_as_retries_says(
+    runtime: AgentRuntime, counter: tuple[HitCounter, int], agent_name: str
+) -> None:
+    hits, port = counter
+    agent = runtime.agent("recorder-agent", agent_name)
+    gave_up = await agent.run_workflow("inline_flow", {"host": "127.0.0.1", "port": port, "retries": 1})
+    info = await wait_for_status(agent, gave_up, "complete", "errored")
+    assert info.status == "errored" and info.error == {"name": "RuntimeError", "message": "the server answered 500"}
+    assert hits.hits == 2  # the first attempt and one retry
+    recovered = await agent.run_workflow("inline_flow", {"host": "127.0.0.1", "port": port, "retries": 2})
+    info = await wait_for_status(agent, recovered, "complete", "errored")
+    assert info.status == "complete" and info.result["first"]["hits"] == 3
+    await eventually(lambda: asyncio.sleep(0, hits.hits), lambda n: n == 3, what="no extra hit")
