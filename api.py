@@ -25,6 +25,7 @@ from agents import Settings, exit_process, get_settings, open_runtime
 from agents._metrics import Metrics
 from agents.http import (
     Runtime,
+    calls_router,
     custom_router,
     events_router,
     install_error_handlers,
@@ -88,6 +89,7 @@ def app(settings: Settings | None = None) -> FastAPI:
     application.include_router(standalone_router)
     application.include_router(events_router)
     application.include_router(schedules_router)
+    application.include_router(calls_router)
     application.include_router(ws_router)
     application.include_router(custom_router)  # after every framework route: they take precedence
 

@@ -15,8 +15,10 @@ from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from agents import PASSTHROUGH, AgentRuntime, LogContextInterceptor
+from workflows import FRAMEWORK_WORKFLOWS
 
 from ._bridge import BridgeActivities
+from ._calls import CallActivities
 
 
 def _sandbox(existing: WorkflowRunner | None) -> WorkflowRunner:
@@ -24,18 +26,23 @@ def _sandbox(existing: WorkflowRunner | None) -> WorkflowRunner:
 
 
 class AgentsPlugin(SimplePlugin):
-    """Registers the app's workflows and activities plus the bridge activities, with the
-    framework's sandbox pass-throughs and log-context interceptor."""
+    """Registers the app's workflows and activities plus the framework's own (the bridge,
+    scheduled and queued method calls), with the framework's sandbox pass-throughs and
+    log-context interceptor."""
 
     def __init__(self, runtime: AgentRuntime) -> None:
         registry = runtime.registry
-        activities: list[Any] = [*BridgeActivities(runtime).all(), *registry.activity_functions]
+        activities: list[Any] = [
+            *BridgeActivities(runtime).all(),
+            *CallActivities(runtime).all(),
+            *registry.activity_functions,
+        ]
         for group in registry.activity_groups:
             activities += group(redis=runtime.redis, settings=runtime.settings).all()
         super().__init__(
             "temporal-agents",
             activities=activities,
-            workflows=list(registry.workflows.values()),
+            workflows=[*registry.workflows.values(), *FRAMEWORK_WORKFLOWS],
             workflow_runner=_sandbox,
             interceptors=[LogContextInterceptor()],
         )

@@ -6,8 +6,10 @@ Framework only; the demo app lives in `agents.demo`.
 
 from ._agent import SERVER, WORKFLOW, Agent, WorkflowCallback, callable_method, interleave, kebab_case
 from ._bootstrap import exit_process, open_runtime
+from ._calls import ScheduledCall
 from ._log_context import LogContextInterceptor
 from ._queries import MAX_PAGE, WorkflowPage
+from ._queue import QueuedCall
 from ._reconciler import Reconciler
 from ._registry import AppRegistry
 from ._runtime import AgentRuntime
@@ -33,7 +35,9 @@ __all__ = [
     "PASSTHROUGH",
     "SERVER",
     "STATUSES",
+    "QueuedCall",
     "ScheduleInfo",
+    "ScheduledCall",
     "WORKFLOW",
     "Agent",
     "AgentBusyError",

@@ -25,6 +25,8 @@ from ._tracking import WorkflowInfo
 from .errors import NotFoundError, StateRejectedError, ValidationError
 
 if TYPE_CHECKING:
+    from ._calls import ScheduledCall
+    from ._queue import QueuedCall
     from ._runtime import AgentRuntime
     from ._schedules import ScheduleInfo
 
@@ -140,9 +142,22 @@ class Agent(Generic[State]):
         The framework does this around every call into the agent; use it yourself in
         an `@interleave` method around a read-modify-write. Re-entrant within one call.
         Raises AgentBusyError (503) when the turn cannot be had within AGENT_TURN_WAIT."""
+        outermost = self.runtime.turns.current(self.keys) is None
         async with self.runtime.turns.hold(self.keys) as turn:
             await self._current_in(turn.token, turn.snapshot)
+            if outermost:
+                await self._activate()
             yield
+
+    async def _activate(self) -> None:
+        """Run `on_start` if this call begins the agent's activation in this process."""
+        activations = self.runtime.activations
+        if activations.begins(self.keys) and self.overrides("on_start"):
+            try:
+                await self.on_start()
+            except BaseException:
+                activations.end(self.keys)  # the next call tries again
+                raise
 
     async def _current_in(self, token: str, snapshot: StateSnapshot | None = None) -> None:
         """Make `self.state` current within the turn `token` (no read if it already is)."""
@@ -212,6 +227,13 @@ class Agent(Generic[State]):
         return self.state
 
     # ----- hooks (override) -----
+
+    async def on_start(self) -> None:
+        """The agent begins work in this process (Cloudflare's `onStart`): once per
+        activation, in its turn, before the first call the process makes into it. An
+        activation ends after 5 idle minutes or at `destroy()`, and each API or worker
+        process has its own, so make it idempotent (as on Cloudflare, where it runs on
+        every wake). If it raises, the call fails and the next call runs it again."""
 
     def validate_state_change(self, state: State, source: Any) -> None:
         """Raise to reject a state change; the message reaches the client. `source`:
@@ -327,8 +349,9 @@ class Agent(Generic[State]):
             self, name, params, cron=cron, every=every, at=at, id=id, metadata=metadata, overlap=overlap
         )
 
-    async def get_schedules(self) -> list[ScheduleInfo]:
-        """This agent's schedules, with their next times and how many runs each started."""
+    async def get_workflow_schedules(self) -> list[ScheduleInfo]:
+        """This agent's workflow schedules, with their next times and how many runs each
+        started (`get_schedules` lists scheduled method calls, as on Cloudflare)."""
         return await self.runtime.schedules.list(self)
 
     async def pause_schedule(self, schedule_id: str) -> ScheduleInfo:
@@ -346,6 +369,75 @@ class Agent(Generic[State]):
     async def delete_schedule(self, schedule_id: str) -> None:
         """Remove a schedule (runs it started go on)."""
         await self.runtime.schedules.delete(self, schedule_id)
+
+    # ----- scheduled and queued method calls, lifecycle -----
+
+    async def schedule(
+        self, when: Any, callback: Any, payload: Any = None, *, id: str | None = None, attempts: int = 5
+    ) -> ScheduledCall:
+        """Call `callback` (a method name or `self.method`) with `payload` later: `when` is
+        seconds from now, a timezone-aware datetime, or a cron string ("0 8 * * *"). The
+        method runs in the agent's turn as `method(payload)` or `method(payload, call)`
+        (the `ScheduledCall`, whose `id` serves for idempotence: a call runs at least
+        once), and a failing call is tried `attempts` times with backoff, then logged and
+        given up. Durable on Temporal (visible in Temporal UI)."""
+        return await self.runtime.calls.create(self, when, callback, payload, id=id, attempts=attempts, every=None)
+
+    async def schedule_every(
+        self, seconds: float, callback: Any, payload: Any = None, *, id: str | None = None, attempts: int = 5
+    ) -> ScheduledCall:
+        """Call `callback` every `seconds` (at least 1), the first time `seconds` from now;
+        a call still running when the next is due makes that one skip."""
+        return await self.runtime.calls.create(self, None, callback, payload, id=id, attempts=attempts, every=seconds)
+
+    async def get_schedule(self, id: str) -> ScheduledCall | None:
+        """One scheduled call, or None."""
+        return await self.runtime.calls.get(self, id)
+
+    async def get_schedules(
+        self, *, type: str | None = None, start: datetime | None = None, end: datetime | None = None
+    ) -> list[ScheduledCall]:
+        """The pending scheduled calls, soonest first; `type` (scheduled, delayed, cron,
+        interval) and a window [`start`, `end`] of their next time narrow the list."""
+        return await self.runtime.calls.list(self, type=type, start=start, end=end)
+
+    async def cancel_schedule(self, id: str) -> bool:
+        """Cancel a scheduled call; False if there was none with that id."""
+        return await self.runtime.calls.cancel(self, id)
+
+    async def queue(self, callback: Any, payload: Any = None, *, attempts: int = 5) -> str:
+        """Queue a call of `callback` with `payload`; returns its id. Queued calls run one
+        at a time in the order queued, each in the agent's turn as `method(payload)` or
+        `method(payload, item)`, at least once; a failing one is tried `attempts` times
+        with backoff, then logged and dropped, and the queue moves on."""
+        return await self.runtime.queue.push(self, callback, payload, attempts=attempts)
+
+    async def get_queue(self) -> list[QueuedCall]:
+        """The calls waiting in the queue, next first."""
+        return await self.runtime.queue.list(self)
+
+    async def get_queued(self, id: str) -> QueuedCall | None:
+        """One queued call, or None."""
+        return await self.runtime.queue.get(self, id)
+
+    async def dequeue(self, id: str) -> bool:
+        """Take a call off the queue; False if it was not there (already run?)."""
+        return await self.runtime.queue.remove(self, id)
+
+    async def dequeue_all(self) -> int:
+        """Empty the queue; returns how many calls were taken off."""
+        return await self.runtime.queue.clear(self)
+
+    async def destroy(self) -> None:
+        """Remove the agent: its scheduled calls, queue and workflow schedules are
+        cancelled, its running workflows terminated, its WebSocket clients closed (4000)
+        and every key of it deleted from Redis. The next call finds it new. Runs in the
+        agent's turn (from inside a method of the agent too)."""
+        from ._lifecycle import destroy
+
+        async with self.turn():
+            await destroy(self.runtime, self)
+        self._snapshot = StateSnapshot(None, 0)
 
     async def approve_workflow(self, workflow_id: str, reason: str | None = None, metadata: Any = None) -> None:
         """Approve a run waiting in `wait_for_approval`: it returns `metadata` to the run."""
@@ -437,6 +529,10 @@ async def enter(agent: Agent[Any], fn: Any, *args: Any) -> Any:
     """Call `fn(*args)` (a method or hook of `agent`) as one entry into the agent: in its
     turn with fresh state, or, for an `@interleave` method, at once with the state read."""
     if interleaves(fn):
+        if agent.overrides("on_start") and agent.runtime.activations.begins(agent.keys):
+            agent.runtime.activations.end(agent.keys)
+            async with agent.turn():  # on_start first, in a turn of its own
+                pass
         await agent.refresh_state()
         return await maybe_await(fn(*args))
     async with agent.turn():

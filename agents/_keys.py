@@ -55,6 +55,31 @@ class AgentKeys:
         """Counter handing out the queue's tickets."""
         return f"{self._base}:turn:seq"
 
+    @property
+    def schedules(self) -> str:
+        """Hash: the agent's workflow schedules (Temporal Schedules), id -> JSON."""
+        return f"{self._base}:schedules"
+
+    @property
+    def calls(self) -> str:
+        """Hash: the agent's scheduled method calls, id -> JSON row."""
+        return f"{self._base}:calls"
+
+    @property
+    def queue(self) -> str:
+        """List: ids of the agent's queued method calls, in order."""
+        return f"{self._base}:queue"
+
+    @property
+    def queue_items(self) -> str:
+        """Hash: the queued calls, id -> JSON."""
+        return f"{self._base}:queue:items"
+
+    @property
+    def all_keys_pattern(self) -> str:
+        """A SCAN pattern matching every key of this agent (and of no other)."""
+        return _glob_escape(self._base) + ":*"
+
     def effect(self, effect_id: str) -> str:
         """Marker that a durable effect (identified by its activity) was applied."""
         return f"{self._base}:fx:{effect_id}"
@@ -97,3 +122,7 @@ def index_member(created_at: int, tracking_id: str) -> str:
 
 def member_id(member: str) -> str:
     return member.split("|", 1)[1]
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

@@ -19,6 +19,11 @@ def envelope(message: Any, *, exclude: list[str] | None = None, v: Any = None) -
     return json.dumps({"v": v, "exclude": exclude or [], "message": message}, separators=(",", ":"))
 
 
+def close_envelope(code: int, reason: str) -> str:
+    """Published on an agent's channel: every API process closes the agent's clients."""
+    return json.dumps({"close": [code, reason]}, separators=(",", ":"))
+
+
 _VERSION_HOLE, _STATE_HOLE = "\x00version\x00", "\x00state\x00"
 
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +118,14 @@ class RunQueries:
         rows = await self._tracker.get_many(keys, [member_id(m) for m in members[:limit]])
         more = len(members) > limit
         return WorkflowPage(rows, total, encode_cursor(members[limit - 1], order) if more else None)
+
+    async def all(self, keys: AgentKeys) -> AsyncIterator[WorkflowInfo]:
+        """Every tracked run of the agent, oldest first, read 500 at a time."""
+        start = 0
+        while members := await self._redis.zrange(keys.runs, start, start + 499):
+            for row in await self._tracker.get_many(keys, [member_id(m) for m in members]):
+                yield row
+            start += len(members)
 
     async def delete(self, keys: AgentKeys, flt: RunFilter, *, created_before: int | None = None) -> int:
         driver, others = await self._plan(*flt.groups(keys))

@@ -8,10 +8,13 @@ from redis.asyncio import Redis
 from temporalio.client import Client
 
 from ._agent import Agent
+from ._calls import ScheduledCalls
 from ._keys import AgentKeys
+from ._lifecycle import Activations
 from ._messages import envelope
 from ._metrics import Metrics
 from ._queries import RunQueries
+from ._queue import CallQueue
 from ._registry import AppRegistry
 from ._runs import RunService
 from ._schedules import ScheduleService
@@ -47,6 +50,9 @@ class AgentRuntime:
         self.runs = RunService(self)
         self.standalone = StandaloneRuns(self)
         self.schedules = ScheduleService(self)
+        self.calls = ScheduledCalls(self)
+        self.queue = CallQueue(self)
+        self.activations = Activations()
 
     @property
     def temporal(self) -> Client:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class ScheduleInfo:
-    """One of an agent's schedules, as `get_schedules` and the HTTP API return it."""
+    """One of an agent's schedules, as `get_workflow_schedules` and the HTTP API return it."""
 
     id: str
     workflow_name: str
@@ -65,14 +65,20 @@ OVERLAP = {p.name.lower(): p for p in ScheduleOverlapPolicy if p.name != "UNSPEC
 _CRON = re.compile(r"^(@\w+|(\S+\s+){4,6}\S+)$")
 
 
+def check_cron(cron: Any) -> str:
+    """A cron expression (5-7 fields, or `@hourly` and the like), stripped; else 422."""
+    if not isinstance(cron, str) or not _CRON.match(cron.strip()):
+        raise ValidationError(f"cron {cron!r} is not a cron expression like '*/5 * * * *' or '@hourly'")
+    return cron.strip()
+
+
 def _spec(cron: str | None, every: Any, at: datetime | str | None) -> tuple[ScheduleSpec, dict[str, Any]]:
     given = [name for name, value in (("cron", cron), ("every", every), ("at", at)) if value is not None]
     if len(given) != 1:
         raise ValidationError("give exactly one of cron, every or at")
     if cron is not None:
-        if not isinstance(cron, str) or not _CRON.match(cron.strip()):
-            raise ValidationError(f"cron {cron!r} is not a cron expression like '*/5 * * * *' or '@hourly'")
-        return ScheduleSpec(cron_expressions=[cron.strip()]), {"cron": cron.strip()}
+        cron = check_cron(cron)
+        return ScheduleSpec(cron_expressions=[cron]), {"cron": cron}
     if every is not None:
         try:
             interval = parse_duration(every, what="every")
@@ -102,7 +108,7 @@ class ScheduleService:
         self._rt = runtime
 
     def _key(self, agent: Agent[Any]) -> str:
-        return f"{agent.keys.index_prefix.removesuffix('runs:')}schedules"
+        return agent.keys.schedules
 
     def _handle(self, agent: Agent[Any], schedule_id: str) -> ScheduleHandle:
         return self._rt.temporal.get_schedule_handle(f"{agent.agent_type}/{agent.name}/{schedule_id}")

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -201,6 +202,65 @@ class ProbeAgent(Agent[dict[str, Any]]):
         count = self.state["progress"]
         await asyncio.sleep(0)
         await self.merge_state({"progress": count + 1})
+
+
+def starts_key(agent: Agent[Any]) -> str:
+    return f"test:starts:{agent.agent_type}:{agent.name}"
+
+
+class ReminderAgent(Agent[dict[str, Any]]):
+    """Scheduled and queued method calls, counted in state by read-modify-writes (which
+    keep every count only if each call runs in the agent's turn)."""
+
+    initial_state: dict[str, Any] = {"fired": {}, "order": [], "n": 0}
+
+    async def on_start(self) -> None:
+        await self.runtime.redis.incr(starts_key(self))
+
+    async def remind(self, payload: Any, call: Any) -> None:
+        """A scheduled call: counts its firings by schedule id."""
+        fired = dict(self.state["fired"])
+        await asyncio.sleep(0.001)
+        fired[call.id] = fired.get(call.id, 0) + 1
+        await self.set_state({**self.state, "fired": fired, "last": payload})
+
+    async def record(self, payload: Any) -> None:
+        """A queued call: appends its payload (slowly, when asked to)."""
+        order = [*self.state["order"], payload]
+        if isinstance(payload, dict) and payload.get("sleep"):
+            await asyncio.sleep(payload["sleep"])
+        if isinstance(payload, dict) and payload.get("fail_times"):
+            tries = await self.runtime.redis.incr(f"{starts_key(self)}:tries")
+            if tries <= payload["fail_times"]:
+                raise RuntimeError(f"failing on purpose ({tries})")
+        await self.set_state({**self.state, "order": order})
+
+    @callable_method
+    async def bump(self) -> int:
+        n = self.state["n"]
+        await asyncio.sleep(0.001)
+        await self.set_state({**self.state, "n": n + 1})
+        return n + 1
+
+    @callable_method
+    async def plan(self, kind: str, value: Any, payload: Any = None) -> str:
+        """Schedules `remind` the way a Cloudflare agent would, from its own code."""
+        if kind == "every":
+            call = await self.schedule_every(value, "remind", payload)
+        elif kind == "at":
+            call = await self.schedule(datetime.now(UTC) + timedelta(seconds=value), self.remind, payload)
+        else:
+            call = await self.schedule(value, "remind", payload)
+        return call.id
+
+    @callable_method
+    async def enqueue(self, payload: Any) -> str:
+        return await self.queue(self.record, payload)
+
+    @callable_method
+    async def begin(self) -> str:
+        """A run that waits for an approval (so it is running when the agent is destroyed)."""
+        return await self.run_workflow("event_flow", {})
 
 
 # ----- activities -----

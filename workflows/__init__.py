@@ -6,6 +6,7 @@ call (a local activity). This package imports nothing with side effects.
 """
 
 from ._base import AgentWorkflow, AgentWorkflowEvent, workflow_name_of
+from ._calls import AgentQueueWorkflow, MethodCallWorkflow
 from ._durations import DurationStr, parse_duration
 from ._errors import (
     EventTimeoutError,
@@ -18,7 +19,14 @@ from ._retries import StepRetries
 from ._step import AgentWorkflowStep, ReceivedEvent, error_info
 from .contracts import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal
 
+FRAMEWORK_WORKFLOWS = (MethodCallWorkflow, AgentQueueWorkflow)
+"""The framework's own workflows (scheduled and queued agent method calls), which every
+worker registers next to the app's."""
+
 __all__ = [
+    "FRAMEWORK_WORKFLOWS",
+    "AgentQueueWorkflow",
+    "MethodCallWorkflow",
     "AgentRef",
     "AgentWorkflow",
     "AgentWorkflowEvent",

@@ -143,6 +143,41 @@ class InlineStepInput:
     run: RunRef | None = None
 
 
+@dataclass
+class MethodCallInput:
+    """One scheduled call of an agent method (`Agent.schedule`): what the
+    `agents.method_call` workflow runs when its time comes."""
+
+    agent: AgentRef
+    schedule_id: str
+    method: str
+    payload: Any = None
+    recurring: bool = False
+    """A cron or interval schedule: its row stays after a call (a one-shot's goes)."""
+    attempts: int = 5
+    """How many times a failing call is tried (with backoff) before it is given up."""
+
+
+@dataclass
+class QueueInput:
+    """The agent whose queued calls (`Agent.queue`) the `agents.queue` workflow runs."""
+
+    agent: AgentRef
+    attempts: int = 5
+    """How many times a failing call is tried (with backoff) before it is dropped."""
+    done: int = 0
+    """Calls run by earlier runs of the chain (continue-as-new)."""
+
+
+@dataclass
+class QueuedCallRef:
+    """One queued call, as the queue workflow names it to the activities."""
+
+    agent: AgentRef
+    call_id: str
+    method: str = ""
+
+
 class Bridge:
     """Activity names of the bridge (registered by the worker's plugin)."""
 
@@ -155,6 +190,15 @@ class Bridge:
     STATUS = "agents.status"
     TRACK = "agents.track"
     INLINE_STEP = "agents.inline_step"
+    CALL_METHOD = "agents.call_method"
+    FORGET_CALL = "agents.forget_call"
+    NEXT_QUEUED = "agents.next_queued"
+    RUN_QUEUED = "agents.run_queued"
+    DROP_QUEUED = "agents.drop_queued"
+
+    METHOD_CALL_WORKFLOW = "agents.method_call"
+    QUEUE_WORKFLOW = "agents.queue"
+    SIGNAL_WAKE = "agents.wake"
 
     SIGNAL_EVENT = "agents.event"
     SIGNAL_PAUSE = "agents.pause"

@@ -1,5 +1,6 @@
 """The HTTP API routes (docs/contract.md, "HTTP and WebSocket"), mounted by `api.app()`."""
 
+from .calls import router as calls_router
 from .custom import router as custom_router
 from .deps import AgentDep, Runtime, get_runtime
 from .errors import install_error_handlers
@@ -12,6 +13,7 @@ from .workflows import router as workflows_router
 __all__ = [
     "AgentDep",
     "Runtime",
+    "calls_router",
     "custom_router",
     "events_router",
     "get_runtime",

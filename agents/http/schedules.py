@@ -27,7 +27,7 @@ async def create(agent: AgentDep, body: CreateSchedule) -> ScheduleOut:
 
 @router.get("", response_model=SchedulesOut)
 async def list_schedules(agent: AgentDep) -> SchedulesOut:
-    return SchedulesOut(schedules=[ScheduleOut.of(info) for info in await agent.get_schedules()])
+    return SchedulesOut(schedules=[ScheduleOut.of(info) for info in await agent.get_workflow_schedules()])
 
 
 @router.get("/{schedule_id}", response_model=ScheduleOut)

@@ -154,3 +154,47 @@ class ScheduleOut(BaseModel):
 
 class SchedulesOut(BaseModel):
     schedules: list[ScheduleOut]
+
+
+class ScheduledCallOut(BaseModel):
+    """One scheduled method call (Cloudflare's `Schedule`)."""
+
+    id: str
+    callback: str
+    payload: Any = None
+    type: str = Field(description="scheduled, delayed, cron or interval")
+    time: int = Field(description="when it is next due, epoch seconds")
+    created_at: int = Field(description="epoch milliseconds")
+    delay_in_seconds: float | None = None
+    cron: str | None = None
+    interval_seconds: float | None = None
+    attempts: int
+
+    @classmethod
+    def of(cls, call: Any) -> ScheduledCallOut:
+        return cls(**dataclasses.asdict(call))
+
+
+class ScheduledCallsOut(BaseModel):
+    schedules: list[ScheduledCallOut]
+
+
+class QueuedCallOut(BaseModel):
+    """One queued method call."""
+
+    id: str
+    callback: str
+    payload: Any = None
+    created_at: int = Field(description="epoch milliseconds")
+
+    @classmethod
+    def of(cls, call: Any) -> QueuedCallOut:
+        return cls(**dataclasses.asdict(call))
+
+
+class QueueOut(BaseModel):
+    queue: list[QueuedCallOut] = Field(description="next first")
+
+
+class Destroyed(BaseModel):
+    destroyed: bool = True

@@ -106,6 +106,11 @@ class ConnectionHub:
             return
         try:
             envelope = json.loads(data)
+            if "close" in envelope:  # the agent was destroyed
+                code, reason = envelope["close"]
+                for connection in list(group):
+                    connection.close_soon(int(code), str(reason))
+                return
             text = json.dumps(envelope["message"], separators=(",", ":"))
         except (ValueError, KeyError, TypeError):
             log.warning("malformed broadcast envelope", channel=channel)

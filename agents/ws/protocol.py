@@ -24,6 +24,8 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from agents._lifecycle import DESTROYED_CLOSE
+
 
 class CloseCode(IntEnum):
     """The WebSocket close codes the server sends, and what a client should do."""
@@ -36,6 +38,8 @@ class CloseCode(IntEnum):
     """The server lost its event stream (Redis): reconnect and resync."""
     TRY_AGAIN = 1013
     """Redis unreachable on connect, or the client read too slowly: reconnect and resync."""
+    DESTROYED = DESTROYED_CLOSE[0]
+    """The agent was destroyed (`Agent.destroy`); a reconnect finds it new, with its initial state."""
 
 
 MCP_EMPTY = {"type": "cf_agent_mcp_servers", "mcp": {"servers": {}, "tools": [], "prompts": [], "resources": []}}

@@ -1,0 +1,264 @@
+"""An agent's scheduled method calls (Cloudflare's `this.schedule`), on Temporal.
+
+A one-shot (`when` in seconds or a datetime) is one `agents.method_call` workflow
+started with a start delay: Temporal holds it as a timer, so 10,000 pending one-shots
+cost no worker and no polling. A cron or interval call is a Temporal Schedule that
+starts the same workflow each time. The agent keeps a row per schedule in Redis (what
+`get_schedules` lists), written before Temporal is asked, removed when a one-shot is
+spent or a schedule cancelled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from temporalio.client import (
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.contracts import AgentRef, Bridge, MethodCallInput
+
+from ._agent import Agent, enter
+from ._payloads import check_json
+from ._runs import ID_PATTERN, search_attributes
+from ._schedules import check_cron
+from ._tracking import now_ms
+from .errors import ConflictError, ValidationError
+
+if TYPE_CHECKING:
+    from ._runtime import AgentRuntime
+
+CallKind = Literal["scheduled", "delayed", "cron", "interval"]
+MAX_SCHEDULES = 10_000
+"""Pending scheduled calls one agent may have."""
+MAX_DELAY = timedelta(days=3650)
+
+
+@dataclass(slots=True)
+class ScheduledCall:
+    """One scheduled method call (Cloudflare's `Schedule`), as `get_schedules` returns it."""
+
+    id: str
+    callback: str
+    """The agent method called."""
+    payload: Any
+    type: CallKind
+    """`scheduled` (a datetime), `delayed` (seconds from now), `cron` or `interval`."""
+    time: int
+    """When it is next due, in epoch seconds (Cloudflare's `time`)."""
+    created_at: int
+    """Epoch milliseconds."""
+    delay_in_seconds: float | None = None
+    cron: str | None = None
+    interval_seconds: float | None = None
+    attempts: int = 5
+    """Tries (with backoff) before a failing call is given up."""
+
+
+def callback_name(agent: Agent[Any], callback: Any) -> str:
+    """The method name of `callback` (a name or a bound method of the agent), checked:
+    a public method of the agent's own class, not one of the framework's."""
+    name = getattr(callback, "__name__", callback)
+    if not isinstance(name, str) or name.startswith("_") or not callable(getattr(type(agent), name, None)):
+        raise ValidationError(f"{type(agent).__name__} has no method {name!r} to call")
+    if hasattr(Agent, name):
+        raise ValidationError(f"{name!r} is a framework method; schedule a method of your own agent class")
+    return name
+
+
+class ScheduledCalls:
+    def __init__(self, runtime: AgentRuntime) -> None:
+        self._rt = runtime
+
+    def _temporal_id(self, agent: Agent[Any], call_id: str) -> str:
+        return f"{agent.agent_type}/{agent.name}/call/{call_id}"
+
+    async def create(
+        self, agent: Agent[Any], when: Any, callback: Any, payload: Any, *, id: str | None, attempts: int, every: Any
+    ) -> ScheduledCall:
+        method = callback_name(agent, callback)
+        check_json(payload, what="payload")
+        call_id = id or f"call_{secrets.token_hex(8)}"
+        if not ID_PATTERN.match(call_id) or len(call_id) > 64:
+            raise ValidationError(f"schedule id {call_id!r} is not allowed: 1-64 letters, digits, '_', '.', '-'")
+        if not isinstance(attempts, int) or not 1 <= attempts <= 100:
+            raise ValidationError("attempts must be a whole number from 1 to 100")
+        created = now_ms()
+        row = ScheduledCall(call_id, method, payload, "delayed", 0, created, attempts=attempts)
+        delay: timedelta | None = None
+        if every is not None:
+            seconds = _seconds(every, what="every")
+            if seconds < 1:
+                raise ValidationError("every must be at least 1 second")
+            row.type, row.interval_seconds, row.time = "interval", seconds, math.ceil(created / 1000 + seconds)
+        elif isinstance(when, str):
+            row.type, row.cron = "cron", check_cron(when)
+        elif isinstance(when, datetime):
+            if when.tzinfo is None:
+                raise ValidationError("a datetime to schedule at needs a timezone (datetime.now(UTC) + ...)")
+            row.type, row.time = "scheduled", int(when.timestamp())
+            delay = max(timedelta(0), when - datetime.now(UTC))
+        else:
+            row.delay_in_seconds = _seconds(when, what="when")
+            delay = timedelta(seconds=row.delay_in_seconds)
+            row.time = math.ceil(created / 1000 + row.delay_in_seconds)
+        if delay is not None and delay > MAX_DELAY:
+            raise ValidationError("a call can be scheduled at most 10 years ahead")
+        key = agent.keys.calls
+        if await self._rt.redis.hlen(key) >= MAX_SCHEDULES:
+            raise ConflictError(f"this agent has {MAX_SCHEDULES} scheduled calls already; cancel some first")
+        if not await self._rt.redis.hsetnx(key, call_id, _dump(row)):
+            raise ConflictError(f"a scheduled call with id {call_id!r} already exists for this agent")
+        try:
+            await self._start(agent, row, delay)
+        except BaseException:
+            await self._rt.redis.hdel(key, call_id)
+            raise
+        return row
+
+    async def _start(self, agent: Agent[Any], row: ScheduledCall, delay: timedelta | None) -> None:
+        ref = AgentRef(agent.agent_type, agent.name)
+        temporal_id = self._temporal_id(agent, row.id)
+        recurring = row.type in ("cron", "interval")
+        call = MethodCallInput(ref, row.id, row.callback, row.payload, recurring=recurring, attempts=row.attempts)
+        attributes = search_attributes(agent, Bridge.METHOD_CALL_WORKFLOW)
+        common: dict[str, Any] = {
+            "id": temporal_id,
+            "task_queue": self._rt.settings.task_queue,
+            "static_summary": f"{row.callback}() of {agent.agent_type}/{agent.name}",
+        }
+        if not recurring:
+            await self._rt.temporal.start_workflow(
+                Bridge.METHOD_CALL_WORKFLOW, call, start_delay=delay or None, search_attributes=attributes, **common
+            )
+            return
+        if row.type == "interval":
+            every = timedelta(seconds=row.interval_seconds or 1)
+            # Phase the interval so the first call comes `every` after now, not on an
+            # epoch multiple of it (Temporal's default).
+            offset = timedelta(milliseconds=row.created_at % int(every.total_seconds() * 1000))
+            spec = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every, offset=offset)])
+        else:
+            spec = ScheduleSpec(cron_expressions=[row.cron or ""])
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow(
+                Bridge.METHOD_CALL_WORKFLOW, call, typed_search_attributes=attributes, **common
+            ),
+            spec=spec,
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        )
+        try:
+            handle = await self._rt.temporal.create_schedule(temporal_id, schedule)
+        except ScheduleAlreadyRunningError:
+            raise ConflictError(f"a scheduled call with id {row.id!r} already exists for this agent") from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.INVALID_ARGUMENT:
+                raise ValidationError(f"Temporal refused the schedule: {err.message}") from None
+            raise
+        if row.type == "cron":
+            await self._refresh_cron(agent, row, handle=handle)
+
+    async def _refresh_cron(self, agent: Agent[Any], row: ScheduledCall, *, handle: Any = None) -> None:
+        """A cron row's next time, from Temporal (it knows the calendar)."""
+        handle = handle or self._rt.temporal.get_schedule_handle(self._temporal_id(agent, row.id))
+        try:
+            upcoming = (await handle.describe()).info.next_action_times
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return
+        if upcoming:
+            row.time = int(upcoming[0].timestamp())
+            await self._rt.redis.hset(agent.keys.calls, row.id, _dump(row))
+
+    async def get(self, agent: Agent[Any], call_id: str) -> ScheduledCall | None:
+        raw = await self._rt.redis.hget(agent.keys.calls, call_id)
+        return None if raw is None else await self._current(agent, _load(raw))
+
+    async def list(
+        self,
+        agent: Agent[Any],
+        *,
+        type: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[ScheduledCall]:
+        rows = [_load(raw) for raw in (await self._rt.redis.hgetall(agent.keys.calls)).values()]
+        rows = [await self._current(agent, row) for row in rows if type is None or row.type == type]
+        low = start.timestamp() if start else -math.inf
+        high = end.timestamp() if end else math.inf
+        return sorted((r for r in rows if low <= r.time <= high), key=lambda r: (r.time, r.id))
+
+    async def _current(self, agent: Agent[Any], row: ScheduledCall) -> ScheduledCall:
+        """A recurring row with its next time brought up to now."""
+        now = datetime.now(UTC).timestamp()
+        if row.type == "interval" and row.time <= now and row.interval_seconds:
+            start = row.created_at / 1000
+            row.time = math.ceil(start + (math.floor((now - start) / row.interval_seconds) + 1) * row.interval_seconds)
+        elif row.type == "cron" and row.time <= now:
+            await self._refresh_cron(agent, row)
+        return row
+
+    async def cancel(self, agent: Agent[Any], call_id: str) -> bool:
+        raw = await self._rt.redis.hget(agent.keys.calls, call_id)
+        if raw is None:
+            return False
+        row = _load(raw)
+        temporal_id = self._temporal_id(agent, call_id)
+        try:
+            if row.type in ("cron", "interval"):
+                await self._rt.temporal.get_schedule_handle(temporal_id).delete()
+            else:
+                await self._rt.temporal.get_workflow_handle(temporal_id).terminate(reason="schedule cancelled")
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+        return bool(await self._rt.redis.hdel(agent.keys.calls, call_id))
+
+    async def spent(self, agent: Agent[Any], call_id: str) -> None:
+        """A one-shot ran (or gave up): off the list."""
+        await self._rt.redis.hdel(agent.keys.calls, call_id)
+
+
+def _seconds(value: Any, *, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ValidationError(f"{what} must be a number of seconds >= 0, a datetime or a cron string; got {value!r}")
+    if value > MAX_DELAY.total_seconds():
+        raise ValidationError("a call can be scheduled at most 10 years ahead")
+    return float(value)
+
+
+def _dump(row: ScheduledCall) -> str:
+    return json.dumps(asdict(row), separators=(",", ":"))
+
+
+def _load(raw: str | bytes) -> ScheduledCall:
+    return ScheduledCall(**json.loads(raw))
+
+
+async def run_callback(agent: Agent[Any], method: str, payload: Any, item: Any) -> Any:
+    """Call `agent.method` for a scheduled or queued call, in the agent's turn, with as
+    many of (payload, item) as it takes (Cloudflare passes both; JS drops the extra)."""
+    fn = getattr(agent, callback_name(agent, method))
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        taken = 2
+    else:
+        taken = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+    return await enter(agent, fn, *(payload, item)[: min(taken, 2)])

@@ -1,0 +1,106 @@
+"""An agent's queue of method calls (Cloudflare's `this.queue`).
+
+The calls live in Redis (a list of ids in order, a hash of the calls); one
+`agents.queue` workflow per agent runs them one at a time, oldest first, each in the
+agent's turn, retried with backoff. Queueing a call writes it, then signals that workflow
+(starting it if it is not running): a call is never lost between the two, because the
+workflow reads Redis after every wake.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from workflows.contracts import AgentRef, Bridge, QueuedCallRef, QueueInput
+
+from ._calls import callback_name
+from ._payloads import check_json
+from ._runs import search_attributes
+from ._tracking import now_ms
+from .errors import ConflictError
+
+if TYPE_CHECKING:
+    from ._agent import Agent
+    from ._runtime import AgentRuntime
+
+MAX_QUEUED = 10_000
+"""Calls one agent may have waiting in its queue."""
+
+
+@dataclass(slots=True)
+class QueuedCall:
+    """One queued method call (Cloudflare's `QueueItem`)."""
+
+    id: str
+    callback: str
+    payload: Any
+    created_at: int
+    """Epoch milliseconds."""
+
+
+class CallQueue:
+    def __init__(self, runtime: AgentRuntime) -> None:
+        self._rt = runtime
+
+    def workflow_id(self, agent: Agent[Any]) -> str:
+        return f"{agent.agent_type}/{agent.name}/queue"
+
+    async def push(self, agent: Agent[Any], callback: Any, payload: Any, *, attempts: int = 5) -> str:
+        method = callback_name(agent, callback)
+        check_json(payload, what="payload")
+        keys = agent.keys
+        if await self._rt.redis.llen(keys.queue) >= MAX_QUEUED:
+            raise ConflictError(f"this agent has {MAX_QUEUED} calls queued already; dequeue some first")
+        call = QueuedCall(f"q_{secrets.token_hex(8)}", method, payload, now_ms())
+        async with self._rt.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(keys.queue_items, call.id, json.dumps(asdict(call), separators=(",", ":")))
+            pipe.rpush(keys.queue, call.id)
+            await pipe.execute()
+        await self._rt.temporal.start_workflow(
+            Bridge.QUEUE_WORKFLOW,
+            QueueInput(AgentRef(agent.agent_type, agent.name), attempts=attempts),
+            id=self.workflow_id(agent),
+            task_queue=self._rt.settings.task_queue,
+            start_signal=Bridge.SIGNAL_WAKE,
+            search_attributes=search_attributes(agent, Bridge.QUEUE_WORKFLOW),
+            static_summary=f"queued calls of {agent.agent_type}/{agent.name}",
+        )
+        return call.id
+
+    async def list(self, agent: Agent[Any]) -> list[QueuedCall]:
+        ids = await self._rt.redis.lrange(agent.keys.queue, 0, -1)
+        if not ids:
+            return []
+        raws = await self._rt.redis.hmget(agent.keys.queue_items, ids)
+        return [QueuedCall(**json.loads(raw)) for raw in raws if raw is not None]
+
+    async def get(self, agent: Agent[Any], call_id: str) -> QueuedCall | None:
+        raw = await self._rt.redis.hget(agent.keys.queue_items, call_id)
+        return None if raw is None else QueuedCall(**json.loads(raw))
+
+    async def head(self, agent: Agent[Any]) -> QueuedCallRef | None:
+        """The oldest queued call, as the queue workflow names it."""
+        ref = AgentRef(agent.agent_type, agent.name)
+        while (call_id := await self._rt.redis.lindex(agent.keys.queue, 0)) is not None:
+            call = await self.get(agent, call_id)
+            if call is not None:
+                return QueuedCallRef(ref, call.id, call.callback)
+            await self._rt.redis.lrem(agent.keys.queue, 1, call_id)  # a half-removed call
+        return None
+
+    async def remove(self, agent: Agent[Any], call_id: str) -> bool:
+        async with self._rt.redis.pipeline(transaction=True) as pipe:
+            pipe.lrem(agent.keys.queue, 1, call_id)
+            pipe.hdel(agent.keys.queue_items, call_id)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def clear(self, agent: Agent[Any]) -> int:
+        async with self._rt.redis.pipeline(transaction=True) as pipe:
+            pipe.llen(agent.keys.queue)
+            pipe.delete(agent.keys.queue, agent.keys.queue_items)
+            count, _ = await pipe.execute()
+        return int(count)
