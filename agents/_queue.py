@@ -20,7 +20,7 @@ from ._calls import callback_name
 from ._payloads import check_json
 from ._runs import search_attributes
 from ._tracking import now_ms
-from .errors import ConflictError
+from .errors import ConflictError, ValidationError
 
 if TYPE_CHECKING:
     from ._agent import Agent
@@ -39,6 +39,8 @@ class QueuedCall:
     payload: Any
     created_at: int
     """Epoch milliseconds."""
+    attempts: int = 5
+    """Tries (with backoff) before a failing call is dropped."""
 
 
 class CallQueue:
@@ -54,14 +56,16 @@ class CallQueue:
         keys = agent.keys
         if await self._rt.redis.llen(keys.queue) >= MAX_QUEUED:
             raise ConflictError(f"this agent has {MAX_QUEUED} calls queued already; dequeue some first")
-        call = QueuedCall(f"q_{secrets.token_hex(8)}", method, payload, now_ms())
+        if not isinstance(attempts, int) or not 1 <= attempts <= 100:
+            raise ValidationError("attempts must be a whole number from 1 to 100")
+        call = QueuedCall(f"q_{secrets.token_hex(8)}", method, payload, now_ms(), attempts)
         async with self._rt.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.queue_items, call.id, json.dumps(asdict(call), separators=(",", ":")))
             pipe.rpush(keys.queue, call.id)
             await pipe.execute()
         await self._rt.temporal.start_workflow(
             Bridge.QUEUE_WORKFLOW,
-            QueueInput(AgentRef(agent.agent_type, agent.name), attempts=attempts),
+            QueueInput(AgentRef(agent.agent_type, agent.name)),
             id=self.workflow_id(agent),
             task_queue=self._rt.settings.task_queue,
             start_signal=Bridge.SIGNAL_WAKE,
@@ -87,7 +91,7 @@ class CallQueue:
         while (call_id := await self._rt.redis.lindex(agent.keys.queue, 0)) is not None:
             call = await self.get(agent, call_id)
             if call is not None:
-                return QueuedCallRef(ref, call.id, call.callback)
+                return QueuedCallRef(ref, call.id, call.callback, call.attempts)
             await self._rt.redis.lrem(agent.keys.queue, 1, call_id)  # a half-removed call
         return None
 

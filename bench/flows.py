@@ -10,6 +10,7 @@ stamps in an activity. The raw baseline (bench/raw.py) does the same through raw
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -37,6 +38,10 @@ class BenchAgent(Agent[dict[str, Any]]):
         model would take: the agent's calls run in series, different agents in parallel."""
         await asyncio.sleep(ms / 1000)
         return await self.bump()
+
+    async def fired(self, payload: dict[str, Any], call: Any) -> None:
+        """A scheduled call (bench/scheduled_calls.py): records when it ran, in its turn."""
+        await self.runtime.redis.rpush(payload["key"], json.dumps([call.id, payload["due"], time.time()]))
 
     @callable_method(interleave=True)
     async def bump_interleaved(self) -> int:

@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
-    from bench.raw_activities import ItemWork, Publish, RawActivities, StateWrite
+    from bench.raw_activities import Fire, ItemWork, Publish, RawActivities, StateWrite
 
 TIMEOUT = timedelta(seconds=30)
 
@@ -133,4 +133,14 @@ class RawApprovalProbe:
         return resumed
 
 
-RAW_WORKFLOWS = [RawProcessItems, RawProgressProbe, RawMergeProbe, RawApprovalProbe]
+@workflow.defn(name="raw_timer_call")
+class RawTimerCall:
+    """A one-shot as a raw `temporalio` user writes it: a workflow started with a start
+    delay that runs one activity."""
+
+    @workflow.run
+    async def run(self, fire: Fire) -> None:
+        await workflow.execute_activity(RawActivities.fire, fire, start_to_close_timeout=TIMEOUT)
+
+
+RAW_WORKFLOWS = [RawProcessItems, RawProgressProbe, RawMergeProbe, RawApprovalProbe, RawTimerCall]

@@ -28,6 +28,15 @@ class StateWrite:
 
 
 @dataclass
+class Fire:
+    """A raw one-shot: when it fires, record `[id, due, now]` on the list `key`."""
+
+    key: str
+    id: str
+    due: float
+
+
+@dataclass
 class ItemWork:
     run_id: str
     index: int
@@ -40,7 +49,7 @@ class RawActivities:
         self.redis = redis
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.process_item, self.publish, self.write_state, self.now]
+        return [self.process_item, self.publish, self.write_state, self.now, self.fire]
 
     @activity.defn(name="raw.process_item")
     async def process_item(self, work: ItemWork) -> str:
@@ -61,3 +70,7 @@ class RawActivities:
     @activity.defn(name="raw.now")
     async def now(self, index: int) -> float:
         return time.time()
+
+    @activity.defn(name="raw.fire")
+    async def fire(self, f: Fire) -> None:
+        await self.redis.rpush(f.key, json.dumps([f.id, f.due, time.time()]))

@@ -22,7 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from agents.logging import configure_logging
-from bench import actor, approval, broadcast, cost_growth, latency, list_page, starts, workflow_overhead
+from bench import (
+    actor,
+    approval,
+    broadcast,
+    cost_growth,
+    latency,
+    list_page,
+    scheduled_calls,
+    starts,
+    workflow_overhead,
+)
 from bench._stack import Stack, bench_stack
 
 Benchmark = Callable[[Stack, bool], Awaitable[dict[str, Any]]]
@@ -36,6 +46,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "http_starts": lambda s, quick: starts.run(s, total=40 if quick else 1000),
     "list_page": lambda s, quick: list_page.run(
         s, sizes=[1000, 2000] if quick else [10_000, 100_000], repeats=20 if quick else 300
+    ),
+    "scheduled_calls": lambda s, quick: scheduled_calls.run(
+        s, total=200 if quick else 10_000, agents=10 if quick else 100, window=5 if quick else 100
     ),
     # Last: the longest by far (20,000 items is about half an hour on this dev server).
     "cost_growth": lambda s, quick: cost_growth.run(s, sizes=[10, 30] if quick else [200, 2000, 20_000]),

@@ -71,3 +71,16 @@ async def test_dequeue_takes_a_call_off_before_it_runs(
     state = await eventually(reminder.refresh_state, lambda s: len(s["order"]) >= 2, what="the rest ran")
     assert [entry["i"] for entry in state["order"]] == [0, 2]
     assert await reminder.get_queued(third) is None
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_call_that_keeps_failing_is_dropped_after_its_attempts_and_the_queue_goes_on(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    reminder = runtime.agent("reminder-agent", agent_name)
+    await reminder.queue("record", {"i": 0, "fail_times": 99}, attempts=2)
+    await reminder.queue("record", {"i": 1})
+    state = await eventually(reminder.refresh_state, lambda s: len(s["order"]) >= 1, what="the next call ran")
+    assert [entry["i"] for entry in state["order"]] == [1]
+    assert int(await runtime.redis.get(f"{starts_key(reminder)}:tries")) == 2  # tried twice, then dropped
+    assert await reminder.get_queue() == []

@@ -100,18 +100,18 @@ class AgentQueueWorkflow:
                     head,
                     result_type=QueuedCallRef | None,  # type: ignore[arg-type]
                     start_to_close_timeout=CALL_TIMEOUT,
-                    retry_policy=call_retry(input.attempts),
+                    retry_policy=call_retry(head.attempts),
                     summary=head.method,
                 )
             except ActivityError as err:
                 workflow.logger.warning(
-                    "queued call %s dropped after %d tries: %s", head.method, input.attempts, error_info(err)
+                    "queued call %s dropped after %d tries: %s", head.method, head.attempts, error_info(err)
                 )
                 head = await self._bridge(Bridge.DROP_QUEUED, head, "drop")
             done += 1
             ran += 1
             if ran >= _QUEUE_RUN_LENGTH or workflow.info().is_continue_as_new_suggested():
-                workflow.continue_as_new(QueueInput(input.agent, input.attempts, done))
+                workflow.continue_as_new(QueueInput(input.agent, done))
 
     async def _bridge(self, activity: str, arg: object, what: str) -> QueuedCallRef | None:
         return await workflow.execute_activity(

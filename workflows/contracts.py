@@ -163,8 +163,6 @@ class QueueInput:
     """The agent whose queued calls (`Agent.queue`) the `agents.queue` workflow runs."""
 
     agent: AgentRef
-    attempts: int = 5
-    """How many times a failing call is tried (with backoff) before it is dropped."""
     done: int = 0
     """Calls run by earlier runs of the chain (continue-as-new)."""
 
@@ -176,6 +174,8 @@ class QueuedCallRef:
     agent: AgentRef
     call_id: str
     method: str = ""
+    attempts: int = 5
+    """How many times the call is tried (with backoff) before it is dropped."""
 
 
 class Bridge:

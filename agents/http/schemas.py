@@ -186,6 +186,7 @@ class QueuedCallOut(BaseModel):
     callback: str
     payload: Any = None
     created_at: int = Field(description="epoch milliseconds")
+    attempts: int
 
     @classmethod
     def of(cls, call: Any) -> QueuedCallOut:
