@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import structlog
-from pydantic_core import to_jsonable_python
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from agents import Agent, AgentRuntime
-from agents.effects import run_callback
+from agents.effects import SKIPPED, run_callback
 from agents.errors import ValidationError
 from workflows.contracts import AgentRef, Bridge, MethodCallInput, QueuedCallRef
 
@@ -37,9 +36,10 @@ class CallActivities:
     def _agent(self, ref: AgentRef) -> Agent[Any]:
         return self._rt.agent(ref.agent_type, ref.name)
 
-    async def _run(self, agent: Agent[Any], method: str, payload: Any, item: Any) -> Any:
+    async def _run(self, agent: Agent[Any], method: str, payload: Any, item: Any, still_due: Any) -> bool:
+        """Run the call in the agent's turn; False if it was cancelled meanwhile."""
         try:
-            return to_jsonable_python(await run_callback(agent, method, payload, item))
+            return await run_callback(agent, method, payload, item, still_due=still_due) is not SKIPPED
         except ValidationError as err:  # the method is gone (a redeploy renamed it)
             raise ApplicationError(err.message, type="UnknownAgentMethod", non_retryable=True) from err
         except Exception:
@@ -54,7 +54,13 @@ class CallActivities:
             if call is None:
                 log.info("scheduled call no longer listed (cancelled or done): skipped")
                 return
-            await self._run(agent, input.method, input.payload, call)
+
+            async def still_listed() -> bool:
+                return await self._rt.calls.get(agent, input.schedule_id) is not None
+
+            if not await self._run(agent, input.method, input.payload, call, still_listed):
+                log.info("scheduled call cancelled while it waited for the agent: skipped")
+                return
             if not input.recurring:
                 await self._rt.calls.spent(agent, input.schedule_id)
             log.info("scheduled call ran")
@@ -74,8 +80,11 @@ class CallActivities:
         with _bound(ref.agent, call_id=ref.call_id, method=ref.method):
             agent = self._agent(ref.agent)
             call = await self._rt.queue.get(agent, ref.call_id)
-            if call is not None:
-                await self._run(agent, call.callback, call.payload, call)
+
+            async def still_queued() -> bool:
+                return await self._rt.queue.get(agent, ref.call_id) is not None
+
+            if call is not None and await self._run(agent, call.callback, call.payload, call, still_queued):
                 await self._rt.queue.remove(agent, call.id)
             return await self._rt.queue.head(agent)
 

@@ -14,6 +14,7 @@ import inspect
 import json
 import math
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -31,7 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workflows.contracts import AgentRef, Bridge, MethodCallInput
 
-from ._agent import Agent, enter
+from ._agent import Agent, enter, interleaves, maybe_await
 from ._payloads import check_json
 from ._runs import ID_PATTERN, search_attributes
 from ._schedules import check_cron
@@ -249,9 +250,17 @@ def _load(raw: str | bytes) -> ScheduledCall:
     return ScheduledCall(**json.loads(raw))
 
 
-async def run_callback(agent: Agent[Any], method: str, payload: Any, item: Any) -> Any:
+SKIPPED = object()
+"""What `run_callback` returns when the call was cancelled before it could run."""
+
+
+async def run_callback(
+    agent: Agent[Any], method: str, payload: Any, item: Any, *, still_due: Callable[[], Awaitable[bool]]
+) -> Any:
     """Call `agent.method` for a scheduled or queued call, in the agent's turn, with as
-    many of (payload, item) as it takes (Cloudflare passes both; JS drops the extra)."""
+    many of (payload, item) as it takes (Cloudflare passes both; JS drops the extra).
+    `still_due` is asked once the turn is had: a call cancelled, dequeued or destroyed
+    while it waited for the turn does not run (SKIPPED)."""
     fn = getattr(agent, callback_name(agent, method))
     try:
         params = list(inspect.signature(fn).parameters.values())
@@ -261,4 +270,11 @@ async def run_callback(agent: Agent[Any], method: str, payload: Any, item: Any) 
         taken = 2
     else:
         taken = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
-    return await enter(agent, fn, *(payload, item)[: min(taken, 2)])
+    args = (payload, item)[: min(taken, 2)]
+
+    async def call() -> Any:
+        return await maybe_await(fn(*args)) if await still_due() else SKIPPED
+
+    if interleaves(fn):
+        call.__agent_interleave__ = True  # type: ignore[attr-defined]
+    return await enter(agent, call)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._agent import WORKFLOW, Agent, enter, maybe_await
-from ._calls import ScheduledCall, run_callback
+from ._calls import SKIPPED, ScheduledCall, run_callback
 from ._messages import workflow_progress, workflow_status
 from ._queue import QueuedCall
 from ._state import EFFECT_TTL_SECONDS, WriteMode
@@ -16,6 +16,7 @@ from ._tracking import now_ms
 
 __all__ = [
     "EFFECT_TTL_SECONDS",
+    "SKIPPED",
     "QueuedCall",
     "ScheduledCall",
     "run_callback",

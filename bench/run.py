@@ -48,7 +48,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         s, sizes=[1000, 2000] if quick else [10_000, 100_000], repeats=20 if quick else 300
     ),
     "scheduled_calls": lambda s, quick: scheduled_calls.run(
-        s, total=200 if quick else 10_000, agents=10 if quick else 100, window=5 if quick else 100
+        s, total=200 if quick else 10_000, agents=10 if quick else 100, window=5 if quick else 200
     ),
     # Last: the longest by far (20,000 items is about half an hour on this dev server).
     "cost_growth": lambda s, quick: cost_growth.run(s, sizes=[10, 30] if quick else [200, 2000, 20_000]),

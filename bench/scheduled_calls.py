@@ -85,7 +85,7 @@ async def _measure(stack: Stack, kind: str, total: int, agents: int, window: flo
     }
 
 
-async def run(stack: Stack, *, total: int = 10_000, agents: int = 100, window: float = 100.0) -> dict[str, Any]:
+async def run(stack: Stack, *, total: int = 10_000, agents: int = 100, window: float = 200.0) -> dict[str, Any]:
     lead = total / 150 + 5  # scheduling runs at a few hundred per second here
     ours = await _measure(stack, "ours", total, agents, window, lead)
     raw = await _measure(stack, "raw", total, agents, window, lead)

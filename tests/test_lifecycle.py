@@ -56,7 +56,8 @@ async def test_destroy_leaves_no_key_and_nothing_running_and_closes_clients(
     await reminder.schedule(3600, "remind", "later")
     await reminder.schedule("0 8 * * *", "remind", "daily")
     await reminder.schedule_workflow("event_flow", {}, every="1 hour")
-    await reminder.queue("record", {"i": 0, "sleep": 30})  # keeps the queue workflow busy
+    await reminder.queue("record", {"i": 0})  # the queue workflow stays up, idle, a minute after
+    await eventually(reminder.refresh_state, lambda s: s["order"] == [{"i": 0}], what="the queued call ran")
     async with httpx.AsyncClient(base_url=api_server) as web:
         ws = await websockets.connect(f"{api_server.replace('http', 'ws')}/agents/reminder-agent/{agent_name}")
         await eventually(

@@ -15,7 +15,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 from ._step import BRIDGE_RETRY, BRIDGE_TIMEOUT, error_info
 from .contracts import Bridge, MethodCallInput, QueuedCallRef, QueueInput
@@ -45,14 +46,16 @@ class MethodCallWorkflow:
     @workflow.run
     async def run(self, input: MethodCallInput) -> None:
         try:
-            await workflow.execute_activity(
+            # A local activity: the call runs in the worker that runs this workflow task,
+            # one task for the whole firing instead of three (half the server's work).
+            await workflow.execute_local_activity(
                 Bridge.CALL_METHOD,
                 input,
                 start_to_close_timeout=CALL_TIMEOUT,
                 retry_policy=call_retry(input.attempts),
                 summary=input.method,
             )
-        except ActivityError as err:
+        except (ActivityError, ApplicationError, TemporalTimeout) as err:  # a local activity's own error
             workflow.logger.warning(
                 "scheduled call %s gave up after %d tries: %s", input.method, input.attempts, error_info(err)
             )
