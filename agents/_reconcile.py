@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from workflows import error_info
 
 from ._messages import workflow_status
+from ._redeploy import continue_on_new_code, is_replay_mismatch
 from ._tracking import WorkflowInfo
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ log = structlog.get_logger("agents.reconcile")
 # A run that Temporal says has ended may leave any unfinished status, `paused` included.
 _UNFINISHED = "queued,running,waiting,paused"
 _DESCRIBE_TIMEOUT = timedelta(seconds=2)
+_GAVE_UP = "the run's history does not replay on its workflow's code, and it already continued on new code too often: "
+PROBLEM_ATTEMPTS = 3
+"""Failed tries of one workflow task after which a running run shows a `problem`."""
 _TIMED_OUT = {"name": "TimeoutError", "message": "the run exceeded its Temporal execution timeout"}
 
 
@@ -40,7 +44,9 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
             return info
         raise
     status = description.status
-    if status in (None, WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.CONTINUED_AS_NEW):
+    if status == WorkflowExecutionStatus.RUNNING:
+        return await _note_problem(rt, agent, info, handle, description)
+    if status in (None, WorkflowExecutionStatus.CONTINUED_AS_NEW):
         return info
     chain = description.raw_description.workflow_execution_info.first_run_id
     if info.run_id and chain and chain != info.run_id:
@@ -54,6 +60,11 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
             fields = {"error": {"name": "Error", "message": "the run failed"}}
         except WorkflowFailureError as failure:
             fields = {"error": error_info(failure.cause)}
+            if is_replay_mismatch(failure.cause) and not _strict(rt, info.workflow_name):
+                failed_run = description.run_id or ""
+                if await continue_on_new_code(rt, agent, info, failed_run, fields["error"]["message"]):
+                    return await rt.tracker.get(agent.keys, info.workflow_id) or info
+                fields = {"error": {"name": "NondeterminismError", "message": _GAVE_UP + fields["error"]["message"]}}
         target = "errored"
     elif status == WorkflowExecutionStatus.TIMED_OUT:
         target, fields = "errored", {"error": _TIMED_OUT}
@@ -70,3 +81,44 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
     if moved and moved[1]:
         log.info("tracking reconciled with temporal", tracking_id=info.workflow_id, status=target)
     return await rt.tracker.get(agent.keys, info.workflow_id) or info
+
+
+def _strict(rt: AgentRuntime, workflow_name: str) -> bool:
+    """Whether the workflow opted out of continuing on new code (`strict_replay`)."""
+    cls = rt.registry.workflows.get(workflow_name)
+    return bool(cls is not None and cls.strict_replay)
+
+
+async def _note_problem(
+    rt: AgentRuntime, agent: Agent[Any], info: WorkflowInfo, handle: Any, description: Any
+) -> WorkflowInfo:
+    """Show on the row (and tell its clients) when the run's workflow task keeps failing:
+    Temporal retries it for ever, and nothing else would tell the user."""
+    raw = description.raw_description
+    attempts = raw.pending_workflow_task.attempt if raw.HasField("pending_workflow_task") else 0
+    if attempts < PROBLEM_ATTEMPTS:
+        if info.problem is None:
+            return info
+        problem = None
+    elif info.problem is not None:
+        return info  # recorded already
+    else:
+        since = raw.pending_workflow_task.original_scheduled_time.ToMilliseconds()
+        problem = {
+            "kind": "workflow_task_failing",
+            "attempts": attempts,
+            "since": since,
+            "message": await _last_task_failure(handle),
+        }
+        log.warning("run's workflow task keeps failing", tracking_id=info.workflow_id, **problem)
+    await rt.tracker.set_problem(agent.keys, info.workflow_id, problem)
+    await rt.publish(agent.keys, workflow_status(info.workflow_id, info.workflow_name, info.status, problem=problem))
+    return await rt.tracker.get(agent.keys, info.workflow_id) or info
+
+
+async def _last_task_failure(handle: Any) -> str:
+    message = "its workflow task fails (see the run in Temporal UI)"
+    async for event in handle.fetch_history_events():
+        if event.HasField("workflow_task_failed_event_attributes"):
+            message = event.workflow_task_failed_event_attributes.failure.message or message
+    return message

@@ -13,9 +13,10 @@ import asyncio
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
+from temporalio.service import RPCError
 
 from ._reconcile import reconcile_with_temporal
 from ._runs import AGENT_NAME, AGENT_TYPE
@@ -39,6 +40,7 @@ class Reconciler:
         self._since = datetime.now(UTC) - look_back
         self._token = secrets.token_hex(8)
         self._lease_key = f"{runtime.settings.redis_key_prefix}reconciler:{runtime.settings.task_queue}"
+        self._warned = False
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -85,19 +87,46 @@ class Reconciler:
         query = f'CloseTime >= "{since}" AND {_ENDED}'
         changed = 0
         async for execution in self._rt.temporal.list_workflows(query):
-            attrs = execution.typed_search_attributes
-            agent_type, agent_name = attrs.get(AGENT_TYPE), attrs.get(AGENT_NAME)
-            parts = execution.id.split("/", 2)
-            if not agent_type or not agent_name or len(parts) != 3:
+            agent, tracking_id = self._tracked_as(execution)
+            if agent is None or tracking_id is None:
                 continue  # not a run an agent started
-            try:
-                agent = self._rt.agent(agent_type, agent_name)
-            except NotFoundError:
-                continue  # an agent type this process does not load
-            info = await self._rt.tracker.get(agent.keys, parts[2])
+            info = await self._rt.tracker.get(agent.keys, tracking_id)
             if info is None or info.status in FINISHED:
                 continue
             after = await reconcile_with_temporal(self._rt, agent, info)
             changed += after.status != info.status
         self._since = started
-        return changed
+        return changed + await self._note_stuck()
+
+    async def _note_stuck(self) -> int:
+        """Runs whose workflow task keeps failing (Temporal marks them with the search
+        attribute TemporalReportedProblems): their rows show the `problem`, and clients
+        are told, without anyone reading the run."""
+        query = f"ExecutionStatus='Running' AND TemporalReportedProblems IS NOT NULL AND {AGENT_TYPE.name} IS NOT NULL"
+        noted = 0
+        try:
+            async for execution in self._rt.temporal.list_workflows(query):
+                agent, tracking_id = self._tracked_as(execution)
+                if agent is None or tracking_id is None:
+                    continue
+                info = await self._rt.tracker.get(agent.keys, tracking_id)
+                if info is not None and info.problem is None and info.status not in FINISHED:
+                    after = await reconcile_with_temporal(self._rt, agent, info)
+                    noted += after.problem is not None
+        except RPCError as err:  # a server without the attribute: reads still show problems
+            if not self._warned:
+                self._warned = True
+                log.warning("cannot list runs with reported problems", error=err.message)
+        return noted
+
+    def _tracked_as(self, execution: Any) -> tuple[Any, str | None]:
+        """(the agent, the tracking id) of a run an agent started, else (None, None)."""
+        attrs = execution.typed_search_attributes
+        agent_type, agent_name = attrs.get(AGENT_TYPE), attrs.get(AGENT_NAME)
+        parts = execution.id.split("/", 2)
+        if not agent_type or not agent_name or len(parts) != 3:
+            return None, None
+        try:
+            return self._rt.agent(agent_type, agent_name), parts[2]
+        except NotFoundError:
+            return None, None  # an agent type this process does not load

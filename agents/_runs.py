@@ -215,12 +215,32 @@ class RunService:
         # no row but lost the create only had its event delivered to the winner's run.
         return tracking_id, created or info is not None
 
+    async def start_continuation(
+        self, agent: Agent[Any], info: WorkflowInfo, carried: dict[str, Any], *, reason: str
+    ) -> WorkflowHandle[Any, Any]:
+        """Start a failed run again under its workflow id with `carried` (what it had done:
+        see `_redeploy`); WorkflowAlreadyStartedError if it is running again already."""
+        return await self._start_on_temporal(agent, info, reuse=True, carried=carried, continues=reason)
+
     async def _start_on_temporal(
-        self, agent: Agent[Any], info: WorkflowInfo, *, reuse: bool, signal: WorkflowEventSignal | None = None
+        self,
+        agent: Agent[Any],
+        info: WorkflowInfo,
+        *,
+        reuse: bool,
+        signal: WorkflowEventSignal | None = None,
+        carried: dict[str, Any] | None = None,
+        continues: str | None = None,
     ) -> WorkflowHandle[Any, Any]:
         # With a signal, an already running run gets the signal (signal-with-start);
-        # without one, reuse=True replaces a running run (restart).
+        # without one, reuse=True replaces a running run (restart), unless it continues
+        # a failed run (then a running one means someone continued it already).
         conflict = WorkflowIDConflictPolicy.USE_EXISTING if signal else WorkflowIDConflictPolicy.TERMINATE_EXISTING
+        if continues is not None:
+            conflict = WorkflowIDConflictPolicy.FAIL
+        summary = f"{info.workflow_name} for {agent.agent_type}/{agent.name} ({info.workflow_id})"
+        if continues is not None:
+            summary += f", continued on new code after: {continues[:300]}"
         signal_args: dict[str, Any] = (
             {"start_signal": Bridge.SIGNAL_EVENT, "start_signal_args": [signal]} if signal else {}
         )
@@ -232,6 +252,7 @@ class RunService:
                     agent=AgentRef(agent.agent_type, agent.name),
                     tracking_id=info.workflow_id,
                     metadata=info.metadata,
+                    carried=carried,
                 ),
                 id=info.temporal_workflow_id,
                 task_queue=self._rt.settings.task_queue,
@@ -239,7 +260,7 @@ class RunService:
                 if reuse
                 else WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=conflict if reuse else WorkflowIDConflictPolicy.FAIL,
-                static_summary=f"{info.workflow_name} for {agent.agent_type}/{agent.name} ({info.workflow_id})",
+                static_summary=summary,
                 search_attributes=search_attributes(agent, info.workflow_name),
                 rpc_timeout=CONTROL_RPC_TIMEOUT,
                 **signal_args,

@@ -108,6 +108,10 @@ class WorkflowInfo:
     """The event type a `waiting` run waits for (`approval` for `wait_for_approval`)."""
     expires_at: int | None = None
     """When a finished run with a retention is removed (epoch ms)."""
+    problem: dict[str, Any] | None = None
+    """What keeps an unfinished run from moving on, as Temporal shows it: `{kind:
+    "workflow_task_failing", attempts, since, message}` while its workflow tasks keep
+    failing (say, a worker without the workflow's code); None when all is well."""
 
     @classmethod
     def from_hash(cls, raw: dict[str, str]) -> WorkflowInfo:
@@ -132,6 +136,7 @@ class WorkflowInfo:
             run_id=raw.get("run_id") or None,
             waiting_for=js("waiting_for") if raw.get("status") == "waiting" else None,
             expires_at=int(raw["expires_at"]) if raw.get("expires_at") else None,
+            problem=js("problem") if raw.get("status") not in FINISHED else None,
         )
 
     @property
@@ -163,7 +168,7 @@ class RunTracker:
         self._redis = redis
         self._transition = redis.register_script(lua("run_transition"))
         self._create = redis.register_script(lua("run_create"))
-        self._set_run_id = redis.register_script(lua("run_set_id"))
+        self._set_field = redis.register_script(lua("run_set_field"))
         self._get_many = redis.register_script(lua("runs_get_many"))
 
     async def create(self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None) -> bool:
@@ -235,7 +240,12 @@ class RunTracker:
     async def set_run_id(self, keys: AgentKeys, tracking_id: str, run_id: str) -> WorkflowInfo | None:
         """Record the Temporal run a row now follows; the row as it is afterwards (one
         round trip), or None if it is not tracked (nothing is written then)."""
-        return _row(await self._set_run_id(keys=[keys.run(tracking_id)], args=[run_id]))
+        return _row(await self._set_field(keys=[keys.run(tracking_id)], args=["run_id", run_id]))
+
+    async def set_problem(self, keys: AgentKeys, tracking_id: str, problem: dict[str, Any] | None) -> None:
+        """Record (or clear, with None) what keeps a running run from moving on."""
+        value = "" if problem is None else json.dumps(problem)
+        await self._set_field(keys=[keys.run(tracking_id)], args=["problem", value])
 
     async def transition(
         self,

@@ -15,6 +15,11 @@ from pathlib import Path
 # dev server; on a real cluster, `temporal operator search-attribute create`).
 SEARCH_ATTRIBUTES = {"AgentType": "Keyword", "AgentName": "Keyword", "AgentWorkflow": "Keyword"}
 
+# Dynamic config of the dev server: mark a run whose workflow task failed twice in a row
+# with the search attribute TemporalReportedProblems, which the reconciler's sweep looks
+# for (a run stuck on a workflow task shows a `problem`). Set it on a real cluster too.
+DYNAMIC_CONFIG = {"system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute": 2}
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -150,6 +155,8 @@ class TemporalDevServer(_Child):
         ]
         for name, kind in SEARCH_ATTRIBUTES.items():
             args += ["--search-attribute", f"{name}={kind}"]
+        for key, value in DYNAMIC_CONFIG.items():
+            args += ["--dynamic-config-value", f"{key}={value}"]
         if self.db_file:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
             args += ["--db-filename", str(self.db_file)]

@@ -22,7 +22,7 @@ from temporalio.worker import Worker
 import api
 from activities import AgentsPlugin
 from agents import DATA_CONVERTER, AgentRuntime, AppRegistry, Settings
-from devstack import SEARCH_ATTRIBUTES, ValkeyServer, temporal_cli
+from devstack import DYNAMIC_CONFIG, SEARCH_ATTRIBUTES, ValkeyServer, temporal_cli
 
 TEST_MODULES = "tests.app,agents.demo,workflows.demo,activities.demo"
 _JS = Path(__file__).parent / "js"
@@ -42,6 +42,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=DATA_CONVERTER,
         search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
         dev_server_log_level="error",
+        dev_server_extra_args=[a for k, v in DYNAMIC_CONFIG.items() for a in ("--dynamic-config-value", f"{k}={v}")],
     )
     yield env
     await env.shutdown()

@@ -79,8 +79,17 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
     """History events after which the run continues as new (Temporal ends a run past
     51,200), carrying its completed steps, so runs of any length work."""
 
-    def __init_subclass__(cls, *, name: str | None = None, **kwargs: Any) -> None:
+    strict_replay: ClassVar[bool] = False
+    """False (the default): when a redeploy changed this workflow's code so that a run's
+    history no longer replays, the run continues on the new code, its completed steps
+    matched by name (README: "Changing workflow code while runs are in flight"). True:
+    Temporal's strict replay, where such a run's workflow tasks fail until the old code is
+    back (use Temporal's worker versioning or `workflow.patched` to change code then)."""
+
+    def __init_subclass__(cls, *, name: str | None = None, strict_replay: bool | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if strict_replay is not None:
+            cls.strict_replay = strict_replay
         if "run" not in cls.__dict__:
             return
         cls.workflow_name = name or cls.__dict__.get("workflow_name") or workflow_name_of(cls)
@@ -96,7 +105,10 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         # objects, not strings: the SDK resolves hints in the subclass's module.
         _entry.__annotations__ = {"input": Any, "return": Any}
         cls._entry = workflow.run(_entry)  # type: ignore[attr-defined]
-        workflow.defn(name=cls.workflow_name)(cls)
+        # A replay that no longer matches the code fails the run (instead of its workflow
+        # task, over and over): the agent layer then continues it on the new code.
+        failures = [] if cls.strict_replay else [workflow.NondeterminismError]
+        workflow.defn(name=cls.workflow_name, failure_exception_types=failures)(cls)
 
     async def run(self, event: AgentWorkflowEvent[Params], step: AgentWorkflowStep) -> Any:
         """The workflow: override it. `event.payload` is the validated params, durable work
@@ -190,6 +202,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._recalling = False
         self._counters: dict[str, int] = {}
         self._done: dict[str, int] = {}
+        self._redeploys = 0
 
     async def _execute(self, input: AgentWorkflowInput) -> Any:
         self._input = input
@@ -198,27 +211,29 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         info = workflow.info()
         if input.agent is not None:
             self._run = RunRef(input.agent, input.tracking_id, type(self).workflow_name, info.first_execution_run_id)
-        event = AgentWorkflowEvent(
-            payload=self._parse_params(input.params),
-            timestamp=info.start_time,
-            instance_id=input.tracking_id or info.workflow_id,
-            metadata=input.metadata,
-        )
         step = AgentWorkflowStep(self)
         if self._run is not None and self._run.tracking_id is None:
             # Started for the agent by a schedule: the run tracks itself (durably, once).
             self._run.tracking_id = await workflow.execute_activity(
                 Bridge.TRACK,
                 TrackInput(self._run, input.params, input.metadata),
+                activity_id="track",
                 start_to_close_timeout=BRIDGE_TIMEOUT,
                 retry_policy=BRIDGE_RETRY,
                 summary="track run",
             )
         await self._set_status("running")
         try:
+            event = AgentWorkflowEvent(
+                # Validated before the start; after a redeploy the model may have changed.
+                payload=self._parse_params(input.params),
+                timestamp=info.start_time,
+                instance_id=input.tracking_id or info.workflow_id,
+                metadata=input.metadata,
+            )
             result = await self.run(event, step)
         except workflow.NondeterminismError:
-            raise  # a bad deploy: let the task retry until the code is fixed
+            raise  # fails the run (or, with strict_replay, its task): see __init_subclass__
         except Exception as err:
             await self._flush()
             if not self._reported:
@@ -255,7 +270,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             await self._continue_as_new_if_long()  # carries the counts of completed ones
         self._counters[kind] = n
         if n > self._done.get(kind, 0):
-            await execute()
+            await execute(n)
 
     async def _continue_as_new_if_long(self) -> None:
         info = workflow.info()
@@ -268,6 +283,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             "events": [[e.type, e.payload, e.timestamp.isoformat()] for e in self._events],
             "reported": self._reported,
             "paused": self._paused,
+            "redeploys": self._redeploys,
         }
         workflow.continue_as_new(
             AgentWorkflowInput(
@@ -286,6 +302,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._events = [ReceivedEvent(t, p, datetime.fromisoformat(ts)) for t, p, ts in carried.get("events") or []]
         self._reported = bool(carried.get("reported"))
         self._paused = bool(carried.get("paused"))
+        self._redeploys = int(carried.get("redeploys") or 0)
 
     def _parse_params(self, params: dict[str, Any]) -> Any:
         model = type(self).params_model
@@ -293,7 +310,15 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             return params
         from pydantic import TypeAdapter
 
-        return TypeAdapter(model).validate_python(params)
+        try:
+            return TypeAdapter(model).validate_python(params)
+        except Exception as err:  # validated at the start: the model changed since (a redeploy)
+            raise ApplicationError(
+                f"the run's params no longer validate against {type(self).__name__}'s params model "
+                f"(changed since the run started?): {err}",
+                type="ParamsError",
+                non_retryable=True,
+            ) from err
 
     async def _report(self, report: ReportInput) -> None:
         if self._reported:
@@ -306,6 +331,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         await workflow.execute_activity(
             Bridge.REPORT,
             report,
+            activity_id=f"report_{report.outcome}",
             start_to_close_timeout=BRIDGE_TIMEOUT,
             retry_policy=BRIDGE_RETRY,
             summary=f"report_{report.outcome}",

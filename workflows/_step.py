@@ -32,6 +32,16 @@ MAX_EVENT_TIMEOUT = timedelta(days=366)
 # Bridge activities write to Redis: retried until Redis is back, never given up on.
 BRIDGE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
 BRIDGE_TIMEOUT = timedelta(seconds=30)
+MAX_STEP_NAME = 200
+
+
+def step_activity_id(key: str, attempt: int = 1) -> str:
+    """The Temporal activity id of a step's activity: the step's identity (`do:fetch`,
+    `merge_agent_state#2`), so that a replay on changed code whose steps no longer line
+    up by name fails as nondeterministic instead of handing one step's result to another,
+    and the run continues on the new code with its completed steps matched by name
+    (see `agents._redeploy`). A linear retry's later attempts add `@<attempt>`."""
+    return key if attempt == 1 else f"{key}@{attempt}"
 
 
 @dataclass
@@ -65,8 +75,8 @@ class AgentWorkflowStep:
         `nap-1`, `nap-2`, as on Cloudflare). Numbers follow the order of the calls, which
         re-running the same code reproduces, so they are stable across replays and
         continue-as-new; a number already taken by an explicit name is skipped."""
-        if not isinstance(name, str) or not name:
-            raise StepNameError(f"a step needs a non-empty name, got {name!r}")
+        if not isinstance(name, str) or not name or len(name) > MAX_STEP_NAME:
+            raise StepNameError(f"a step needs a name of 1-{MAX_STEP_NAME} characters, got {name!r}")
         n = self._uses.get(name, 0)
         numbered = name if n == 0 else f"{name}-{n}"
         while numbered in self._names:
@@ -105,11 +115,12 @@ class AgentWorkflowStep:
                     return await workflow.execute_activity(
                         fn,
                         args=list(args),
+                        activity_id=step_activity_id(f"do:{name}", attempt),
                         start_to_close_timeout=limit,
                         retry_policy=config.temporal_policy(),
                         summary=summary,
                     )
-                return await self._inline(name, fn, args, config, limit, summary)
+                return await self._inline(name, fn, args, config, limit, summary, attempt)
             except (ActivityError, ApplicationError, TemporalTimeout) as err:
                 # A local activity's failure arrives as its own error, not an ActivityError.
                 cause = err.cause if isinstance(err, ActivityError) else err
@@ -121,7 +132,14 @@ class AgentWorkflowStep:
                 raise _step_failure(name, err, limit) from err
 
     async def _inline(
-        self, name: str, fn: Any, args: tuple[Any, ...], config: StepRetries, limit: timedelta, summary: str
+        self,
+        name: str,
+        fn: Any,
+        args: tuple[Any, ...],
+        config: StepRetries,
+        limit: timedelta,
+        summary: str,
+        attempt: int,
     ) -> Any:
         info = workflow.info()
         key = f"{info.workflow_id}|{info.run_id}|{name}"
@@ -130,6 +148,7 @@ class AgentWorkflowStep:
             return await workflow.execute_local_activity(
                 Bridge.INLINE_STEP,
                 InlineStepInput(key, self._wf._run),
+                activity_id=step_activity_id(f"do:{name}", attempt),
                 start_to_close_timeout=limit,
                 retry_policy=config.temporal_policy(),
                 summary=summary,
@@ -230,11 +249,12 @@ class AgentWorkflowStep:
             self._wf._no_agent(what)
             return
 
-        async def execute() -> None:
+        async def execute(n: int) -> None:
             await self._wf._until_resumed()
             await workflow.execute_activity(
                 activity,
                 input_type(run, *fields),
+                activity_id=f"{what}#{n}",
                 start_to_close_timeout=BRIDGE_TIMEOUT,
                 retry_policy=BRIDGE_RETRY,
                 summary=what,

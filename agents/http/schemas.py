@@ -95,6 +95,9 @@ class WorkflowInfoOut(BaseModel):
     run_id: str | None = None
     waiting_for: str | None = Field(None, description="the event type a `waiting` run waits for")
     expires_at: int | None = Field(None, description="when a finished run with a retention is removed (epoch ms)")
+    problem: dict[str, Any] | None = Field(
+        None, description="what keeps an unfinished run from moving on (workflow tasks failing), or null"
+    )
 
     @classmethod
     def of(cls, info: WorkflowInfo) -> WorkflowInfoOut:
