@@ -2,14 +2,14 @@
 
 Starts the Temporal dev server (UI, SQLite in DATA_DIR, search attributes registered)
 and Valkey (AOF in DATA_DIR) unless TEMPORAL_ADDRESS / REDIS_URL point elsewhere,
-then the worker and the API. Ctrl-C (or SIGTERM) stops everything it started.
+then the worker and the API, which are restarted (with backoff) if they die. Ctrl-C (or
+SIGTERM) stops everything it started.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from agents.settings import get_settings  # noqa: E402
 from devstack import TemporalDevServer, ValkeyServer  # noqa: E402
+from devstack.supervise import Supervised  # noqa: E402
 
 
 def main() -> int:
@@ -26,7 +27,7 @@ def main() -> int:
     data = (ROOT / settings.data_dir) if not settings.data_dir.is_absolute() else settings.data_dir
     data.mkdir(parents=True, exist_ok=True)
     servers: list[TemporalDevServer | ValkeyServer] = []
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[Supervised] = []
     stopping = False
 
     def stop(*_: object) -> None:
@@ -53,32 +54,25 @@ def main() -> int:
             env["REDIS_URL"] = valkey.url
         env.setdefault("PYTHONPATH", str(ROOT))
         env.setdefault("DEMO_SYNC_EVERY", "1 minute")  # the demo's scheduled sync_data
-        children.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env))
-        children.append(subprocess.Popen([sys.executable, "api.py"], cwd=ROOT, env=env))
+        for name, script in (("worker", "worker.py"), ("api", "api.py")):
+            children.append(Supervised(name, [sys.executable, script], cwd=ROOT, env=env))
+            children[-1].start()
         ui = f"http://127.0.0.1:{settings.temporal_ui_port}" if not settings.temporal_address else "(external)"
         print(
             f"\n  API          http://{settings.api_host}:{settings.api_port}  (docs at /docs)\n"
             f"  Temporal UI  {ui}\n"
             f"  Temporal     {env['TEMPORAL_ADDRESS']}\n"
             f"  Redis        {env['REDIS_URL']}\n"
-            f"  Data         {data}\n\n  Ctrl-C stops everything.\n",
+            f"  Data         {data}\n\n  A worker or API that dies is restarted. Ctrl-C stops everything.\n",
             flush=True,
         )
         while not stopping:
-            if any(child.poll() is not None for child in children):
-                print("a child process exited; stopping the stack", file=sys.stderr)
-                break
+            if not all(child.check() for child in children):
+                break  # crashing at every start: restarting cannot help
             time.sleep(0.2)
     finally:
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            child.stop()
         for server in reversed(servers):
             server.stop()
     return 0

@@ -1,4 +1,5 @@
-"""`make dev` as a newcomer runs it: the whole stack, one run end to end, Ctrl-C, nothing left."""
+"""`make dev` as a newcomer runs it: the whole stack, one run end to end while the worker
+is killed and restarted, Ctrl-C, nothing left."""
 
 from __future__ import annotations
 
@@ -58,16 +59,23 @@ async def test_make_dev_runs_the_stack_and_ctrl_c_leaves_nothing(tmp_path: Path)
                 raise AssertionError("the stack never became ready:\n" + log.read_text()[-3000:])
             started = await http.post(
                 "/agents/task-agent/newcomer/workflows",
-                json={"workflow": "process_items", "params": {"items": ["a", "b", "c"]}},
+                json={"workflow": "process_items", "params": {"items": list("abcdefgh"), "delay_ms": 300}},
             )
             assert started.status_code == 201, started.text
             run = started.json()
-            for _ in range(300):
+            # The worker dies mid-run: `make dev` starts it again and the run completes.
+            await asyncio.sleep(1)
+            workers = [int(m.split()[0]) for m in _session_members(proc.pid) if "worker.py" in m]
+            assert len(workers) == 1, _session_members(proc.pid)
+            os.kill(workers[0], signal.SIGKILL)
+            for _ in range(600):
                 row = (await http.get(f"/agents/task-agent/newcomer/workflows/{run['workflow_id']}")).json()
                 if row["status"] == "complete":
                     break
                 await asyncio.sleep(0.1)
-            assert row["status"] == "complete" and row["result"] == {"processed": 3}
+            assert row["status"] == "complete" and row["result"] == {"processed": 8}, row
+            assert "worker exited (killed by SIGKILL); restarting" in log.read_text()
+            assert proc.poll() is None
             ui = await http.get(f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}/")
             assert ui.status_code == 200
         text = log.read_text()
