@@ -3,6 +3,7 @@ services, ports, settings names, and that every command our image runs is in it.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -27,16 +28,59 @@ def _copied() -> set[str]:
     return out
 
 
-def test_the_stack_has_every_service_with_its_ports() -> None:
+LONG_RUNNING = ("postgresql", "temporal", "temporal-ui", "redis", "worker", "api")
+JOBS = ("temporal-schema", "temporal-setup")
+
+
+def test_the_stack_has_every_service_with_its_ports_health_and_restart_policy() -> None:
     services = COMPOSE["services"]
-    assert set(services) == {"postgresql", "temporal", "temporal-setup", "temporal-ui", "redis", "worker", "api"}
-    assert "8000:8000" in services["api"]["ports"]
+    assert set(services) == {*LONG_RUNNING, *JOBS}
+    assert services["api"]["ports"] == ["8000-8009:8000"]  # `--scale api=2` gets a port each
     assert "8233:8080" in services["temporal-ui"]["ports"]
     assert "7233:7233" in services["temporal"]["ports"]
+    assert services["temporal"]["image"].startswith("temporalio/server:")  # not the deprecated auto-setup
     assert services["temporal"]["environment"]["DB"].startswith("postgres")
     assert services["redis"]["command"][:3] == ["redis-server", "--appendonly", "yes"]
-    for name in ("postgresql", "temporal", "redis", "api"):
+    for name in ("postgresql", "temporal", "redis", "api", "worker"):
         assert "healthcheck" in services[name], name
+    for name in LONG_RUNNING:
+        assert services[name]["restart"] == "unless-stopped", name
+    for name in JOBS:  # one-shot jobs retry on failure, then stay exited
+        assert services[name]["restart"].startswith("on-failure"), name
+
+
+def test_the_server_waits_for_its_schema_and_the_apps_for_namespace_and_attributes() -> None:
+    services = COMPOSE["services"]
+    assert services["temporal"]["depends_on"]["temporal-schema"]["condition"] == "service_completed_successfully"
+    assert services["temporal-setup"]["depends_on"]["temporal"]["condition"] == "service_healthy"
+    for job in JOBS:
+        script = services[job]["entrypoint"][-1].removeprefix("/deploy/")
+        assert (ROOT / "deploy" / "temporal" / script).exists(), script
+    setup = (ROOT / "deploy" / "temporal" / "setup-namespace.sh").read_text()
+    assert "until" in setup and "namespace describe" in setup  # waits and retries, never races
+    config = yaml.safe_load((ROOT / "deploy" / "temporal" / "dynamicconfig" / "agents.yaml").read_text())
+    assert config["system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute"][0]["value"] == 2
+
+
+def test_one_image_built_once_with_dependencies_in_their_own_layer() -> None:
+    worker, api = COMPOSE["services"]["worker"], COMPOSE["services"]["api"]
+    assert worker["build"] == "." and "build" not in api
+    assert api["image"] == worker["image"] and api["pull_policy"] == "never"
+    lines = DOCKERFILE.splitlines()
+    install_deps = next(i for i, line in enumerate(lines) if "requirements.txt" in line)
+    first_code = next(i for i, line in enumerate(lines) if line.startswith("COPY agents"))
+    assert install_deps < first_code, "dependencies must be installed before the code is copied"
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", ".data", ".env"} <= set(ignored)
+
+
+def test_compose_says_how_to_set_the_api_key_and_the_example_works() -> None:
+    api_keys = COMPOSE["services"]["api"]["environment"]["API_KEYS"]
+    assert ".env.example" in api_keys
+    example = dict(
+        line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if line and line[0] != "#"
+    )
+    assert Settings(api_keys=json.loads(example["API_KEYS"])).api_keys  # a JSON object, as the setting reads it
 
 
 def test_worker_and_api_use_the_settings_names_and_wait_for_their_dependencies() -> None:
@@ -49,13 +93,12 @@ def test_worker_and_api_use_the_settings_names_and_wait_for_their_dependencies()
         assert not unknown, f"{name} sets variables no setting reads: {unknown}"
         assert env["TEMPORAL_ADDRESS"] == "temporal:7233" and env["REDIS_URL"].startswith("redis://redis:6379")
         assert service["depends_on"]["temporal-setup"]["condition"] == "service_completed_successfully"
-        assert service["build"] == "."
 
 
 def test_search_attributes_are_registered_at_start() -> None:
-    command = " ".join(COMPOSE["services"]["temporal-setup"]["command"])
+    setup = (ROOT / "deploy" / "temporal" / "setup-namespace.sh").read_text()
     for name, kind in SEARCH_ATTRIBUTES.items():
-        assert f"--name {name} --type {kind}" in command
+        assert name in setup and f"--type {kind}" in setup
 
 
 def test_every_command_our_image_runs_is_in_the_image() -> None:
