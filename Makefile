@@ -33,8 +33,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 ## Run the whole test suite against real servers the harness starts (after lint).
+# The Redis-touching modules again, against a three-primary Valkey cluster with replicas.
+CLUSTER_TESTS = tests/test_cluster.py tests/test_agent_bridge.py tests/test_websocket_fanout.py \
+	tests/test_http_tracking.py tests/test_schedules.py tests/test_actor.py tests/test_lifecycle.py \
+	tests/test_queued_calls.py
+
 test: $(STAMP) test-tools lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+	TEST_REDIS=cluster $(PY) -m pytest $(CLUSTER_TESTS) $(PYTEST_ARGS)
 
 ## Benchmarks side by side with raw temporalio (own servers); writes bench/results.json and .png.
 ## BENCH_ARGS=--quick is the smoke run; BENCH_ARGS="--only latency_to_client" picks some.

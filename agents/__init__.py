@@ -11,6 +11,7 @@ from ._log_context import LogContextInterceptor
 from ._queries import MAX_PAGE, WorkflowPage
 from ._queue import QueuedCall
 from ._reconciler import Reconciler
+from ._redis import connect_redis, ready_redis, shard_messages
 from ._registry import AppRegistry
 from ._runtime import AgentRuntime
 from ._schedules import ScheduleInfo
@@ -59,6 +60,9 @@ __all__ = [
     "WorkflowPage",
     "callable_method",
     "interleave",
+    "connect_redis",
+    "ready_redis",
+    "shard_messages",
     "connect_temporal",
     "exit_process",
     "open_runtime",

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import NoReturn
 
-from redis.asyncio import Redis
 from temporalio.runtime import Runtime
 
 from ._metrics import Metrics
+from ._redis import connect_redis, ready_redis
 from ._registry import AppRegistry
 from ._runtime import AgentRuntime
 from ._temporal import connect_temporal
@@ -27,8 +27,9 @@ async def open_runtime(
     """Connect Redis and Temporal and load `AGENT_MODULES`; Redis is closed on the way out.
 
     `sdk_runtime`: a Temporal SDK runtime of the process's own (the worker's serves metrics)."""
-    redis = Redis.from_url(settings.redis_target, decode_responses=True)
+    redis = connect_redis(settings)
     try:
+        await ready_redis(redis)
         temporal = await connect_temporal(settings, runtime=sdk_runtime)
         registry = AppRegistry.from_modules(settings.module_list)
         yield AgentRuntime(redis=redis, registry=registry, settings=settings, temporal=temporal, metrics=metrics)

@@ -71,7 +71,7 @@ async def destroy(runtime: AgentRuntime, agent: Agent[Any]) -> None:
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
-    await runtime.redis.publish(keys.channel, close_envelope(*DESTROYED_CLOSE))
+    await runtime.redis.spublish(keys.channel, close_envelope(*DESTROYED_CLOSE))
     if tracking_ids:
         members = [due_member(keys, tracking_id) for tracking_id in tracking_ids]
         await runtime.redis.zrem(retention_key(runtime.settings.redis_key_prefix), *members)

@@ -43,7 +43,7 @@ class AgentRuntime:
         self.settings = settings
         self._temporal = temporal
         self.metrics = metrics or Metrics()
-        self.store = StateStore(redis, prefix=settings.redis_key_prefix)
+        self.store = StateStore(redis, prefix=settings.redis_key_prefix, wait_replicas=settings.redis_wait_replicas)
         self.tracker = RunTracker(redis)
         self.turns = TurnService(redis, lease=settings.agent_turn_lease, wait=settings.agent_turn_wait)
         self.queries = RunQueries(redis, self.tracker)
@@ -71,5 +71,6 @@ class AgentRuntime:
         return agent
 
     async def publish(self, keys: AgentKeys, message: Any, *, exclude: list[str] | None = None) -> None:
-        """Put `message` on the agent's channel; every API process relays it to its clients."""
-        await self.redis.publish(keys.channel, envelope(message, exclude=exclude))
+        """Put `message` on the agent's shard channel (SPUBLISH: on a cluster it reaches the
+        one shard that holds the agent); every API process relays it to its clients."""
+        await self.redis.spublish(keys.channel, envelope(message, exclude=exclude))

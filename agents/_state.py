@@ -66,9 +66,10 @@ def _pairs(obj: dict[str, Any]) -> list[str]:
 class StateStore:
     """Reads and writes agents' state. One instance per process, shared by all agents."""
 
-    def __init__(self, redis: Redis, *, prefix: str) -> None:
+    def __init__(self, redis: Redis, *, prefix: str, wait_replicas: int = 0) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._wait_replicas = wait_replicas
         self._write = redis.register_script(lua("snapshot", "state_write"))
         self._read = redis.register_script(lua("snapshot", "state_read"))
 
@@ -98,20 +99,20 @@ class StateStore:
         """
         if mode not in ("set", "merge"):
             raise ValueError(f"unknown state write mode {mode!r}")
-        marker = keys.effect(effect_id) if effect_id else ""
         initial_pairs = _pairs(initial)
         args = [
             mode,
-            keys.channel,
+            "",
             *(state_broadcast_parts(exclude) if exclude else _BROADCAST_PARTS),
-            EFFECT_TTL_SECONDS,
+            EFFECT_TTL_SECONDS if effect_id else 0,
             turn_token or "",
             len(initial_pairs) // 2,
             *initial_pairs,
             *_pairs(values),
         ]
         version, snap, status = await self._write(
-            keys=[keys.state, keys.meta, marker, keys.turn, keys.turn_queue], args=args
+            keys=[keys.state, keys.meta, keys.effect(effect_id or "-"), keys.turn, keys.turn_queue, keys.channel],
+            args=args,
         )
         if status == -2:
             raise TurnBusy(f"{keys.agent_type}/{keys.name} is in a turn")
@@ -121,4 +122,15 @@ class StateStore:
                 "stalled past the turn's lease, or Redis was unreachable); the write was not applied",
                 agent=f"{keys.agent_type}/{keys.name}",
             )
+        if self._wait_replicas and status == 1:
+            await wait_for_replicas(self._redis, keys.state, self._wait_replicas)
         return WriteResult(json.loads(snap), int(version), status == 1)
+
+
+async def wait_for_replicas(redis: Redis, key: str, replicas: int, timeout_ms: int = 200) -> int:
+    """WAIT on the server that holds `key` (on a cluster, its shard's primary) until
+    `replicas` replicas have every write made so far; how many did in time."""
+    get_node = getattr(redis, "get_node_from_key", None)  # a cluster client
+    if get_node is not None:
+        return int(await redis.execute_command("WAIT", replicas, timeout_ms, target_nodes=get_node(key)))
+    return int(await redis.execute_command("WAIT", replicas, timeout_ms))

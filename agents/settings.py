@@ -36,6 +36,14 @@ class Settings(BaseSettings):
 
     redis_url: str | None = None
     """`redis://host:port/db`; unset means the embedded server on `redis_port`."""
+    redis_cluster: bool = False
+    """`redis_url` names one node of a Redis Cluster (or Valkey cluster): every process
+    uses redis-py's cluster client, which finds the other nodes and follows slot moves
+    and failovers. Each agent's keys share one hash slot and its messages one shard."""
+    redis_wait_replicas: int = 0
+    """After each state write, wait (WAIT, up to 200 ms) until this many replicas have
+    it, so a write acknowledged to a caller survives its primary's death (Redis
+    replication is otherwise asynchronous). 0: do not wait."""
     redis_port: int = 6380
     """Port of the embedded Redis-compatible server (6379 is often taken)."""
     redis_key_prefix: str = "ta:"

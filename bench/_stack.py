@@ -107,6 +107,7 @@ async def start_api(settings: Settings, tmp: Path) -> tuple[str, subprocess.Pope
         "API_PORT": str(port),
         "TEMPORAL_ADDRESS": settings.temporal_target,
         "REDIS_URL": settings.redis_target,
+        "REDIS_CLUSTER": "true" if settings.redis_cluster else "false",
         "TASK_QUEUE": settings.task_queue,
         "AGENT_MODULES": MODULES,
         "WEB_ROOT": "",

@@ -26,6 +26,7 @@ from bench import (
     actor,
     approval,
     broadcast,
+    broadcast_cluster,
     cost_growth,
     latency,
     list_page,
@@ -42,6 +43,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     "latency_to_client": lambda s, quick: latency.run(s, count=10 if quick else 200),
     "approve_to_resumed": lambda s, quick: approval.run(s, count=3 if quick else 120),
     "broadcast_1000": lambda s, quick: broadcast.run(s, clients=50 if quick else 1000, broadcasts=5 if quick else 30),
+    "broadcast_cluster": lambda s, quick: broadcast_cluster.run(
+        s, clients=50 if quick else 1000, broadcasts=5 if quick else 30
+    ),
     "actor": lambda s, quick: actor.run(s, total=300 if quick else 3000, sequential=20 if quick else 300),
     "http_starts": lambda s, quick: starts.run(s, total=40 if quick else 1000),
     "list_page": lambda s, quick: list_page.run(

@@ -78,10 +78,13 @@ class _Child:
 class ValkeyServer(_Child):
     name = "valkey"
 
-    def __init__(self, *, port: int | None = None, data_dir: Path, appendonly: bool = False) -> None:
+    def __init__(
+        self, *, port: int | None = None, data_dir: Path, appendonly: bool = False, extra_args: list[str] | None = None
+    ) -> None:
         self.port = port or free_port()
         self.data_dir = Path(data_dir)
         self.appendonly = appendonly
+        self.extra_args = list(extra_args or [])
 
     @property
     def url(self) -> str:
@@ -107,6 +110,7 @@ class ValkeyServer(_Child):
             "warning",
             "--logfile",
             str((self.data_dir / "valkey.log").resolve()),
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
         _wait_for_port(self.port, self.proc, "valkey", timeout)

@@ -1,8 +1,13 @@
 """Test harness: a real Temporal dev server and a real Valkey server on free ports,
-started once per session; every test gets its own agent names and task queues."""
+started once per session; every test gets its own agent names and task queues.
+
+With `TEST_REDIS=cluster` (the second pass of `make test`), the Valkey server is a
+three-primary cluster with a replica each (`devstack.cluster`) and every process uses
+the cluster client (`REDIS_CLUSTER=true`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import uuid
@@ -21,16 +26,21 @@ from temporalio.worker import Worker
 
 import api
 from activities import AgentsPlugin
-from agents import DATA_CONVERTER, AgentRuntime, AppRegistry, Settings
+from agents import DATA_CONVERTER, AgentRuntime, AppRegistry, Settings, connect_redis, ready_redis
 from devstack import DYNAMIC_CONFIG, SEARCH_ATTRIBUTES, ValkeyServer, temporal_cli
+from devstack.cluster import ValkeyCluster
 
 TEST_MODULES = "tests.app,agents.demo,workflows.demo,activities.demo"
 _JS = Path(__file__).parent / "js"
 
 
+CLUSTER = os.environ.get("TEST_REDIS") == "cluster"
+
+
 @pytest.fixture(scope="session")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
-    server = ValkeyServer(data_dir=tmp_path_factory.mktemp("valkey")).start()
+def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer | ValkeyCluster]:
+    data = tmp_path_factory.mktemp("valkey")
+    server = ValkeyCluster(data_dir=data).start() if CLUSTER else ValkeyServer(data_dir=data).start()
     yield server
     server.stop()
 
@@ -55,7 +65,7 @@ def temporal_address(temporal_env: WorkflowEnvironment) -> str:
 
 @pytest.fixture
 async def redis(valkey: ValkeyServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(valkey.url, decode_responses=True)
+    client = await ready_redis(connect_redis(Settings(redis_url=valkey.url, redis_cluster=CLUSTER)))
     yield client
     await client.aclose()
 
@@ -65,6 +75,8 @@ def settings(valkey: ValkeyServer, temporal_address: str) -> Settings:
     return Settings(
         temporal_address=temporal_address,
         redis_url=valkey.url,
+        redis_cluster=CLUSTER,
+        redis_wait_replicas=1 if CLUSTER else 0,  # acknowledged writes survive a failover
         task_queue=f"tq-{uuid.uuid4().hex[:12]}",
         agent_modules=TEST_MODULES,
     )

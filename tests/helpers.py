@@ -79,6 +79,8 @@ def start_entry_point(script: str, settings: Settings, log: Path, **env: str) ->
         **os.environ,
         "TEMPORAL_ADDRESS": settings.temporal_target,
         "REDIS_URL": settings.redis_target,
+        "REDIS_CLUSTER": "true" if settings.redis_cluster else "false",
+        "REDIS_WAIT_REPLICAS": str(settings.redis_wait_replicas),
         "TASK_QUEUE": settings.task_queue,
         "AGENT_MODULES": settings.agent_modules,
         "PYTHONPATH": str(ROOT),

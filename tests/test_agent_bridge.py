@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from temporalio.testing import ActivityEnvironment
 
 from activities import BridgeActivities
-from agents import Agent, AgentRuntime, StateRejectedError
+from agents import Agent, AgentRuntime, StateRejectedError, shard_messages
 from tests.helpers import outcome_calls, recorded_calls, wait_for_status
 from workflows.contracts import AgentRef, ReportInput, RunRef, StateWriteInput
 
@@ -25,12 +25,11 @@ async def channel_messages(redis: Redis, agent: Agent[Any]) -> AsyncIterator[lis
     """Collect every envelope published on the agent's channel while the block runs."""
     received: list[dict[str, Any]] = []
     pubsub = redis.pubsub()
-    await pubsub.subscribe(agent.keys.channel)
+    await pubsub.ssubscribe(agent.keys.channel)
 
     async def pump() -> None:
-        async for message in pubsub.listen():
-            if message["type"] == "message":
-                received.append(json.loads(message["data"]))
+        async for message in shard_messages(pubsub):
+            received.append(json.loads(message["data"]))
 
     task = asyncio.create_task(pump())
     try:

@@ -67,7 +67,7 @@ async def run_across_redeploy(
             await agent.pause_workflow(run_id)
     assert await counts(runtime.redis, key) == {"a": 1, "b": 1, "c": 1}
     messages = runtime.redis.pubsub()
-    await messages.subscribe(agent.keys.channel)  # what every API process relays to clients
+    await messages.ssubscribe(agent.keys.channel)  # what every API process relays to clients
     with worker_process(settings, new_version, tmp_path / f"{new_version}.log") as proc:
         if paused:
             await agent.resume_workflow(run_id)
@@ -77,7 +77,7 @@ async def run_across_redeploy(
     assert info.status == "complete", (info.error, (tmp_path / f"{new_version}.log").read_text()[-3000:])
     relayed = []
     while (raw := await messages.get_message(timeout=0.2)) is not None:
-        if raw["type"] == "message":
+        if raw["type"] == "smessage":
             relayed.append(json.loads(raw["data"])["message"])
     await messages.aclose()
     continued = [m for m in relayed if m.get("type") == "workflow_status" and m.get("continued")]
@@ -146,7 +146,7 @@ async def test_with_strict_replay_a_stuck_run_shows_its_problem_until_the_old_co
         run_id = await agent.run_workflow("redeploy_flow", {"key": uuid.uuid4().hex[:10]})
         await wait_for_status(agent, run_id, "waiting", timeout=60)
     messages = v1_runtime.redis.pubsub()
-    await messages.subscribe(agent.keys.channel)
+    await messages.ssubscribe(agent.keys.channel)
     with worker_process(settings, "strict", tmp_path / "strict.log"):
         await agent.approve_workflow(run_id)
         # Nobody reads the run: the worker's reconciler finds it stuck and tells clients.
@@ -165,7 +165,7 @@ async def problems(messages: Any) -> list[dict[str, Any]]:
     """Status messages with a problem, among those published since the last call."""
     found = []
     while (raw := await messages.get_message(timeout=0.05)) is not None:
-        if raw["type"] == "message":
+        if raw["type"] == "smessage":
             message = json.loads(raw["data"])["message"]
             if message.get("type") == "workflow_status" and message.get("problem"):
                 found.append(message)

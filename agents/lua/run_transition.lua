@@ -45,5 +45,5 @@ else
   redis.call('HDEL', KEYS[1], 'expires_at')
   redis.call('ZREM', KEYS[2], member)
 end
-if ARGV[8] ~= '' then redis.call('PUBLISH', KEYS[3], ARGV[8]) end
+if ARGV[8] ~= '' then redis.call('SPUBLISH', KEYS[3], ARGV[8]) end
 return {ARGV[1], 1, tostring(expires)}

@@ -1,13 +1,16 @@
 -- Applies one state write, bumps the version and publishes the new snapshot, atomically.
--- KEYS: state, meta, marker ('' for none), turn, turn queue
--- ARGV: mode (set|merge), channel, the broadcast envelope in three parts (before the
+-- KEYS: state, meta, marker, turn, turn queue, channel (all in the agent's one slot)
+-- ARGV: mode (set|merge), (unused), the broadcast envelope in three parts (before the
 --       version, between version and state, after the state: Python builds it),
---       marker_ttl_s, turn token ('' when written outside a turn), n_initial,
---       initial k/v pairs..., then k/v pairs of the write.
+--       marker_ttl_s ('0': no marker, KEYS[3] is not touched), turn token ('' when
+--       written outside a turn), n_initial, initial k/v pairs..., then k/v pairs of the write.
+-- The snapshot goes out on the agent's shard channel (SPUBLISH: on a cluster, to the
+-- one shard that holds the agent).
 -- Status: 1 applied, 0 already applied (marker), -2 the agent's turn is held or waited
 -- for (write in a turn instead), -3 the token no longer holds the turn.
 local version = tonumber(redis.call('HGET', KEYS[2], 'version') or '0')
-if KEYS[3] ~= '' and redis.call('EXISTS', KEYS[3]) == 1 then
+local marked = ARGV[6] ~= '0'
+if marked and redis.call('EXISTS', KEYS[3]) == 1 then
   return {version, snapshot(), 0}
 end
 local holder = redis.call('GET', KEYS[4])
@@ -27,6 +30,6 @@ for i = first, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[2], 'set', '1')
 version = redis.call('HINCRBY', KEYS[2], 'version', 1)
 local snap = snapshot()
-redis.call('PUBLISH', ARGV[2], ARGV[3] .. version .. ARGV[4] .. snap .. ARGV[5])
-if KEYS[3] ~= '' then redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[6])) end
+redis.call('SPUBLISH', KEYS[6], ARGV[3] .. version .. ARGV[4] .. snap .. ARGV[5])
+if marked then redis.call('SET', KEYS[3], '1', 'EX', tonumber(ARGV[6])) end
 return {version, snap, 1}

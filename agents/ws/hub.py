@@ -1,27 +1,32 @@
 """The connection hub of one API process: Redis pub/sub fan-out to local clients.
 
-Broadcasts are published on an agent's channel by whatever process made them (an API
-process, a worker's bridge activity, a Lua state write). Every API process subscribes
-the channels of agents it has clients for and relays each message once per client.
+Broadcasts are published on an agent's shard channel by whatever process made them (an
+API process, a worker's bridge activity, a Lua state write). Every API process subscribes
+(SSUBSCRIBE) the channels of agents it has clients for and relays each message once per
+client. Sharded pub/sub is the same on one Redis and on a Redis Cluster, where each
+agent's messages stay on the shard that holds the agent instead of going to every node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import defaultdict
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from agents._metrics import Metrics
+from agents._redis import REDIS_ERRORS, ShardOwners, shard_messages
 
 from .connection import Connection
 from .protocol import CloseCode
 
 log = structlog.get_logger("agents.ws")
+
+_SHARD_CHECK = 1.0
+"""Seconds between checks, on a cluster, that no subscribed channel moved to another node."""
 
 
 class ConnectionHub:
@@ -32,16 +37,22 @@ class ConnectionHub:
         self._lock = asyncio.Lock()
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
         self._task: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._owners = ShardOwners(redis)
         self._metrics = metrics
 
     async def start(self) -> None:
         # A standing subscription keeps the pub/sub connection open with no clients.
-        await self._pubsub.subscribe(self._control)
+        await self._pubsub.ssubscribe(self._control)
+        self._owners.note(self._control)
         self._task = asyncio.create_task(self._read())
+        if self._owners.clustered:
+            self._watch = asyncio.create_task(self._watch_shards())
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        for task in (self._watch, self._task):
+            if task:
+                task.cancel()
         await self._pubsub.aclose()
 
     def connections(self, channel: str) -> set[Connection]:
@@ -50,7 +61,8 @@ class ConnectionHub:
     async def join(self, channel: str, connection: Connection) -> None:
         async with self._lock:
             if not self._groups[channel]:
-                await self._pubsub.subscribe(channel)
+                await self._pubsub.ssubscribe(channel)
+                self._owners.note(channel)
             self._groups[channel].add(connection)
         if self._metrics:
             self._metrics.ws_connections.inc()
@@ -65,32 +77,61 @@ class ConnectionHub:
                 self._metrics.ws_connections.dec()
             if not group:
                 del self._groups[channel]
+                self._owners.forget(channel)
                 try:
-                    await self._pubsub.unsubscribe(channel)
-                except (RedisConnectionError, RedisTimeoutError):
+                    await self._pubsub.sunsubscribe(channel)
+                except REDIS_ERRORS:
                     pass  # the subscription went with the connection; resubscribing skips it
 
     async def _read(self) -> None:
         while True:
             try:
-                async for raw in self._pubsub.listen():
-                    if raw.get("type") == "message":
-                        self._relay(raw["channel"], raw["data"])
+                async for raw in shard_messages(self._pubsub):
+                    self._relay(raw["channel"], raw["data"])
             except asyncio.CancelledError:
                 raise
-            except (RedisConnectionError, RedisTimeoutError):
-                # Broadcasts sent while we are away are lost: tell every client now, so
-                # they reconnect (and resync state) instead of silently missing updates.
-                log.warning("pub/sub connection lost; closing clients and resubscribing")
-                self._close_all(CloseCode.SERVICE_RESTART, "server lost its event stream: reconnect")
-                while not await self._resubscribe():
-                    await asyncio.sleep(0.5)
+            except REDIS_ERRORS:  # the connection (or, on a cluster, a node) went away
+                await self._recover("pub/sub connection lost")
+            except Exception:  # never die silently: clients would hear nothing more
+                log.exception("relaying broadcasts failed")
+                await self._recover("pub/sub reader failed")
+
+    async def _recover(self, why: str) -> None:
+        # Broadcasts sent while we are away are lost: tell every client now, so they
+        # reconnect (and resync state) instead of silently missing updates.
+        log.warning(f"{why}; closing clients and resubscribing")
+        self._close_all(CloseCode.SERVICE_RESTART, "server lost its event stream: reconnect")
+        while not await self._resubscribe():
+            await asyncio.sleep(0.5)
+
+    async def _watch_shards(self) -> None:
+        """On a cluster: a primary that dies takes its subscribers' connection silently
+        (redis-py reads the others on), and its replica's promotion moves the channels.
+        Check where they live every second; when one moved, subscribe afresh."""
+        while True:
+            await asyncio.sleep(_SHARD_CHECK)
+            if not await self._owners.moved():
+                continue
+            if self._task:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            await self._owners.refresh()
+            await self._recover("a shard moved (failover or resharding)")
+            self._task = asyncio.create_task(self._read())
 
     async def _resubscribe(self) -> bool:
+        # A fresh subscriber: after a failover the old one still maps channels to the
+        # dead node; a new one asks the cluster (or the restarted server) where they are.
         try:
             async with self._lock:
-                await self._pubsub.subscribe(self._control, *self._groups)
-        except (RedisConnectionError, RedisTimeoutError):
+                old, self._pubsub = self._pubsub, self._redis.pubsub(ignore_subscribe_messages=True)
+                with contextlib.suppress(Exception):
+                    await old.aclose()
+                await self._pubsub.ssubscribe(self._control, *self._groups)
+                self._owners.clear()
+                self._owners.note(self._control, *self._groups)
+        except REDIS_ERRORS:
             return False
         log.info("pub/sub connection restored")
         return True
