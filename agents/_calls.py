@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
@@ -35,7 +34,7 @@ from workflows.contracts import AgentRef, Bridge, MethodCallInput
 from ._agent import Agent, enter, interleaves, maybe_await
 from ._payloads import check_json
 from ._runs import ID_PATTERN, search_attributes
-from ._schedules import check_cron
+from ._schedules import check_cron, create_temporal_schedule
 from ._tracking import now_ms
 from .errors import ConflictError, ValidationError
 
@@ -161,14 +160,9 @@ class ScheduledCalls:
             spec=spec,
             policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
         )
-        try:
-            handle = await self._rt.temporal.create_schedule(temporal_id, schedule)
-        except ScheduleAlreadyRunningError:
-            raise ConflictError(f"a scheduled call with id {row.id!r} already exists for this agent") from None
-        except RPCError as err:
-            if err.status == RPCStatusCode.INVALID_ARGUMENT:
-                raise ValidationError(f"Temporal refused the schedule: {err.message}") from None
-            raise
+        handle = await create_temporal_schedule(
+            self._rt, temporal_id, schedule, taken=f"a scheduled call with id {row.id!r} already exists for this agent"
+        )
         if row.type == "cron":
             await self._refresh_cron(agent, row, handle=handle)
 

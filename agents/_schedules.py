@@ -103,6 +103,21 @@ def _spec(cron: str | None, every: Any, at: datetime | str | None) -> tuple[Sche
     return ScheduleSpec(calendars=[calendar]), {"at": when.isoformat()}
 
 
+async def create_temporal_schedule(
+    rt: AgentRuntime, schedule_id: str, schedule: Schedule, *, taken: str
+) -> ScheduleHandle:
+    """Create a Temporal Schedule: ConflictError(`taken`) if the id exists, 422 with
+    Temporal's reason if it refuses the spec."""
+    try:
+        return await rt.temporal.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        raise ConflictError(taken) from None
+    except RPCError as err:
+        if err.status == RPCStatusCode.INVALID_ARGUMENT:
+            raise ValidationError(f"Temporal refused the schedule: {err.message}") from None
+        raise
+
+
 class ScheduleService:
     def __init__(self, runtime: AgentRuntime) -> None:
         self._rt = runtime
@@ -144,17 +159,12 @@ class ScheduleService:
             static_summary=f"{workflow} for {agent.agent_type}/{agent.name} (schedule {schedule_id})",
         )
         state = ScheduleState(limited_actions=True, remaining_actions=1) if "at" in described else ScheduleState()
-        try:
-            await self._rt.temporal.create_schedule(
-                f"{agent.agent_type}/{agent.name}/{schedule_id}",
-                Schedule(action=action, spec=spec, policy=SchedulePolicy(overlap=OVERLAP[overlap]), state=state),
-            )
-        except ScheduleAlreadyRunningError:
-            raise ConflictError(f"a schedule with id {schedule_id!r} already exists for this agent") from None
-        except RPCError as err:
-            if err.status == RPCStatusCode.INVALID_ARGUMENT:
-                raise ValidationError(f"Temporal refused the schedule: {err.message}") from None
-            raise
+        await create_temporal_schedule(
+            self._rt,
+            f"{agent.agent_type}/{agent.name}/{schedule_id}",
+            Schedule(action=action, spec=spec, policy=SchedulePolicy(overlap=OVERLAP[overlap]), state=state),
+            taken=f"a schedule with id {schedule_id!r} already exists for this agent",
+        )
         record = {
             "id": schedule_id,
             "workflow_name": workflow,

@@ -44,6 +44,12 @@ def rows(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
         out.append(("20 agents / one\ncalls/s speedup", a["parallel_agents_speedup"], 5, True))
     if "http_starts" in r:
         out.append(("HTTP starts/s ratio\nto raw, same request", r["http_starts"]["ratio"], 0.8, True))
+    if "scheduled_calls" in r:
+        out.append(("10,000 one-shots\nfired within 2 s", r["scheduled_calls"]["ours"]["within_2s"], 1.0, True))
+        out.append(("10,000 one-shots\nlateness p99 s", r["scheduled_calls"]["ours"]["p99_s"], 2, False))
+    if "broadcast_cluster" in r:
+        bc = r["broadcast_cluster"]
+        out.append(("1,000 clients, cluster\n/ single p99 ratio", bc["ratio_all_delivered_p99"], 1.5, False))
     if "cost_growth" in r:
         out.append(("cost per item\n20k/200 ratio", r["cost_growth"]["ratio_per_item_largest_to_smallest"], 1.3, False))
     return out

@@ -127,10 +127,7 @@ async def test_a_run_paused_across_the_redeploy_resumes_on_the_new_code(
 async def test_a_params_model_the_run_no_longer_fits_ends_it_errored_with_that_error(
     v1_runtime: AgentRuntime, settings: Settings, tmp_path: Path
 ) -> None:
-    agent = v1_runtime.agent("probe-agent", f"r-{uuid.uuid4().hex[:8]}")
-    with worker_process(settings, "v1", tmp_path / "v1.log"):
-        run_id = await agent.run_workflow("redeploy_flow", {"key": uuid.uuid4().hex[:10]})
-        await wait_for_status(agent, run_id, "waiting", timeout=60)
+    agent, run_id = await waiting_on_v1(v1_runtime, settings, tmp_path)
     with worker_process(settings, "params", tmp_path / "params.log"):
         await agent.approve_workflow(run_id)
         info = await wait_for_status(agent, run_id, "complete", "errored", timeout=30)
@@ -141,10 +138,7 @@ async def test_a_params_model_the_run_no_longer_fits_ends_it_errored_with_that_e
 async def test_with_strict_replay_a_stuck_run_shows_its_problem_until_the_old_code_is_back(
     v1_runtime: AgentRuntime, settings: Settings, tmp_path: Path
 ) -> None:
-    agent = v1_runtime.agent("probe-agent", f"r-{uuid.uuid4().hex[:8]}")
-    with worker_process(settings, "v1", tmp_path / "v1.log"):
-        run_id = await agent.run_workflow("redeploy_flow", {"key": uuid.uuid4().hex[:10]})
-        await wait_for_status(agent, run_id, "waiting", timeout=60)
+    agent, run_id = await waiting_on_v1(v1_runtime, settings, tmp_path)
     messages = v1_runtime.redis.pubsub()
     await messages.ssubscribe(agent.keys.channel)
     with worker_process(settings, "strict", tmp_path / "strict.log"):
@@ -170,3 +164,12 @@ async def problems(messages: Any) -> list[dict[str, Any]]:
             if message.get("type") == "workflow_status" and message.get("problem"):
                 found.append(message)
     return found
+
+
+async def waiting_on_v1(runtime: AgentRuntime, settings: Settings, tmp_path: Path) -> tuple[Any, str]:
+    """(the agent, the run) of a run that v1 took to its approval gate; no worker runs now."""
+    agent = runtime.agent("probe-agent", f"r-{uuid.uuid4().hex[:8]}")
+    with worker_process(settings, "v1", tmp_path / "v1.log"):
+        run_id = await agent.run_workflow("redeploy_flow", {"key": uuid.uuid4().hex[:10]})
+        await wait_for_status(agent, run_id, "waiting", timeout=60)
+    return agent, run_id
