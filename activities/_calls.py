@@ -36,10 +36,10 @@ class CallActivities:
     def _agent(self, ref: AgentRef) -> Agent[Any]:
         return self._rt.agent(ref.agent_type, ref.name)
 
-    async def _run(self, agent: Agent[Any], method: str, payload: Any, item: Any, still_due: Any) -> bool:
-        """Run the call in the agent's turn; False if it was cancelled meanwhile."""
+    async def _run(self, agent: Agent[Any], method: str, load: Any) -> bool:
+        """Run the call in the agent's turn; False if it was cancelled (or done) meanwhile."""
         try:
-            return await run_callback(agent, method, payload, item, still_due=still_due) is not SKIPPED
+            return await run_callback(agent, method, load) is not SKIPPED
         except ValidationError as err:  # the method is gone (a redeploy renamed it)
             raise ApplicationError(err.message, type="UnknownAgentMethod", non_retryable=True) from err
         except Exception:
@@ -50,16 +50,8 @@ class CallActivities:
     async def call_method(self, input: MethodCallInput) -> None:
         with _bound(input.agent, schedule_id=input.schedule_id, method=input.method):
             agent = self._agent(input.agent)
-            call = await self._rt.calls.get(agent, input.schedule_id)
-            if call is None:
+            if not await self._run(agent, input.method, lambda: self._rt.calls.get(agent, input.schedule_id)):
                 log.info("scheduled call no longer listed (cancelled or done): skipped")
-                return
-
-            async def still_listed() -> bool:
-                return await self._rt.calls.get(agent, input.schedule_id) is not None
-
-            if not await self._run(agent, input.method, input.payload, call, still_listed):
-                log.info("scheduled call cancelled while it waited for the agent: skipped")
                 return
             if not input.recurring:
                 await self._rt.calls.spent(agent, input.schedule_id)
@@ -79,13 +71,8 @@ class CallActivities:
         queue, and name the next one."""
         with _bound(ref.agent, call_id=ref.call_id, method=ref.method):
             agent = self._agent(ref.agent)
-            call = await self._rt.queue.get(agent, ref.call_id)
-
-            async def still_queued() -> bool:
-                return await self._rt.queue.get(agent, ref.call_id) is not None
-
-            if call is not None and await self._run(agent, call.callback, call.payload, call, still_queued):
-                await self._rt.queue.remove(agent, call.id)
+            if await self._run(agent, ref.method, lambda: self._rt.queue.get(agent, ref.call_id)):
+                await self._rt.queue.remove(agent, ref.call_id)
             return await self._rt.queue.head(agent)
 
     @activity.defn(name=Bridge.DROP_QUEUED)

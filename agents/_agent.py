@@ -529,8 +529,7 @@ async def enter(agent: Agent[Any], fn: Any, *args: Any) -> Any:
     """Call `fn(*args)` (a method or hook of `agent`) as one entry into the agent: in its
     turn with fresh state, or, for an `@interleave` method, at once with the state read."""
     if interleaves(fn):
-        if agent.overrides("on_start") and agent.runtime.activations.begins(agent.keys):
-            agent.runtime.activations.end(agent.keys)
+        if agent.overrides("on_start") and agent.runtime.activations.pending(agent.keys):
             async with agent.turn():  # on_start first, in a turn of its own
                 pass
         await agent.refresh_state()

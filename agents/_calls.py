@@ -248,13 +248,12 @@ SKIPPED = object()
 """What `run_callback` returns when the call was cancelled before it could run."""
 
 
-async def run_callback(
-    agent: Agent[Any], method: str, payload: Any, item: Any, *, still_due: Callable[[], Awaitable[bool]]
-) -> Any:
+async def run_callback(agent: Agent[Any], method: str, load: Callable[[], Awaitable[Any]]) -> Any:
     """Call `agent.method` for a scheduled or queued call, in the agent's turn, with as
     many of (payload, item) as it takes (Cloudflare passes both; JS drops the extra).
-    `still_due` is asked once the turn is had: a call cancelled, dequeued or destroyed
-    while it waited for the turn does not run (SKIPPED)."""
+    `load` reads the item (a ScheduledCall or QueuedCall) once the turn is had: one
+    cancelled, dequeued or destroyed while the call waited for the turn is None, and the
+    call does not run (SKIPPED)."""
     fn = getattr(agent, callback_name(agent, method))
     try:
         params = list(inspect.signature(fn).parameters.values())
@@ -264,10 +263,12 @@ async def run_callback(
         taken = 2
     else:
         taken = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
-    args = (payload, item)[: min(taken, 2)]
 
     async def call() -> Any:
-        return await maybe_await(fn(*args)) if await still_due() else SKIPPED
+        item = await load()
+        if item is None:
+            return SKIPPED
+        return await maybe_await(fn(*(item.payload, item)[: min(taken, 2)]))
 
     if interleaves(fn):
         call.__agent_interleave__ = True  # type: ignore[attr-defined]

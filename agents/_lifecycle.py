@@ -47,6 +47,11 @@ class Activations:
             self._last.popitem(last=False)
         return last is None or now - last > ACTIVATION_IDLE
 
+    def pending(self, keys: AgentKeys) -> bool:
+        """Whether the next call would begin a new activation (nothing recorded)."""
+        last = self._last.get(keys.channel)
+        return last is None or time.monotonic() - last > ACTIVATION_IDLE
+
     def end(self, keys: AgentKeys) -> None:
         self._last.pop(keys.channel, None)
 

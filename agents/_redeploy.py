@@ -61,7 +61,8 @@ def carried_from_history(
     memo: dict[str, Any] = {}
     counts: dict[str, int] = {}
     received: list[list[Any]] = []
-    paused = reported = False
+    reported = False
+    paused: bool | None = None  # None: no pause or resume signal in this execution
     tracking_id: str | None = None
 
     def done(activity_id: str, value: Any) -> None:
@@ -116,21 +117,13 @@ def carried_from_history(
     before = started.get("carried") or {}
     if tracking_id and not started.get("tracking_id"):
         started["tracking_id"] = tracking_id
-    was_paused = bool(before.get("paused"))
-    pause_signals = any(
-        e.HasField("workflow_execution_signaled_event_attributes")
-        and e.workflow_execution_signaled_event_attributes.signal_name in (Bridge.SIGNAL_PAUSE, Bridge.SIGNAL_RESUME)
-        for e in events
-    )
+    counts_before = before.get("counts") or {}
     carried = {
         "memo": {**(before.get("memo") or {}), **memo},
-        "counts": {
-            k: max((before.get("counts") or {}).get(k, 0), counts.get(k, 0))
-            for k in {*counts, *(before.get("counts") or {})}
-        },
+        "counts": {k: max(counts_before.get(k, 0), counts.get(k, 0)) for k in {*counts, *counts_before}},
         "events": [*(before.get("events") or []), *received],
         "reported": bool(before.get("reported")) or reported,
-        "paused": paused if pause_signals else was_paused,
+        "paused": bool(before.get("paused")) if paused is None else paused,
         "redeploys": int(before.get("redeploys") or 0) + 1,
     }
     return started, carried

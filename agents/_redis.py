@@ -33,12 +33,15 @@ def connect_redis(settings: Settings, **options: Any) -> Redis:
     return Redis.from_url(settings.redis_target, decode_responses=True, **options)
 
 
+def is_cluster(redis: Redis) -> bool:
+    return isinstance(redis, RedisCluster)
+
+
 async def ready_redis(redis: Redis) -> Redis:
     """`redis`, with a cluster client's slot map loaded: shard subscriptions and WAIT look
     a key's node up in it before any command would have loaded it."""
-    initialize = getattr(redis, "initialize", None)  # RedisCluster only
-    if initialize is not None:
-        await initialize()
+    if is_cluster(redis):
+        await redis.initialize()
     return redis
 
 
@@ -103,7 +106,7 @@ class ShardOwners:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self.clustered = isinstance(redis, RedisCluster)
+        self.clustered = is_cluster(redis)
         self._owners: dict[str, str] = {}
 
     def note(self, *channels: str) -> None:

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from ._keys import AgentKeys
 from ._lua import lua
 from ._messages import state_broadcast_parts
+from ._redis import is_cluster
 from .errors import TurnLostError
 
 EFFECT_TTL_SECONDS = 7 * 24 * 3600
@@ -130,7 +131,7 @@ class StateStore:
 async def wait_for_replicas(redis: Redis, key: str, replicas: int, timeout_ms: int = 200) -> int:
     """WAIT on the server that holds `key` (on a cluster, its shard's primary) until
     `replicas` replicas have every write made so far; how many did in time."""
-    get_node = getattr(redis, "get_node_from_key", None)  # a cluster client
-    if get_node is not None:
-        return int(await redis.execute_command("WAIT", replicas, timeout_ms, target_nodes=get_node(key)))
+    if is_cluster(redis):
+        node = redis.get_node_from_key(key)  # type: ignore[attr-defined]
+        return int(await redis.execute_command("WAIT", replicas, timeout_ms, target_nodes=node))
     return int(await redis.execute_command("WAIT", replicas, timeout_ms))

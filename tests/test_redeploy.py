@@ -75,12 +75,8 @@ async def run_across_redeploy(
         info = await wait_for_status(agent, run_id, "complete", "errored", timeout=60)
         assert proc.poll() is None
     assert info.status == "complete", (info.error, (tmp_path / f"{new_version}.log").read_text()[-3000:])
-    relayed = []
-    while (raw := await messages.get_message(timeout=0.2)) is not None:
-        if raw["type"] == "smessage":
-            relayed.append(json.loads(raw["data"])["message"])
+    continued = await statuses_with(messages, "continued", wait=0.2)
     await messages.aclose()
-    continued = [m for m in relayed if m.get("type") == "workflow_status" and m.get("continued")]
     executed = await counts(runtime.redis, key)
     executed.update({f"{name} (inline)": 1 for name in (await agent.refresh_state())["seen"]})
     return info.result, executed, bool(continued)
@@ -144,7 +140,7 @@ async def test_with_strict_replay_a_stuck_run_shows_its_problem_until_the_old_co
     with worker_process(settings, "strict", tmp_path / "strict.log"):
         await agent.approve_workflow(run_id)
         # Nobody reads the run: the worker's reconciler finds it stuck and tells clients.
-        told = await eventually(lambda: problems(messages), bool, timeout=30, what="a problem message")
+        told = await eventually(lambda: statuses_with(messages, "problem"), bool, timeout=30, what="a problem message")
         assert told[0]["workflow_id"] == run_id and told[0]["status"] == "running"
         info = await agent.get_workflow(run_id)
     await messages.aclose()
@@ -155,13 +151,14 @@ async def test_with_strict_replay_a_stuck_run_shows_its_problem_until_the_old_co
     assert info.status == "complete" and info.problem is None
 
 
-async def problems(messages: Any) -> list[dict[str, Any]]:
-    """Status messages with a problem, among those published since the last call."""
+async def statuses_with(messages: Any, field: str, *, wait: float = 0.05) -> list[dict[str, Any]]:
+    """The `workflow_status` messages carrying `field`, among those published on the
+    agent's channel since the last call."""
     found = []
-    while (raw := await messages.get_message(timeout=0.05)) is not None:
+    while (raw := await messages.get_message(timeout=wait)) is not None:
         if raw["type"] == "smessage":
             message = json.loads(raw["data"])["message"]
-            if message.get("type") == "workflow_status" and message.get("problem"):
+            if message.get("type") == "workflow_status" and message.get(field):
                 found.append(message)
     return found
 

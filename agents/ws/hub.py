@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -35,11 +36,14 @@ class ConnectionHub:
         self._control = control_channel
         self._groups: dict[str, set[Connection]] = defaultdict(set)
         self._lock = asyncio.Lock()
-        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = self._new_pubsub()
         self._task: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
         self._owners = ShardOwners(redis)
         self._metrics = metrics
+
+    def _new_pubsub(self) -> Any:
+        return self._redis.pubsub(ignore_subscribe_messages=True)
 
     async def start(self) -> None:
         # A standing subscription keeps the pub/sub connection open with no clients.
@@ -125,7 +129,7 @@ class ConnectionHub:
         # dead node; a new one asks the cluster (or the restarted server) where they are.
         try:
             async with self._lock:
-                old, self._pubsub = self._pubsub, self._redis.pubsub(ignore_subscribe_messages=True)
+                old, self._pubsub = self._pubsub, self._new_pubsub()
                 with contextlib.suppress(Exception):
                     await old.aclose()
                 await self._pubsub.ssubscribe(self._control, *self._groups)
