@@ -95,6 +95,13 @@ async def shard_messages(pubsub: PubSub) -> AsyncIterator[dict[str, Any]]:
             task.cancel()
 
 
+def shard_subscriptions_live(pubsub: PubSub) -> bool:
+    """Whether every connection `pubsub` subscribes shard channels on is open (on a
+    cluster, one per node: one made for a node that was dead at the time stays shut)."""
+    subscribers = list(pubsub.node_pubsub_mapping.values()) if isinstance(pubsub, ClusterPubSub) else [pubsub]
+    return all(s.connection is not None and s.connection.is_connected for s in subscribers)
+
+
 _NEW_NODE_CHECK = 0.05
 """How soon (seconds) a cluster subscriber starts reading a node it just subscribed on."""
 

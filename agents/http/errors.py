@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic_core import to_jsonable_python
+from redis.exceptions import ClusterError, RedisClusterException, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
@@ -76,6 +77,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RedisConnectionError)
     @app.exception_handler(RedisTimeoutError)
+    # A cluster with a slot uncovered or mid-failover (CLUSTERDOWN, TRYAGAIN, no node for
+    # the slot): the same for a caller, the agent's shard is briefly away.
+    @app.exception_handler(ClusterError)
+    @app.exception_handler(RedisClusterException)
+    @app.exception_handler(TryAgainError)
     async def redis_down(request: Request, exc: Exception) -> ErrorResponse:
         return ErrorResponse(
             {"error": "unavailable", "message": "Redis is unreachable; try again shortly"},

@@ -19,7 +19,7 @@ import structlog
 from redis.asyncio import Redis
 
 from agents._metrics import Metrics
-from agents._redis import REDIS_ERRORS, ShardOwners, shard_messages
+from agents._redis import REDIS_ERRORS, ShardOwners, shard_messages, shard_subscriptions_live
 
 from .connection import Connection
 from .protocol import CloseCode
@@ -28,6 +28,9 @@ log = structlog.get_logger("agents.ws")
 
 _SHARD_CHECK = 1.0
 """Seconds between checks, on a cluster, that no subscribed channel moved to another node."""
+
+_RESUBSCRIBE_TIMEOUT = 5.0
+"""Seconds one resubscribe attempt may take before it is abandoned and tried again."""
 
 
 class ConnectionHub:
@@ -126,16 +129,25 @@ class ConnectionHub:
 
     async def _resubscribe(self) -> bool:
         # A fresh subscriber: after a failover the old one still maps channels to the
-        # dead node; a new one asks the cluster (or the restarted server) where they are.
+        # dead node; a new one, on a reloaded slot map, asks the cluster (or the
+        # restarted server) where they are. Done only when every channel is subscribed
+        # on a live connection to its current owner: during a failover the map can
+        # still name the dead primary for a few seconds, so check, and try again.
         try:
-            async with self._lock:
+            async with asyncio.timeout(_RESUBSCRIBE_TIMEOUT), self._lock:
+                await self._owners.refresh()
                 old, self._pubsub = self._pubsub, self._new_pubsub()
                 with contextlib.suppress(Exception):
-                    await old.aclose()
+                    async with asyncio.timeout(1):
+                        await old.aclose()
                 await self._pubsub.ssubscribe(self._control, *self._groups)
                 self._owners.clear()
                 self._owners.note(self._control, *self._groups)
-        except REDIS_ERRORS:
+            if not shard_subscriptions_live(self._pubsub) or await self._owners.moved():
+                log.info("pub/sub not yet back on every shard; retrying")
+                return False
+        except (*REDIS_ERRORS, OSError, TimeoutError) as err:
+            log.info("resubscribing failed; retrying", error=repr(err))
             return False
         log.info("pub/sub connection restored")
         return True
