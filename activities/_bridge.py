@@ -105,15 +105,20 @@ class BridgeActivities:
 
     @activity.defn(name=Bridge.STATE)
     async def state(self, input: StateWriteInput) -> int:
+        try:
+            return await self.apply_write(input, _effect_id())
+        except StateRejectedError as err:
+            raise ApplicationError(err.message, type="StateRejectedError", non_retryable=True) from err
+
+    async def apply_write(self, input: StateWriteInput, effect_id: str) -> int:
+        """A run's state write, applied at most once per `effect_id`: as a local activity
+        of its own, or carried by the run's next activity (`activities._carried`)."""
         with _bound(input.run):
             agent = self._agent(input.run)
             mode, values = input.mode, input.values
             if mode == "reset":
                 mode, values = "set", dict(agent.initial_state)
-            try:
-                await write_state(agent, mode, values, effect_id=_effect_id())
-            except StateRejectedError as err:
-                raise ApplicationError(err.message, type="StateRejectedError", non_retryable=True) from err
+            await write_state(agent, mode, values, effect_id=effect_id)
             return agent.state_version
 
     @activity.defn(name=Bridge.REPORT)
@@ -147,6 +152,12 @@ class BridgeActivities:
 
     @activity.defn(name=Bridge.PROGRESS)
     async def progress(self, input: ProgressInput) -> None:
+        """Where a workflow has no outbox (see `send_progress`)."""
+        await self.send_progress(input)
+
+    async def send_progress(self, input: ProgressInput) -> None:
+        """A progress report: the run's row, its clients, the agent's hook. Reports come
+        through the worker's outbox (`workflows.outbox`), not a local activity."""
         with _bound(input.run):
             run, agent = input.run, self._agent(input.run)
             if run.tracking_id:

@@ -8,10 +8,11 @@ runs workflow effects on it (imports run workflows <- agents <- activities)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.plugin import SimplePlugin
-from temporalio.worker import WorkflowRunner
+from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from agents import PASSTHROUGH, AgentRuntime, LogContextInterceptor
@@ -19,6 +20,8 @@ from workflows import FRAMEWORK_WORKFLOWS
 
 from ._bridge import BridgeActivities
 from ._calls import CallActivities
+from ._carried import CarriedWritesInterceptor
+from ._outbox import Outbox
 
 
 def _sandbox(existing: WorkflowRunner | None) -> WorkflowRunner:
@@ -32,8 +35,10 @@ class AgentsPlugin(SimplePlugin):
 
     def __init__(self, runtime: AgentRuntime) -> None:
         registry = runtime.registry
+        bridge = BridgeActivities(runtime)
+        self._outbox = Outbox(bridge.send_progress)
         activities: list[Any] = [
-            *BridgeActivities(runtime).all(),
+            *bridge.all(),
             *CallActivities(runtime).all(),
             *registry.activity_functions,
         ]
@@ -44,5 +49,10 @@ class AgentsPlugin(SimplePlugin):
             activities=activities,
             workflows=[*registry.workflows.values(), *FRAMEWORK_WORKFLOWS],
             workflow_runner=_sandbox,
-            interceptors=[LogContextInterceptor()],
+            interceptors=[LogContextInterceptor(), CarriedWritesInterceptor(bridge.apply_write)],
         )
+
+    async def run_worker(self, worker: Worker, next: Callable[[Worker], Awaitable[None]]) -> None:
+        # Progress reports from this worker's workflows go out through its outbox.
+        async with self._outbox.opened(worker.task_queue):
+            await super().run_worker(worker, next)

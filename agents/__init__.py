@@ -11,7 +11,7 @@ from ._log_context import LogContextInterceptor
 from ._queries import MAX_PAGE, WorkflowPage
 from ._queue import QueuedCall
 from ._reconciler import Reconciler
-from ._redis import connect_redis, ready_redis, shard_messages
+from ._redis import REDIS_ERRORS, connect_redis, ready_redis, shard_messages
 from ._registry import AppRegistry
 from ._runtime import AgentRuntime
 from ._schedules import ScheduleInfo
@@ -34,6 +34,7 @@ __all__ = [
     "FINISHED",
     "MAX_PAGE",
     "PASSTHROUGH",
+    "REDIS_ERRORS",
     "SERVER",
     "STATUSES",
     "QueuedCall",

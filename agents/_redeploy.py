@@ -7,7 +7,8 @@ its identity (`do:<name>`, see `workflows._step.step_activity_id`), so a step ad
 removed, renamed or moved is caught. The reconciler (on read and in the background sweep)
 sees the failure and starts the run again under the same workflow id, carrying what the
 history proves done: each completed step's result by name, the state writes and events
-sent so far (by count per kind), the events received, whether the run is paused and
+sent so far (by count per kind; a write carried by an activity counts once that activity
+ran), the events received, whether the run is paused and
 whether it reported. `run` then starts from the top on the new code; completed steps
 answer from their recorded results without running, new and renamed ones run, and a step
 that was in flight runs again (at least once, as after a worker crash).
@@ -25,7 +26,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from workflows.contracts import Bridge
+from workflows.contracts import CARRIED_WRITES_HEADER, Bridge, CarriedWrite
 
 from ._messages import workflow_status
 from ._tracking import WorkflowInfo
@@ -57,6 +58,7 @@ def carried_from_history(
     """(the execution's input, what it proves done) from one execution's history."""
     started: dict[str, Any] = {}
     activity_ids: dict[int, str] = {}
+    carried: dict[int, list[str]] = {}  # state writes an activity carried (see activities._carried)
     timer_names: dict[int, str] = {}
     memo: dict[str, Any] = {}
     counts: dict[str, int] = {}
@@ -82,14 +84,23 @@ def carried_from_history(
             payloads = event.workflow_execution_started_event_attributes.input.payloads
             started = converter.from_payload(payloads[0]) if payloads else {}
         elif event.HasField("activity_task_scheduled_event_attributes"):
-            activity_ids[event.event_id] = event.activity_task_scheduled_event_attributes.activity_id
+            attrs = event.activity_task_scheduled_event_attributes
+            activity_ids[event.event_id] = attrs.activity_id
+            if CARRIED_WRITES_HEADER in attrs.header.fields:
+                writes = converter.from_payload(attrs.header.fields[CARRIED_WRITES_HEADER], list[CarriedWrite])
+                carried[event.event_id] = [w.id for w in writes]
         elif event.HasField("activity_task_completed_event_attributes"):
             attrs = event.activity_task_completed_event_attributes
             payloads = attrs.result.payloads
+            for write_id in carried.get(attrs.scheduled_event_id, ()):
+                done(write_id, None)  # applied before the activity's code ran
             done(
                 activity_ids.get(attrs.scheduled_event_id, ""),
                 converter.from_payload(payloads[0]) if payloads else None,
             )
+        elif event.HasField("activity_task_failed_event_attributes"):
+            for write_id in carried.get(event.activity_task_failed_event_attributes.scheduled_event_id, ()):
+                done(write_id, None)
         elif event.HasField("marker_recorded_event_attributes"):  # a local activity (inline step)
             attrs = event.marker_recorded_event_attributes
             if attrs.HasField("failure") or "data" not in attrs.details:

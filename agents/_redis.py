@@ -130,6 +130,8 @@ class ShardOwners:
     async def moved(self) -> bool:
         """Ask a node where the slots are now (CLUSTER SLOTS: one read, the client's own
         slot map untouched); True if a subscribed channel moved or has no primary."""
+        if not self.clustered:
+            return False
         cluster: Any = self._redis
         try:
             slots = await cluster.cluster_slots(target_nodes=cluster.get_random_node())
@@ -144,5 +146,7 @@ class ShardOwners:
 
     async def refresh(self) -> None:
         """Reload the client's slot map (after `moved`), so subscribing finds the new owners."""
+        if not self.clustered:
+            return
         with contextlib.suppress(*REDIS_ERRORS):
             await self._redis.nodes_manager.initialize()  # type: ignore[attr-defined]

@@ -24,6 +24,8 @@ PASSTHROUGH = {
     "structlog": "imported by `agents`; never called from workflow code",
     "workflows.inline": "inline step bodies are parked here by workflow code and run by the bridge's "
     "local activity: both must see the one registry",
+    "workflows.outbox": "progress reports are posted here by workflow code and sent by the worker: "
+    "both must see the one registry",
     # The framework's own workflow code: deterministic, checked by its tests, and holding
     # no module state. Re-importing it for every run cost more than a small run itself:
     # one-shot calls fell behind at 50 a second, against a p99 of 0.36 s when passed

@@ -79,6 +79,23 @@ class RawProcessItems:
         return result
 
 
+@workflow.defn(name="raw_floor_items")
+class RawFloorItems:
+    """The floor: one activity per item and nothing else, on the SDK's defaults. What a
+    durable step costs on this Temporal server before anything is done with its result."""
+
+    @workflow.run
+    async def run(self, input: ItemsInput) -> dict[str, int]:
+        run_id = workflow.info().workflow_id
+        for index, item in enumerate(input.items):
+            await workflow.execute_activity(
+                RawActivities.process_item,
+                ItemWork(run_id, index, item, input.delay_ms),
+                start_to_close_timeout=TIMEOUT,
+            )
+        return {"processed": len(input.items)}
+
+
 @dataclass
 class ProbeInput:
     channel: str
@@ -143,4 +160,4 @@ class RawTimerCall:
         await workflow.execute_activity(RawActivities.fire, fire, start_to_close_timeout=TIMEOUT)
 
 
-RAW_WORKFLOWS = [RawProcessItems, RawProgressProbe, RawMergeProbe, RawApprovalProbe, RawTimerCall]
+RAW_WORKFLOWS = [RawProcessItems, RawFloorItems, RawProgressProbe, RawMergeProbe, RawApprovalProbe, RawTimerCall]

@@ -27,11 +27,13 @@ from bench import (
     approval,
     broadcast,
     broadcast_cluster,
+    concurrency,
     cost_growth,
     latency,
     list_page,
     scheduled_calls,
     starts,
+    step_floor,
     workflow_overhead,
 )
 from bench._stack import Stack, bench_stack
@@ -42,7 +44,16 @@ BENCHMARKS: dict[str, Benchmark] = {
     "workflow_overhead": lambda s, quick: workflow_overhead.run(s, reps=2 if quick else 9, warmup=1 if quick else 2),
     "latency_to_client": lambda s, quick: latency.run(s, count=10 if quick else 200),
     "approve_to_resumed": lambda s, quick: approval.run(s, count=3 if quick else 120),
-    "broadcast_1000": lambda s, quick: broadcast.run(s, clients=50 if quick else 1000, broadcasts=5 if quick else 30),
+    "step_floor": lambda s, quick: step_floor.run(s, items=10 if quick else 50, reps=2 if quick else 7),
+    "concurrency": lambda s, quick: concurrency.run(s, runs=5 if quick else 50, rounds=1 if quick else 3),
+    "broadcast_1000": lambda s, quick: _with_target(
+        broadcast.run(s, clients=50 if quick else 1000, broadcasts=5 if quick else 30),
+        {"all_delivered_p99_ms_max": 200, "api_rss_mb_max": 120},
+    ),
+    "broadcast_10000": lambda s, quick: _with_target(
+        broadcast.run(s, clients=100 if quick else 10_000, broadcasts=5 if quick else 30, api_processes=2),
+        {"all_delivered_p99_ms_max": 500, "api_rss_mb_max": 250},
+    ),
     "broadcast_cluster": lambda s, quick: broadcast_cluster.run(
         s, clients=50 if quick else 1000, broadcasts=5 if quick else 30
     ),
@@ -57,6 +68,10 @@ BENCHMARKS: dict[str, Benchmark] = {
     # Last: the longest by far (20,000 items is about half an hour on this dev server).
     "cost_growth": lambda s, quick: cost_growth.run(s, sizes=[10, 30] if quick else [200, 2000, 20_000]),
 }
+
+
+async def _with_target(measured: Awaitable[dict[str, Any]], target: dict[str, Any]) -> dict[str, Any]:
+    return {**await measured, "target": target}
 
 
 def machine() -> dict[str, Any]:

@@ -53,6 +53,8 @@ async def test_kill_9_worker_mid_run_then_new_worker_completes_without_rerunning
     assert len(twice) <= 1 and all(counts[i] == 2 for i in twice)
     assert all(i >= done_at_kill - 1 for i in twice)
     assert await agent.refresh_state() == {"task_progress": 1.0}
+    # One merge per item, each applied exactly once across the kill: one version each.
+    assert agent.state_version == len(items)
 
 
 async def test_worker_serves_sdk_metrics_and_stops_gracefully_on_sigterm(runtime: AgentRuntime, tmp_path: Path) -> None:

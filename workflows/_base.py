@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
+from pydantic_core import to_jsonable_python
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
@@ -28,6 +29,7 @@ from .contracts import (
     AgentWorkflowInput,
     Bridge,
     BroadcastInput,
+    CarriedWrite,
     ProgressInput,
     ReportInput,
     RunRef,
@@ -36,6 +38,7 @@ from .contracts import (
     WorkflowEventSignal,
 )
 from .inline import AGENT_CALLS
+from .outbox import post
 
 AgentT = TypeVar("AgentT")
 Params = TypeVar("Params")
@@ -61,13 +64,26 @@ def workflow_name_of(cls: type) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
 
 
-def _params_model(cls: type) -> Any:
+def _type_argument(cls: type, index: int) -> Any:
     for base in getattr(cls, "__orig_bases__", ()):
         if typing.get_origin(base) is not None and issubclass(typing.get_origin(base), AgentWorkflow):
             args = typing.get_args(base)
-            if len(args) >= 2 and not isinstance(args[1], TypeVar):
-                return args[1]
+            if len(args) > index and not isinstance(args[index], TypeVar):
+                return args[index]
     return None
+
+
+def _params_model(cls: type) -> Any:
+    return _type_argument(cls, 1)
+
+
+def _carries_writes(cls: type) -> bool:
+    """Whether the run's state writes may go out with its next activity: only for an
+    agent type with no state hooks, whose writes cannot be refused (a hook's refusal
+    must raise at the write, in the run, as it does when the write runs on its own)."""
+    agent = _type_argument(cls, 0)
+    overrides = getattr(agent, "overrides", None)
+    return callable(overrides) and not overrides("validate_state_change") and not overrides("on_state_update")
 
 
 class AgentWorkflow(Generic[AgentT, Params, Progress]):
@@ -78,6 +94,9 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
     history_limit: ClassVar[int] = 20_000
     """History events after which the run continues as new (Temporal ends a run past
     51,200), carrying its completed steps, so runs of any length work."""
+
+    _carries_writes: ClassVar[bool] = False
+    """Set per subclass: see `_carries_writes()` and `AgentWorkflowStep.merge_agent_state`."""
 
     strict_replay: ClassVar[bool] = False
     """False (the default): when a redeploy changed this workflow's code so that a run's
@@ -94,6 +113,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             return
         cls.workflow_name = name or cls.__dict__.get("workflow_name") or workflow_name_of(cls)
         cls.params_model = _params_model(cls) or cls.params_model
+        cls._carries_writes = _carries_writes(cls)
 
         async def _entry(self: AgentWorkflow[Any, Any, Any], input: Any) -> Any:
             return await self._execute(AgentWorkflowInput.of(input))
@@ -125,7 +145,12 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         workflow.set_current_details(f"**progress**: `{_short_json(progress)}`")
         if self._run is None:
             return self._no_agent("report_progress")
-        await self._local(Bridge.PROGRESS, ProgressInput(self._run, progress), "report_progress")
+        if workflow.unsafe.is_replaying():
+            return  # reported when this code first ran
+        report = ProgressInput(self._run, to_jsonable_python(progress))  # a copy: the caller may reuse its dict
+        info = workflow.info()
+        if not post(info.task_queue, f"{info.workflow_id}/{info.run_id}", report):
+            await self._local(Bridge.PROGRESS, report, "report_progress")
 
     def broadcast_to_clients(self, message: Any) -> asyncio.Task[Any] | None:
         """Send `message` to every WebSocket client of the agent (awaiting is optional)."""
@@ -133,9 +158,13 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             return self._no_agent("broadcast_to_clients")
         if self._recalling:
             return None  # sent already, before continue-as-new
-        task = asyncio.ensure_future(self._local(Bridge.BROADCAST, BroadcastInput(self._run, message), "broadcast"))
+        task = asyncio.ensure_future(self._broadcast(BroadcastInput(self._run, message)))
         self._pending.append(task)
         return task
+
+    async def _broadcast(self, message: BroadcastInput) -> None:
+        await self._flush_writes()  # clients hear of state written before the broadcast first
+        await self._local(Bridge.BROADCAST, message, "broadcast")
 
     @property
     def workflow_id(self) -> str:
@@ -203,6 +232,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._counters: dict[str, int] = {}
         self._done: dict[str, int] = {}
         self._redeploys = 0
+        self._carried: list[CarriedWrite] = []
+        self._writes_flushing = asyncio.Lock()
 
     async def _execute(self, input: AgentWorkflowInput) -> Any:
         self._input = input
@@ -339,6 +370,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
     async def _until_resumed(self) -> None:
         if self._paused:
+            await self._flush_writes()
             await workflow.wait_condition(lambda: not self._paused)
 
     def _has_event(self, type_: str) -> bool:
@@ -352,6 +384,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
     async def _set_status(self, status: str, *, waiting_for: str | None = None) -> None:
         if self._run is not None and not self._recalling:
+            await self._flush_writes()
             await self._local(Bridge.STATUS, StatusInput(self._run, status, waiting_for), f"status {status}")
 
     async def _local(self, activity: str, arg: Any, what: str) -> Any:
@@ -371,7 +404,34 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             workflow.logger.warning("%s did not reach the agent: %s", what, error_info(err))
             return None
 
+    def _take_carried(self) -> list[CarriedWrite]:
+        """The writes an activity starting now carries (see CarriedWritesInterceptor);
+        none while a flush is applying earlier ones, so writes keep their order."""
+        if self._writes_flushing.locked():
+            return []
+        taken, self._carried = self._carried, []
+        return taken
+
+    async def _flush_writes(self) -> None:
+        """Apply the writes still waiting for an activity to carry them, each as its own
+        local activity: before anything but an activity (a timer, a wait, a local
+        activity, the run's end), so they are applied in order and before what follows."""
+        if not self._carried:
+            return
+        async with self._writes_flushing:
+            while self._carried:
+                carried = self._carried.pop(0)
+                await workflow.execute_local_activity(
+                    Bridge.STATE,
+                    carried.write,
+                    activity_id=carried.id,
+                    start_to_close_timeout=BRIDGE_TIMEOUT,
+                    retry_policy=BRIDGE_RETRY,
+                    summary=carried.id.split("#", 1)[0],
+                )
+
     async def _flush(self) -> None:
+        await self._flush_writes()
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
             self._pending.clear()
@@ -411,6 +471,7 @@ class _AgentProxy:
                 return None if run is None else await calls(run, method, list(args))
             if run is None:
                 return self._owner._no_agent(f"agent.{method}")
+            await self._owner._flush_writes()  # the agent sees the run's writes so far
             return await workflow.execute_local_activity(
                 Bridge.CALL,
                 AgentCallInput(run, method, list(args)),

@@ -20,7 +20,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeout
 from ._durations import Duration, describe, parse_duration
 from ._errors import EventTimeoutError, StepNameError, StepTimeoutError
 from ._retries import DEFAULT_STEP_TIMEOUT, StepRetries
-from .contracts import Bridge, InlineStepInput, ReportInput, SendEventInput, StateWriteInput
+from .contracts import Bridge, CarriedWrite, InlineStepInput, ReportInput, SendEventInput, StateWriteInput
 from .inline import is_activity, park, unpark
 
 if TYPE_CHECKING:
@@ -141,6 +141,7 @@ class AgentWorkflowStep:
         summary: str,
         attempt: int,
     ) -> Any:
+        await self._wf._flush_writes()  # the body may read the agent's state
         info = workflow.info()
         key = f"{info.workflow_id}|{info.run_id}|{name}"
         park(key, fn, args)
@@ -164,6 +165,7 @@ class AgentWorkflowStep:
 
     async def _sleep(self, name: str, delta: timedelta) -> None:
         await self._wf._until_resumed()
+        await self._wf._flush_writes()
         if delta > timedelta(0):
             await workflow.sleep(delta, summary=name)
 
@@ -178,6 +180,7 @@ class AgentWorkflowStep:
 
         async def sleep() -> None:
             await self._wf._until_resumed()
+            await self._wf._flush_writes()
             if (delta := target - workflow.now()) > timedelta(0):
                 await workflow.sleep(delta, summary=name)
 
@@ -233,17 +236,44 @@ class AgentWorkflowStep:
 
     async def update_agent_state(self, state: dict[str, Any]) -> None:
         """Replace the agent's state (persisted, broadcast to its clients)."""
-        await self._bridge("update_agent_state", Bridge.STATE, StateWriteInput, "set", state)
+        await self._write("update_agent_state", "set", state)
 
     async def merge_agent_state(self, partial: dict[str, Any]) -> None:
         """Shallow-merge `partial` into the agent's state (persisted, broadcast)."""
-        await self._bridge("merge_agent_state", Bridge.STATE, StateWriteInput, "merge", partial)
+        await self._write("merge_agent_state", "merge", partial)
 
     async def reset_agent_state(self) -> None:
         """Put the agent's state back to its `initial_state` (persisted, broadcast)."""
-        await self._bridge("reset_agent_state", Bridge.STATE, StateWriteInput, "reset")
+        await self._write("reset_agent_state", "reset")
+
+    async def _write(self, what: str, mode: str, values: dict[str, Any] | None = None) -> None:
+        """A durable state write, applied once and in order with the run's other writes.
+
+        For an agent type with state hooks, it is a local activity awaited here: a hook
+        that refuses the write raises here. Otherwise the write goes out with the run's
+        next activity (in its header, recorded with it in the history) and the worker
+        that takes that activity applies it before the activity's code runs; before
+        anything else (a timer, a wait, a local activity, the run's end) it is applied
+        as its own local activity. Either way it costs no round trip of its own through
+        the server, and one idempotent Redis script keyed by its id applies it, so a
+        retry or a replay after a worker died finds its marker and changes nothing."""
+        run = self._wf._run
+        if run is None:
+            self._wf._no_agent(what)
+            return
+
+        async def execute(n: int) -> None:
+            await self._wf._until_resumed()
+            carried = CarriedWrite(f"{what}#{n}", StateWriteInput(run, mode, dict(values or {})))  # type: ignore[arg-type]
+            self._wf._carried.append(carried)
+            if not self._wf._carries_writes:
+                await self._wf._flush_writes()
+
+        await self._wf._durable_unnamed(what, execute)
 
     async def _bridge(self, what: str, activity: str, input_type: type, *fields: Any) -> None:
+        """A durable effect on the agent through a bridge activity, once (the activity
+        finds its marker when retried)."""
         run = self._wf._run
         if run is None:
             self._wf._no_agent(what)

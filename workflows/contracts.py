@@ -83,6 +83,21 @@ class StateWriteInput:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+CARRIED_WRITES_HEADER = "agents-state-writes"
+"""Activity header: the run's state writes made since its last command, applied by the
+worker that takes the activity before the activity's own code runs."""
+
+
+@dataclass
+class CarriedWrite:
+    """A state write that goes out with the run's next activity (see `AgentWorkflow`)."""
+
+    id: str
+    """The write's identity, `merge_agent_state#3`: its effect marker, and what a
+    continuation on new code counts as done."""
+    write: StateWriteInput
+
+
 @dataclass
 class ReportInput:
     run: RunRef

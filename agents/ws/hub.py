@@ -95,13 +95,15 @@ class ConnectionHub:
             try:
                 async for raw in shard_messages(self._pubsub):
                     self._relay(raw["channel"], raw["data"])
+                why = "pub/sub stream ended"
             except asyncio.CancelledError:
                 raise
             except REDIS_ERRORS:  # the connection (or, on a cluster, a node) went away
-                await self._recover("pub/sub connection lost")
+                why = "pub/sub connection lost"
             except Exception:  # never die silently: clients would hear nothing more
                 log.exception("relaying broadcasts failed")
-                await self._recover("pub/sub reader failed")
+                why = "pub/sub reader failed"
+            await self._recover(why)
 
     async def _recover(self, why: str) -> None:
         # Broadcasts sent while we are away are lost: tell every client now, so they
@@ -148,6 +150,9 @@ class ConnectionHub:
                 return False
         except (*REDIS_ERRORS, OSError, TimeoutError) as err:
             log.info("resubscribing failed; retrying", error=repr(err))
+            return False
+        except Exception:  # a bug must not end the hub's recovery: clients would hear nothing more
+            log.exception("resubscribing failed; retrying")
             return False
         log.info("pub/sub connection restored")
         return True
