@@ -38,8 +38,7 @@ from agents.http.auth import AuthMiddleware, authenticator_for
 from agents.http.limits import BodyLimitMiddleware
 from agents.http.middleware import RequestContextMiddleware
 from agents.logging import configure_logging
-from agents.ws import ConnectionHub
-from agents.ws import router as ws_router
+from agents.ws import AgentSockets, ConnectionHub
 
 log = structlog.get_logger("agents.api")
 
@@ -66,7 +65,10 @@ def app(settings: Settings | None = None) -> FastAPI:
             await hub.start()
             application.state.hub = hub
             # Everything loaded so far lives as long as the process: move it out of the
-            # collector's way, so full collections (tail latency with many clients) stay short.
+            # collector's way, so full collections (tail latency with many clients) stay
+            # short; what startup left as garbage is collected first, so that clients
+            # reuse its memory instead of growing the process.
+            gc.collect()
             gc.freeze()
             try:
                 yield
@@ -80,7 +82,9 @@ def app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(application)
     # Added last runs first: request ids and metrics see every answer, auth refuses before
-    # the body is read, and the body limit holds for every route that reads one.
+    # the body is read, the body limit holds for every route that reads one, and agent
+    # WebSocket connections (authenticated by then) go to their handler past the router.
+    application.add_middleware(AgentSockets)
     application.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     application.add_middleware(AuthMiddleware, authenticator=authenticator, public=_static_file_check(web))
     application.add_middleware(RequestContextMiddleware, metrics=metrics)
@@ -90,7 +94,6 @@ def app(settings: Settings | None = None) -> FastAPI:
     application.include_router(events_router)
     application.include_router(schedules_router)
     application.include_router(calls_router)
-    application.include_router(ws_router)
     application.include_router(custom_router)  # after every framework route: they take precedence
 
     @application.get("/healthz", tags=["health"])

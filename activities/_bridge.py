@@ -44,6 +44,8 @@ from workflows.contracts import (
 )
 from workflows.inline import AGENT_CALLS, parked
 
+from ._outbox import Outbox
+
 log = structlog.get_logger("agents.bridge")
 
 # Methods of the Agent base a workflow may call through `self.agent`; everything else
@@ -67,6 +69,8 @@ def _effect_id() -> str:
 class BridgeActivities:
     def __init__(self, runtime: AgentRuntime) -> None:
         self._rt = runtime
+        self.outbox = Outbox(self.send_progress)
+        """Where this worker's workflows post their progress reports."""
 
     def all(self) -> list[Any]:
         return [
@@ -74,6 +78,7 @@ class BridgeActivities:
             self.report,
             self.send_event,
             self.progress,
+            self.delivered,
             self.broadcast,
             self.call,
             self.status,
@@ -154,6 +159,11 @@ class BridgeActivities:
     async def progress(self, input: ProgressInput) -> None:
         """Where a workflow has no outbox (see `send_progress`)."""
         await self.send_progress(input)
+
+    @activity.defn(name=Bridge.DELIVERED)
+    async def delivered(self, run_key: str) -> None:
+        """Local activity: wait until the run's outbox has delivered what it posted."""
+        await self.outbox.delivered(run_key)
 
     async def send_progress(self, input: ProgressInput) -> None:
         """A progress report: the run's row, its clients, the agent's hook. Reports come

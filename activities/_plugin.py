@@ -21,7 +21,6 @@ from workflows import FRAMEWORK_WORKFLOWS
 from ._bridge import BridgeActivities
 from ._calls import CallActivities
 from ._carried import CarriedWritesInterceptor
-from ._outbox import Outbox
 
 
 def _sandbox(existing: WorkflowRunner | None) -> WorkflowRunner:
@@ -36,7 +35,7 @@ class AgentsPlugin(SimplePlugin):
     def __init__(self, runtime: AgentRuntime) -> None:
         registry = runtime.registry
         bridge = BridgeActivities(runtime)
-        self._outbox = Outbox(bridge.send_progress)
+        self._outbox = bridge.outbox
         activities: list[Any] = [
             *bridge.all(),
             *CallActivities(runtime).all(),

@@ -145,11 +145,12 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         workflow.set_current_details(f"**progress**: `{_short_json(progress)}`")
         if self._run is None:
             return self._no_agent("report_progress")
+        self._posted = True  # also on replay: it decides a command (see _delivered)
         if workflow.unsafe.is_replaying():
             return  # reported when this code first ran
         report = ProgressInput(self._run, to_jsonable_python(progress))  # a copy: the caller may reuse its dict
         info = workflow.info()
-        if not post(info.task_queue, f"{info.workflow_id}/{info.run_id}", report):
+        if not post(info.task_queue, _run_key(), report):
             await self._local(Bridge.PROGRESS, report, "report_progress")
 
     def broadcast_to_clients(self, message: Any) -> asyncio.Task[Any] | None:
@@ -233,6 +234,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._done: dict[str, int] = {}
         self._redeploys = 0
         self._carried: list[CarriedWrite] = []
+        self._posted = False
         self._writes_flushing = asyncio.Lock()
 
     async def _execute(self, input: AgentWorkflowInput) -> Any:
@@ -430,8 +432,18 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
                     summary=carried.id.split("#", 1)[0],
                 )
 
+    async def _delivered(self) -> None:
+        """Wait until the progress this run posted has reached its agent (a local
+        activity: it runs in the process that holds the run's outbox), so the agent and
+        its clients hear of a call into the agent, or of the run's end, after the
+        progress reported before it."""
+        if self._posted:
+            self._posted = False
+            await self._local(Bridge.DELIVERED, _run_key(), "progress delivered")
+
     async def _flush(self) -> None:
         await self._flush_writes()
+        await self._delivered()
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
             self._pending.clear()
@@ -440,6 +452,12 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         if what not in self._warned:
             self._warned.add(what)
             workflow.logger.info("%s does nothing: this run has no originating agent", what)
+
+
+def _run_key() -> str:
+    """The run's key in its worker's outbox."""
+    info = workflow.info()
+    return f"{info.workflow_id}/{info.run_id}"
 
 
 def _short_json(value: Any, limit: int = 500) -> str:
@@ -472,6 +490,7 @@ class _AgentProxy:
             if run is None:
                 return self._owner._no_agent(f"agent.{method}")
             await self._owner._flush_writes()  # the agent sees the run's writes so far
+            await self._owner._delivered()  # and its progress reports
             return await workflow.execute_local_activity(
                 Bridge.CALL,
                 AgentCallInput(run, method, list(args)),

@@ -200,6 +200,7 @@ class Bridge:
     REPORT = "agents.report"
     SEND_EVENT = "agents.send_event"
     PROGRESS = "agents.progress"
+    DELIVERED = "agents.delivered"
     BROADCAST = "agents.broadcast"
     CALL = "agents.call"
     STATUS = "agents.status"

@@ -19,7 +19,7 @@ The caller's Principal is left in the ASGI scope's state (`request.state.princip
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 from starlette.datastructures import Headers, QueryParams
@@ -45,23 +45,22 @@ class AuthMiddleware:
         self.authenticator = authenticator
         self.public = public
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: an accepted connection goes on without a frame of this
+        # middleware held in memory for its lifetime (see AgentSockets).
         if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         websocket = scope["type"] == "websocket"
         try:
             principal = self._authorize(scope, websocket)
         except AgentError as err:
             log.warning("auth refused", path=scope["path"], status=err.status, reason=err.message)
             if websocket:
-                await _close_socket(receive, send, err.message)
-            else:
-                challenge = [(b"www-authenticate", b'Bearer realm="agents"')] if err.status == 401 else []
-                await send_error(send, err, challenge)
-            return
+                return _close_socket(receive, send, err.message)
+            challenge = [(b"www-authenticate", b'Bearer realm="agents"')] if err.status == 401 else []
+            return send_error(send, err, challenge)
         scope.setdefault("state", {})["principal"] = principal
-        await self.app(scope, receive, send)
+        return self.app(scope, receive, send)
 
     def _authorize(self, scope: Scope, websocket: bool) -> Principal | None:
         path: str = scope["path"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 import structlog
@@ -26,10 +27,14 @@ class RequestContextMiddleware:
         self.app = app
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: a WebSocket passes through without a frame of this
+        # middleware held in memory for the connection's lifetime (see AgentSockets).
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
+        return self._http(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         given = Headers(scope=scope).get("x-request-id", "")
         # Echoed in a header and every log line: only a plain token is taken as it is.
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex

@@ -1,8 +1,8 @@
 """Real-time: the WebSocket protocol (Cloudflare-compatible) and the per-process hub."""
 
 from .connection import Connection
-from .endpoint import router
+from .endpoint import AgentSockets
 from .hub import ConnectionHub
 from .streaming import StreamingResponse
 
-__all__ = ["Connection", "ConnectionHub", "StreamingResponse", "router"]
+__all__ = ["AgentSockets", "Connection", "ConnectionHub", "StreamingResponse"]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, WebSocket
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from agents._agent import SERVER, WORKFLOW, Agent, enter
 from agents._auth import ANONYMOUS
@@ -25,13 +27,31 @@ from .protocol import CloseCode
 from .streaming import StreamingResponse
 
 log = structlog.get_logger("agents.ws")
-router = APIRouter()
+
+_SOCKET_PATH = re.compile(r"/agents/(?P<agent>[^/]+)/(?P<name>[^/]+)")
+
+
+class AgentSockets:
+    """ASGI middleware: a WebSocket connection to `/agents/{agent}/{name}` goes straight to
+    `agent_socket`, past the router. A connection lives for hours, and every layer it
+    passes through (the router, FastAPI's dependency and exit-stack machinery) stays in
+    memory as long: it was a third of what an idle connection cost. It sits inside the
+    authentication middleware, which has checked the connection by then."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and (match := _SOCKET_PATH.fullmatch(scope["path"])):
+            await agent_socket(WebSocket(scope, receive, send), match["agent"], match["name"])
+            return
+        await self.app(scope, receive, send)
+
 
 _MAX_CONCURRENT_CALLS = 32
 """Frames of one connection being handled at once; past that the connection is not read."""
 
 
-@router.websocket("/agents/{agent}/{name}")
 async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
     rt, hub = websocket.app.state.runtime, websocket.app.state.hub
     settings = rt.settings
@@ -59,7 +79,6 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
     connection = Connection(
         websocket, connection_id, query=query, max_queue=settings.ws_queue_size, principal=principal
     )
-    writer: asyncio.Task[None] | None = None
     calls: set[asyncio.Task[None]] = set()
     with structlog.contextvars.bound_contextvars(agent=f"{agent}/{name}", connection=connection.id):
         try:
@@ -85,14 +104,13 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
             if instance.state_is_set:
                 await connection.send_now(protocol.state(instance.state))
             await connection.send_now(protocol.MCP_EMPTY)
-            writer = asyncio.create_task(connection.run_writer())
+            connection.start_writing()
             await _receive(websocket, instance, connection, calls)
         except Exception:
             log.exception("websocket handler failed")
         finally:
             await hub.leave(instance.keys.channel, connection)
-            if writer:
-                writer.cancel()
+            connection.stop_writing()
             if calls:
                 # What the client sent before it left is still carried out (a state change
                 # sent just before closing must not be lost); only answers go nowhere.
