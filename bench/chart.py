@@ -29,10 +29,20 @@ def rows(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
         out.append(("progress -> client\np99 ms", p["p99_ms"], 60, False))
         out.append(("merge -> client\np50 ratio", r["latency_to_client"]["merge"]["ratio_p50"], 1.3, False))
     if "approve_to_resumed" in r:
-        out.append(("approve -> resumed\np50 ratio", r["approve_to_resumed"]["ratio_p50"], 1.3, False))
+        out.append(("approve -> resumed\np50 ratio", r["approve_to_resumed"]["ratio_p50"], 1.15, False))
+    if "step_floor" in r:
+        out.append(("per-item time ratio\nto one activity", r["step_floor"]["ratio_per_item"], 1.5, False))
+    if "concurrency" in r:
+        c = r["concurrency"]
+        out.append(("50 runs at once items/s\nratio to raw design", c["ratio_to_raw"], 0.9, True))
+        out.append(("50 runs at once items/s\nratio to the floor", c["ratio_to_floor"], 0.6, True))
     if "broadcast_1000" in r:
         out.append(("1,000 clients\nall delivered p99 ms", r["broadcast_1000"]["all_delivered"]["p99_ms"], 200, False))
-        out.append(("1,000 clients\nAPI RSS MB", r["broadcast_1000"]["api_rss_mb"]["connected"], 150, False))
+        out.append(("1,000 clients\nfresh API RSS MB", r["broadcast_1000"]["api_rss_mb"]["connected"], 120, False))
+    if "broadcast_10000" in r:
+        b = r["broadcast_10000"]
+        out.append(("10,000 clients, 2 APIs\nall delivered p99 ms", b["all_delivered"]["p99_ms"], 500, False))
+        out.append(("10,000 clients\nRSS MB per API", b["api_rss_mb"]["connected"], 250, False))
     if "list_page" in r:
         largest = max(r["list_page"]["results"], key=int)
         out.append(("list page 100k\np50 ms", r["list_page"]["results"][largest]["first_page"]["p50_ms"], 5, False))
