@@ -103,5 +103,5 @@ async def run(stack: Stack, *, count: int = 30) -> dict[str, Any]:
         "ratio_p50": ratio(ours["p50_ms"], raw["p50_ms"]),
         "ours_without_http": python_api,
         "ratio_p50_without_http": ratio(python_api["p50_ms"], raw["p50_ms"]),
-        "target": {"ratio_p50_max": 1.3},
+        "target": {"ratio_p50_max": 1.15},
     }

@@ -7,6 +7,7 @@ import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -63,7 +64,9 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
     except NotFoundError as err:
         await websocket.close(CloseCode.POLICY, protocol.close_reason(err.message))
         return
-    query = dict(websocket.query_params)
+    # Read from the scope, not `websocket.query_params` / `websocket.state`, which would
+    # keep parsed copies on the socket object for the connection's lifetime.
+    query = dict(parse_qsl(websocket.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
     query.pop("token", None)  # a credential, not something for agent hooks to see
     connection_id = query.pop("_pk", None) or uuid.uuid4().hex
     if not SAFE_NAME_RE.match(connection_id) or connection_id in (SERVER, WORKFLOW):
@@ -75,7 +78,7 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
             ),
         )
         return
-    principal = getattr(websocket.state, "principal", None) or ANONYMOUS
+    principal = websocket.scope.get("state", {}).get("principal") or ANONYMOUS
     connection = Connection(
         websocket, connection_id, query=query, max_queue=settings.ws_queue_size, principal=principal
     )
