@@ -8,55 +8,42 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
-from bench._stack import RAW_QUEUE, Stack, ratio
-from bench.raw import ItemsInput
+from bench import _items as items
+from bench._stack import Stack, ratio
 
 
-async def items_per_s(start_one: Callable[[], Awaitable[None]], runs: int, items: int) -> float:
+async def items_per_s(start_one: Callable[[], Awaitable[None]], runs: int, count: int) -> float:
     began = time.perf_counter()
     await asyncio.gather(*(start_one() for _ in range(runs)))
-    return runs * items / (time.perf_counter() - began)
+    return runs * count / (time.perf_counter() - began)
 
 
-async def run(stack: Stack, *, runs: int = 50, items: int = 20, rounds: int = 3) -> dict[str, Any]:
-    names = [f"i{n}" for n in range(items)]
+async def run(stack: Stack, *, runs: int = 50, count: int = 20, rounds: int = 3) -> dict[str, Any]:
+    names = [f"i{n}" for n in range(count)]
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=300, limits=httpx.Limits(max_connections=runs)) as web:
 
         async def ours() -> None:
-            response = await web.post(
-                f"/agents/task-agent/c-{uuid.uuid4().hex[:8]}/workflows",
-                json={"workflow": "process_items", "params": {"items": names}},
-            )
-            response.raise_for_status()
-            await stack.temporal.get_workflow_handle(response.json()["temporal_workflow_id"]).result()
+            await items.ours(stack, web, names)
 
         def raw(workflow: str) -> Callable[[], Awaitable[None]]:
-            async def one() -> None:
-                name = f"c-{uuid.uuid4().hex[:8]}"
-                handle = await stack.raw_temporal.start_workflow(
-                    workflow, ItemsInput(name, names), id=name, task_queue=RAW_QUEUE
-                )
-                await handle.result()
-
-            return one
+            return lambda: items.raw(stack, workflow, names)
 
         sides = {"ours": ours, "raw": raw("raw_process_items"), "floor": raw("raw_floor_items")}
         for one in sides.values():  # warm-up: a few runs each
-            await items_per_s(one, 5, items)
+            await items_per_s(one, 5, count)
         rates: dict[str, list[float]] = {side: [] for side in sides}
         for _ in range(rounds):  # interleaved rounds, so drift hits every side alike
             for side, one in sides.items():
-                rates[side].append(await items_per_s(one, runs, items))
+                rates[side].append(await items_per_s(one, runs, count))
     median = {side: round(statistics.median(r), 1) for side, r in rates.items()}
     return {
         "runs": runs,
-        "items_per_run": items,
+        "items_per_run": count,
         "items_per_s": median,
         "ratio_to_raw": ratio(median["ours"], median["raw"]),
         "ratio_to_floor": ratio(median["ours"], median["floor"]),

@@ -44,7 +44,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "workflow_overhead": lambda s, quick: workflow_overhead.run(s, reps=2 if quick else 9, warmup=1 if quick else 2),
     "latency_to_client": lambda s, quick: latency.run(s, count=10 if quick else 200),
     "approve_to_resumed": lambda s, quick: approval.run(s, count=3 if quick else 120),
-    "step_floor": lambda s, quick: step_floor.run(s, items=10 if quick else 50, reps=2 if quick else 7),
+    "step_floor": lambda s, quick: step_floor.run(s, count=10 if quick else 50, reps=2 if quick else 7),
     "concurrency": lambda s, quick: concurrency.run(s, runs=5 if quick else 50, rounds=1 if quick else 3),
     "broadcast_1000": lambda s, quick: _with_target(
         broadcast.run(s, clients=50 if quick else 1000, broadcasts=5 if quick else 30),

@@ -6,37 +6,27 @@ Runs interleaved, each timed from its start to its result."""
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import httpx
 
-from bench._stack import RAW_QUEUE, Stack, ratio, summary
-from bench.raw import ItemsInput
+from bench import _items as items
+from bench._stack import Stack, ratio, summary
 
 
-async def run(stack: Stack, *, items: int = 50, reps: int = 7, warmup: int = 2) -> dict[str, Any]:
-    names = [f"i{n}" for n in range(items)]
+async def run(stack: Stack, *, count: int = 50, reps: int = 7, warmup: int = 2) -> dict[str, Any]:
+    names = [f"i{n}" for n in range(count)]
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=120) as web:
 
         async def ours() -> float:
             started = time.perf_counter()
-            response = await web.post(
-                f"/agents/task-agent/f-{uuid.uuid4().hex[:8]}/workflows",
-                json={"workflow": "process_items", "params": {"items": names}},
-            )
-            response.raise_for_status()
-            await stack.temporal.get_workflow_handle(response.json()["temporal_workflow_id"]).result()
-            return (time.perf_counter() - started) * 1000 / items
+            await items.ours(stack, web, names)
+            return (time.perf_counter() - started) * 1000 / count
 
         async def floor() -> float:
             started = time.perf_counter()
-            name = f"f-{uuid.uuid4().hex[:8]}"
-            handle = await stack.raw_temporal.start_workflow(
-                "raw_floor_items", ItemsInput(name, names), id=name, task_queue=RAW_QUEUE
-            )
-            await handle.result()
-            return (time.perf_counter() - started) * 1000 / items
+            await items.raw(stack, "raw_floor_items", names)
+            return (time.perf_counter() - started) * 1000 / count
 
         for _ in range(warmup):
             await ours()
@@ -47,7 +37,7 @@ async def run(stack: Stack, *, items: int = 50, reps: int = 7, warmup: int = 2) 
             floor_ms.append(await floor())
     a, b = summary(ours_ms), summary(floor_ms)
     return {
-        "items": items,
+        "items": count,
         "ours_ms_per_item": a,
         "floor_ms_per_item": b,
         "ratio_per_item": ratio(a["p50_ms"], b["p50_ms"]),

@@ -5,36 +5,26 @@ progress, state merge and tracked completion) vs the same workflow by hand on ra
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import httpx
 
-from bench._stack import RAW_QUEUE, Stack, ratio, summary
-from bench.raw import ItemsInput
+from bench import _items as items
+from bench._stack import Stack, ratio, summary
 
 
-async def run(stack: Stack, *, items: int = 20, reps: int = 9, warmup: int = 2) -> dict[str, Any]:
-    names = [f"i{n}" for n in range(items)]
+async def run(stack: Stack, *, count: int = 20, reps: int = 9, warmup: int = 2) -> dict[str, Any]:
+    names = [f"i{n}" for n in range(count)]
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as web:
 
         async def ours() -> float:
             started = time.perf_counter()
-            response = await web.post(
-                f"/agents/task-agent/b-{uuid.uuid4().hex[:8]}/workflows",
-                json={"workflow": "process_items", "params": {"items": names}},
-            )
-            response.raise_for_status()
-            await stack.temporal.get_workflow_handle(response.json()["temporal_workflow_id"]).result()
+            await items.ours(stack, web, names)
             return (time.perf_counter() - started) * 1000
 
         async def raw() -> float:
             started = time.perf_counter()
-            name = f"b-{uuid.uuid4().hex[:8]}"
-            handle = await stack.raw_temporal.start_workflow(
-                "raw_process_items", ItemsInput(name, names), id=name, task_queue=RAW_QUEUE
-            )
-            await handle.result()
+            await items.raw(stack, "raw_process_items", names)
             return (time.perf_counter() - started) * 1000
 
         for _ in range(warmup):
@@ -49,6 +39,6 @@ async def run(stack: Stack, *, items: int = 20, reps: int = 9, warmup: int = 2) 
         "ours": a,
         "raw": b,
         "ratio_p50": ratio(a["p50_ms"], b["p50_ms"]),
-        "items": items,
+        "items": count,
         "target": {"ratio_p50_max": 1.10},
     }

@@ -7,7 +7,7 @@ no new step starts while a run is paused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeout
 from ._durations import Duration, describe, parse_duration
 from ._errors import EventTimeoutError, StepNameError, StepTimeoutError
 from ._retries import DEFAULT_STEP_TIMEOUT, StepRetries
-from .contracts import Bridge, CarriedWrite, InlineStepInput, ReportInput, SendEventInput, StateWriteInput
+from .contracts import Bridge, CarriedWrite, InlineStepInput, ReportInput, RunRef, SendEventInput, StateWriteInput
 from .inline import is_activity, park, unpark
 
 if TYPE_CHECKING:
@@ -231,8 +231,20 @@ class AgentWorkflowStep:
         await self._wf._report(ReportInput(self._wf._run, "error", error=info))
 
     async def send_event(self, event: Any) -> None:
-        """Deliver `event` to the agent's `on_workflow_event`, durably."""
-        await self._bridge("send_event", Bridge.SEND_EVENT, SendEventInput, event)
+        """Deliver `event` to the agent's `on_workflow_event`, durably (the activity finds
+        its marker when retried)."""
+
+        async def deliver(run: RunRef, n: int) -> None:
+            await workflow.execute_activity(
+                Bridge.SEND_EVENT,
+                SendEventInput(run, event),
+                activity_id=f"send_event#{n}",
+                start_to_close_timeout=BRIDGE_TIMEOUT,
+                retry_policy=BRIDGE_RETRY,
+                summary="send_event",
+            )
+
+        await self._once("send_event", deliver)
 
     async def update_agent_state(self, state: dict[str, Any]) -> None:
         """Replace the agent's state (persisted, broadcast to its clients)."""
@@ -257,23 +269,18 @@ class AgentWorkflowStep:
         as its own local activity. Either way it costs no round trip of its own through
         the server, and one idempotent Redis script keyed by its id applies it, so a
         retry or a replay after a worker died finds its marker and changes nothing."""
-        run = self._wf._run
-        if run is None:
-            self._wf._no_agent(what)
-            return
 
-        async def execute(n: int) -> None:
-            await self._wf._until_resumed()
+        async def carry(run: RunRef, n: int) -> None:
             carried = CarriedWrite(f"{what}#{n}", StateWriteInput(run, mode, dict(values or {})))  # type: ignore[arg-type]
             self._wf._carried.append(carried)
             if not self._wf._carries_writes:
                 await self._wf._flush_writes()
 
-        await self._wf._durable_unnamed(what, execute)
+        await self._once(what, carry)
 
-    async def _bridge(self, what: str, activity: str, input_type: type, *fields: Any) -> None:
-        """A durable effect on the agent through a bridge activity, once (the activity
-        finds its marker when retried)."""
+    async def _once(self, what: str, effect: Callable[[RunRef, int], Awaitable[None]]) -> None:
+        """A durable effect on the run's agent, once: `effect(run, n)` for the n-th of its
+        kind, skipped when a continuation already did it (see `_durable_unnamed`)."""
         run = self._wf._run
         if run is None:
             self._wf._no_agent(what)
@@ -281,14 +288,7 @@ class AgentWorkflowStep:
 
         async def execute(n: int) -> None:
             await self._wf._until_resumed()
-            await workflow.execute_activity(
-                activity,
-                input_type(run, *fields),
-                activity_id=f"{what}#{n}",
-                start_to_close_timeout=BRIDGE_TIMEOUT,
-                retry_policy=BRIDGE_RETRY,
-                summary=what,
-            )
+            await effect(run, n)
 
         await self._wf._durable_unnamed(what, execute)
 
