@@ -110,20 +110,21 @@ class BridgeActivities:
 
     @activity.defn(name=Bridge.STATE)
     async def state(self, input: StateWriteInput) -> int:
-        try:
-            return await self.apply_write(input, _effect_id())
-        except StateRejectedError as err:
-            raise ApplicationError(err.message, type="StateRejectedError", non_retryable=True) from err
+        return await self.apply_write(input, _effect_id())
 
     async def apply_write(self, input: StateWriteInput, effect_id: str) -> int:
         """A run's state write, applied at most once per `effect_id`: as a local activity
-        of its own, or carried by the run's next activity (`activities._carried`)."""
+        of its own, or carried by the run's next activity (`activities._carried`). A
+        refused write fails the activity that applies it, for good."""
         with _bound(input.run):
             agent = self._agent(input.run)
             mode, values = input.mode, input.values
             if mode == "reset":
                 mode, values = "set", dict(agent.initial_state)
-            await write_state(agent, mode, values, effect_id=effect_id)
+            try:
+                await write_state(agent, mode, values, effect_id=effect_id)
+            except StateRejectedError as err:
+                raise ApplicationError(err.message, type="StateRejectedError", non_retryable=True) from err
             return agent.state_version
 
     @activity.defn(name=Bridge.REPORT)

@@ -16,7 +16,6 @@ from typing import Any
 
 import structlog
 from temporalio import activity, workflow
-from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -27,7 +26,7 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
-from agents import REDIS_ERRORS, AgentBusyError, StateRejectedError
+from agents import REDIS_ERRORS, AgentBusyError
 from workflows.contracts import CARRIED_WRITES_HEADER, CarriedWrite, StateWriteInput
 
 log = structlog.get_logger("agents.bridge")
@@ -74,11 +73,9 @@ class _ActivityInbound(ActivityInboundInterceptor):
     async def _apply_once(self, carried: CarriedWrite, effect_id: str) -> None:
         attempt = 0
         while True:
-            try:
+            try:  # a refusal (an agent whose hooks the workflow did not know of) fails the step
                 await self._apply(carried.write, effect_id)
                 return
-            except StateRejectedError as err:  # an agent whose hooks the workflow did not know of
-                raise ApplicationError(err.message, type="StateRejectedError", non_retryable=True) from err
             except (*REDIS_ERRORS, AgentBusyError) as err:
                 delay = _RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)]
                 log.warning("carried state write not applied yet; retrying", write=carried.id, error=repr(err))

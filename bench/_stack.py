@@ -163,5 +163,20 @@ async def rate(call_one: Callable[[int], Awaitable[None]], total: int, concurren
     return total / (time.perf_counter() - began)
 
 
+async def interleaved(
+    ours: Callable[[], Awaitable[float]], baseline: Callable[[], Awaitable[float]], *, reps: int, warmup: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Summaries of `reps` timings of each side, taken in turns after `warmup` rounds, so
+    drift on the machine hits both alike."""
+    for _ in range(warmup):
+        await ours()
+        await baseline()
+    ours_ms, baseline_ms = [], []
+    for _ in range(reps):
+        ours_ms.append(await ours())
+        baseline_ms.append(await baseline())
+    return summary(ours_ms), summary(baseline_ms)
+
+
 def ratio(ours: float, baseline: float) -> float:
     return round(ours / baseline, 3) if baseline else float("inf")

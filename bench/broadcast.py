@@ -33,14 +33,23 @@ def _rss_mb(pid: int) -> float:
 
 
 async def run(stack: Stack, *, clients: int = 1000, broadcasts: int = 30, api_processes: int = 1) -> dict[str, Any]:
-    """In fresh API processes (what a deploy starts), so memory is the clients' and the
-    process's own, not what earlier benchmarks left behind."""
-    started = [await start_api(stack.settings, stack.tmp) for _ in range(api_processes)]
+    return await on_fresh_apis(
+        stack, stack.settings, stack.runtime, processes=api_processes, clients=clients, broadcasts=broadcasts
+    )
+
+
+async def on_fresh_apis(
+    stack: Stack, settings: Any, runtime: Any, *, processes: int, clients: int, broadcasts: int
+) -> dict[str, Any]:
+    """`deliver` through `processes` fresh API processes on `settings` (what a deploy
+    starts), so memory is the clients' and the process's own, not what earlier
+    benchmarks left behind."""
+    started = [await start_api(settings, stack.tmp) for _ in range(processes)]
     try:
         pids = [proc.pid for _, proc in started]
         rss_before = max(_rss_mb(pid) for pid in pids)
         result = await deliver(
-            [url for url, _ in started], stack.runtime, clients=clients, broadcasts=broadcasts, api_pids=pids
+            [url for url, _ in started], runtime, clients=clients, broadcasts=broadcasts, api_pids=pids
         )
     finally:
         for _, proc in started:

@@ -9,29 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from agents import AgentRuntime, connect_redis, ready_redis
-from bench._stack import Stack, ratio, start_api, stop
-from bench.broadcast import deliver
+from bench._stack import Stack, ratio
+from bench.broadcast import on_fresh_apis
 from devstack.cluster import ValkeyCluster
 
 
-async def _two_apis(stack: Stack, settings: Any, runtime: Any, clients: int, broadcasts: int) -> dict[str, Any]:
-    started = [await start_api(settings, stack.tmp) for _ in range(2)]
-    try:
-        return await deliver([url for url, _ in started], runtime, clients=clients, broadcasts=broadcasts)
-    finally:
-        for _, proc in started:
-            stop(proc)
-
-
 async def run(stack: Stack, *, clients: int = 1000, broadcasts: int = 30) -> dict[str, Any]:
-    single = await _two_apis(stack, stack.settings, stack.runtime, clients, broadcasts)
+    single = await on_fresh_apis(
+        stack, stack.settings, stack.runtime, processes=2, clients=clients, broadcasts=broadcasts
+    )
     cluster = ValkeyCluster(data_dir=stack.tmp / "cluster").start()
     try:
         settings = stack.settings.model_copy(update={"redis_url": cluster.url, "redis_cluster": True})
         redis = await ready_redis(connect_redis(settings))
         runtime = AgentRuntime(redis=redis, registry=stack.runtime.registry, settings=settings, temporal=stack.temporal)
         try:
-            clustered = await _two_apis(stack, settings, runtime, clients, broadcasts)
+            clustered = await on_fresh_apis(
+                stack, settings, runtime, processes=2, clients=clients, broadcasts=broadcasts
+            )
         finally:
             await redis.aclose()
     finally:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from bench import _items as items
-from bench._stack import Stack, ratio, summary
+from bench._stack import Stack, interleaved, ratio
 
 
 async def run(stack: Stack, *, count: int = 50, reps: int = 7, warmup: int = 2) -> dict[str, Any]:
@@ -28,14 +28,7 @@ async def run(stack: Stack, *, count: int = 50, reps: int = 7, warmup: int = 2) 
             await items.raw(stack, "raw_floor_items", names)
             return (time.perf_counter() - started) * 1000 / count
 
-        for _ in range(warmup):
-            await ours()
-            await floor()
-        ours_ms, floor_ms = [], []
-        for _ in range(reps):  # interleaved, so drift on the machine hits both alike
-            ours_ms.append(await ours())
-            floor_ms.append(await floor())
-    a, b = summary(ours_ms), summary(floor_ms)
+        a, b = await interleaved(ours, floor, reps=reps, warmup=warmup)
     return {
         "items": count,
         "ours_ms_per_item": a,

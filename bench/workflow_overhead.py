@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from bench import _items as items
-from bench._stack import Stack, ratio, summary
+from bench._stack import Stack, interleaved, ratio
 
 
 async def run(stack: Stack, *, count: int = 20, reps: int = 9, warmup: int = 2) -> dict[str, Any]:
@@ -27,14 +27,7 @@ async def run(stack: Stack, *, count: int = 20, reps: int = 9, warmup: int = 2) 
             await items.raw(stack, "raw_process_items", names)
             return (time.perf_counter() - started) * 1000
 
-        for _ in range(warmup):
-            await ours()
-            await raw()
-        ours_ms, raw_ms = [], []
-        for _ in range(reps):  # interleaved, so drift on the machine hits both alike
-            ours_ms.append(await ours())
-            raw_ms.append(await raw())
-    a, b = summary(ours_ms), summary(raw_ms)
+        a, b = await interleaved(ours, raw, reps=reps, warmup=warmup)
     return {
         "ours": a,
         "raw": b,

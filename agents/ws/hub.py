@@ -125,7 +125,6 @@ class ConnectionHub:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
-            await self._owners.refresh()
             await self._recover("a shard moved (failover or resharding)")
             self._task = asyncio.create_task(self._read())
 
