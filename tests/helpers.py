@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from agents import Agent, Settings, WorkflowInfo
 
@@ -39,6 +40,19 @@ async def eventually(
         if loop.time() >= deadline:
             raise AssertionError(f"{what} not reached within {timeout}s; last seen: {value}")
         await asyncio.sleep(interval)
+
+
+def through_outage(read: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T | None]]:
+    """`read`, answering None while Redis is away: a cluster with no primary for the key,
+    or a server just restarted (the first read on a connection from before fails)."""
+
+    async def probe() -> T | None:
+        try:
+            return await read()
+        except RedisError:
+            return None
+
+    return probe
 
 
 async def wait_for_status(agent: Agent[Any], workflow_id: str, *statuses: str, timeout: float = 30) -> WorkflowInfo:

@@ -4,20 +4,16 @@ primary killed with SIGKILL mid-run fails over without losing the run or its cli
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 from redis import Redis as SyncRedis
-from redis.exceptions import RedisError
 
 from agents import AgentRuntime
 from agents.client import AgentClient
 from tests.conftest import CLUSTER
-from tests.helpers import eventually, polled
-
-T = TypeVar("T")
+from tests.helpers import eventually, polled, through_outage
 
 pytestmark = [
     pytest.mark.skipif(not CLUSTER, reason="runs in the cluster pass: TEST_REDIS=cluster"),
@@ -66,7 +62,7 @@ async def test_a_primary_killed_mid_run_fails_over_and_the_run_and_clients_conve
 
             async def finished() -> Any:
                 statuses.add((await web.get(f"/agents/task-agent/{agent_name}/state")).status_code)
-                return await through_failover(lambda: agent.get_workflow(run_id))()
+                return await through_outage(lambda: agent.get_workflow(run_id))()
 
             info = await eventually(
                 finished, lambda i: i is not None and i.status in ("complete", "errored"), timeout=90, what="finished"
@@ -81,15 +77,3 @@ async def test_a_primary_killed_mid_run_fails_over_and_the_run_and_clients_conve
             await eventually(polled(lambda c=client: c.state), lambda s: s == final, timeout=30, what="converged")
     victim.start()  # back, as a replica of the promoted one: the cluster whole for later tests
     valkey.wait_formed()
-
-
-def through_failover(read: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T | None]]:
-    """`read`, answering None while the cluster has no primary for the key."""
-
-    async def probe() -> T | None:
-        try:
-            return await read()
-        except RedisError:
-            return None
-
-    return probe

@@ -26,7 +26,7 @@ from agents import AgentRuntime, AppRegistry, Settings, connect_temporal
 from agents.client import AgentClient
 from devstack import TemporalDevServer, ValkeyServer, free_port
 from tests.conftest import serve_api
-from tests.helpers import eventually, polled, start_api_process, wait_for_status
+from tests.helpers import eventually, polled, start_api_process, through_outage, wait_for_status
 
 
 def journal(path: Path) -> Counter[int]:
@@ -108,8 +108,12 @@ async def test_redis_killed_and_restarted_with_aof_mid_run(
             await asyncio.sleep(1.5)  # steps keep journaling; bridge writes retry meanwhile
             own_redis.start()
 
-            info = await wait_for_status(
-                runtime.agent("recorder-agent", agent_name), "run", "complete", "errored", timeout=60
+            agent = runtime.agent("recorder-agent", agent_name)
+            info = await eventually(
+                through_outage(lambda: agent.get_workflow("run")),
+                lambda i: i is not None and i.status in ("complete", "errored"),
+                timeout=60,
+                what="the run finished",
             )
             assert info.status == "complete" and info.result == {"processed": 12}, info.error
             final = {"counter": 0, "note": "kept", "done": 12}
