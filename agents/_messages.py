@@ -26,6 +26,10 @@ def close_envelope(code: int, reason: str) -> str:
 
 _VERSION_HOLE, _STATE_HOLE = "\x00version\x00", "\x00state\x00"
 
+WORKFLOW_NAME_HOLE = "\x00workflow_name\x00"
+"""A message's `workflow_name` that the run transition script fills in from the row (a
+control that knows only the run's id announces a status change in the same one call)."""
+
 
 def state_broadcast_parts(exclude: list[str] | None = None) -> tuple[str, str, str]:
     """The envelope of a state broadcast in three parts, around the two things only the

@@ -282,26 +282,22 @@ class RunService:
         return info
 
     async def require(self, agent: Agent[Any], tracking_id: str, *, reconcile: bool = True) -> WorkflowInfo:
-        info = await self.get(agent, tracking_id, reconcile=reconcile)
-        if info is None:
-            raise NotFoundError(f"no workflow {tracking_id!r} for {agent.agent_type}/{agent.name}")
-        return info
+        return _found(agent, tracking_id, await self.get(agent, tracking_id, reconcile=reconcile))
 
     async def require_unfinished(self, agent: Agent[Any], tracking_id: str, doing: str) -> WorkflowInfo:
         # No reconcile here: a control that finds the run gone on Temporal reconciles then.
-        info = await self.require(agent, tracking_id, reconcile=False)
-        if info.status in FINISHED:
-            raise ConflictError(f"workflow {tracking_id!r} is {info.status}; it cannot {doing}")
-        return info
+        return _unfinished(await self.require(agent, tracking_id, reconcile=False), doing)
 
     async def signal_event(self, agent: Agent[Any], tracking_id: str, type: str, payload: Any) -> None:
         check_event(type, payload)
-        info = await self.require_unfinished(agent, tracking_id, "take more events")
         # A run waiting for exactly this event is marked running here, before the signal,
         # so the run can go straight on to its next step without reporting it (the
         # signal says so). Marked before, not after: a run that wakes at once may report
-        # its next status before this request would have written its own.
-        resumes = info.status == "waiting" and info.waiting_for == type and await self._mark_resumed(agent, info, type)
+        # its next status before this request would have written its own. The read the
+        # checks below need comes back from the same one call.
+        found = await self._rt.tracker.resume_waiting(agent.keys, tracking_id, type)
+        info, resumes = _found(agent, tracking_id, found and found[0]), bool(found and found[1])
+        _unfinished(info, "take more events")
         try:
             await self._signal(agent, info, Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload, resumes))
         except BaseException:
@@ -310,19 +306,6 @@ class RunService:
                     await self._move(agent, info, "waiting", only_from="running", waiting_for=type)
             raise
         self._rt.metrics.workflow_controls.labels("approval" if type == "approval" else "event").inc()
-
-    async def _mark_resumed(self, agent: Agent[Any], info: WorkflowInfo, type: str) -> bool:
-        moved = await self._rt.tracker.transition(
-            agent.keys,
-            info.workflow_id,
-            "running",
-            only_from="waiting",
-            when=("waiting_for", type),
-            waiting_for=None,
-            announce=workflow_status(info.workflow_id, info.workflow_name, "running"),
-        )
-        # Not moved: the run reported something else meanwhile, so it reports running itself.
-        return bool(moved and moved[1])
 
     async def pause(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be paused")
@@ -402,3 +385,15 @@ class RunService:
             **fields,
         )
         return await self.require(agent, info.workflow_id, reconcile=False)
+
+
+def _found(agent: Agent[Any], tracking_id: str, info: WorkflowInfo | None) -> WorkflowInfo:
+    if info is None:
+        raise NotFoundError(f"no workflow {tracking_id!r} for {agent.agent_type}/{agent.name}")
+    return info
+
+
+def _unfinished(info: WorkflowInfo, doing: str) -> WorkflowInfo:
+    if info.status in FINISHED:
+        raise ConflictError(f"workflow {info.workflow_id!r} is {info.status}; it cannot {doing}")
+    return info

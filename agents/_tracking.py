@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from ._keys import AgentKeys, index_member
 from ._lua import lua
-from ._messages import envelope
+from ._messages import WORKFLOW_NAME_HOLE, envelope, workflow_status
 
 
 class RunStatus(StrEnum):
@@ -163,6 +163,30 @@ def _row(flat: list[str]) -> WorkflowInfo | None:
     return _tracked(dict(zip(flat[::2], flat[1::2], strict=True)))
 
 
+def _transition_args(
+    status: str,
+    only_from: str | None,
+    fields_always: bool,
+    run_id: str | None,
+    when: tuple[str, Any] | None,
+    announce: dict[str, Any] | None,
+    fields: dict[str, Any],
+    *,
+    with_row: bool,
+) -> list[Any]:
+    """The ARGV of `lua/run_transition.lua`, in its order."""
+    ts = now_ms()
+    if status in FINISHED:
+        fields.setdefault("completed_at", ts)
+    args: list[Any] = [status, ts, only_from or _FROM[status], int(fields_always), run_id or ""]
+    args += [when[0], _encode(when[0], when[1])] if when else ["", ""]
+    args.append(envelope(announce) if announce is not None else "")
+    args += [",".join(STATUSES), _RETENTION_KIND.get(status, ""), "1" if with_row else ""]
+    for name, value in fields.items():
+        args += [name, _encode(name, value)]
+    return args
+
+
 class RunTracker:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -271,15 +295,30 @@ class RunTracker:
         step if (and only if) the status changed, so clients see changes in write order.
         Returns (status afterwards, whether it changed), or None when not tracked.
         """
-        ts = now_ms()
-        if status in FINISHED:
-            fields.setdefault("completed_at", ts)
-        args: list[Any] = [status, ts, only_from or _FROM[status], int(fields_always), run_id or ""]
-        args += [when[0], _encode(when[0], when[1])] if when else ["", ""]
-        args.append(envelope(announce) if announce is not None else "")
-        args += [",".join(STATUSES), _RETENTION_KIND.get(status, "")]
-        for name, value in fields.items():
-            args += [name, _encode(name, value)]
+        args = _transition_args(status, only_from, fields_always, run_id, when, announce, fields, with_row=False)
+        result = await self._run_transition(keys, tracking_id, args)
+        return (result[0], bool(result[1])) if result else None
+
+    async def resume_waiting(
+        self, keys: AgentKeys, tracking_id: str, event_type: str
+    ) -> tuple[WorkflowInfo, bool] | None:
+        """Read a run's row and, if it is `waiting` for `event_type`, mark it `running`
+        (announced to its clients), in one call: (the row as it was, whether it moved),
+        or None when not tracked (or its retention ran out). The one Redis round trip of
+        an approval before its signal."""
+        announce = workflow_status(tracking_id, WORKFLOW_NAME_HOLE, RunStatus.RUNNING)
+        fields = {"waiting_for": None}
+        when = ("waiting_for", event_type)
+        args = _transition_args(RunStatus.RUNNING, "waiting", False, None, when, announce, fields, with_row=True)
+        result = await self._run_transition(keys, tracking_id, args)
+        info = _row(result[3]) if result else None
+        if info is None or (info.expires_at is not None and info.expires_at <= now_ms()):
+            if info is not None:
+                await self.delete(keys, tracking_id)
+            return None
+        return info, bool(result[1])
+
+    async def _run_transition(self, keys: AgentKeys, tracking_id: str, args: list[Any]) -> list[Any]:
         result = await self._transition(
             keys=[keys.run(tracking_id), keys.runs_expiry, keys.channel, *(keys.runs_by_status(s) for s in STATUSES)],
             args=args,
@@ -288,4 +327,4 @@ class RunTracker:
             # Due for removal: on the process-wide list the reconciler drains, so retention
             # holds without anyone reading the agent (a separate key: it spans agents).
             await self._redis.zadd(retention_key(keys.prefix), {due_member(keys, tracking_id): int(result[2])})
-        return (result[0], bool(result[1])) if result else None
+        return result

@@ -7,14 +7,15 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from agents import Agent, Settings, WorkflowInfo
+from agents import Agent, Settings, WorkflowInfo, shard_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,3 +137,23 @@ def polled(read: Callable[[], T]) -> Callable[[], Awaitable[T]]:
         return read()
 
     return probe
+
+
+@asynccontextmanager
+async def channel_messages(redis: Redis, agent: Agent[Any]) -> AsyncIterator[list[dict[str, Any]]]:
+    """Collect every envelope published on the agent's channel while the block runs."""
+    received: list[dict[str, Any]] = []
+    pubsub = redis.pubsub()
+    await pubsub.ssubscribe(agent.keys.channel)
+
+    async def pump() -> None:
+        async for message in shard_messages(pubsub):
+            received.append(json.loads(message["data"]))
+
+    task = asyncio.create_task(pump())
+    try:
+        yield received
+        await asyncio.sleep(0.2)
+    finally:
+        task.cancel()
+        await pubsub.aclose()

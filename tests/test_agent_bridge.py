@@ -5,39 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 from temporalio.testing import ActivityEnvironment
 
 from activities import BridgeActivities
-from agents import Agent, AgentRuntime, StateRejectedError, shard_messages
-from tests.helpers import outcome_calls, recorded_calls, wait_for_status
+from agents import AgentRuntime, StateRejectedError
+from tests.helpers import channel_messages, outcome_calls, recorded_calls, wait_for_status
 from workflows.contracts import AgentRef, ReportInput, RunRef, StateWriteInput
-
-
-@asynccontextmanager
-async def channel_messages(redis: Redis, agent: Agent[Any]) -> AsyncIterator[list[dict[str, Any]]]:
-    """Collect every envelope published on the agent's channel while the block runs."""
-    received: list[dict[str, Any]] = []
-    pubsub = redis.pubsub()
-    await pubsub.ssubscribe(agent.keys.channel)
-
-    async def pump() -> None:
-        async for message in shard_messages(pubsub):
-            received.append(json.loads(message["data"]))
-
-    task = asyncio.create_task(pump())
-    try:
-        yield received
-        await asyncio.sleep(0.2)
-    finally:
-        task.cancel()
-        await pubsub.aclose()
 
 
 def activity_env(workflow_id: str, activity_id: str) -> ActivityEnvironment:

@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from agents import AgentRuntime, ConflictError, NotFoundError, ValidationError
 from devstack.servers import free_port
-from tests.helpers import outcome_calls, wait_for_status
+from tests.helpers import channel_messages, outcome_calls, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -82,6 +82,28 @@ async def test_approve_finishes_with_the_approvals_metadata(
 
     assert info.result == {"title": "ship it", "approved": True, "metadata": {"by": "ann"}}
     assert await outcome_calls(redis, agent) == [["complete", "approval", run_id, info.result]]
+
+
+async def test_the_approval_announces_the_resumed_run_to_clients_once(
+    runtime: AgentRuntime, redis: Redis, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("approval", {"title": "tell them"})
+    await wait_for_status(agent, run_id, "waiting")
+
+    async with channel_messages(redis, agent) as messages:
+        await agent.approve_workflow(run_id)
+        await wait_for_status(agent, run_id, "complete", "errored")
+
+    statuses = [m["message"] for m in messages if m["message"]["type"] == "workflow_status"]
+    assert statuses[0] == {
+        "type": "workflow_status",
+        "workflow_id": run_id,
+        "workflow_name": "approval",
+        "status": "running",
+    }
+    assert [s["status"] for s in statuses] == ["running", "complete"]
+    assert (await agent.get_workflow(run_id)).waiting_for is None
 
 
 async def test_reject_errors_the_run_with_the_reason(runtime: AgentRuntime, redis: Redis, agent_name: str) -> None:
