@@ -165,6 +165,7 @@ def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "ws_max_size": settings.ws_max_frame_bytes,
         "ws_per_message_deflate": settings.ws_compression,
         "log_config": None,
+        "access_log": False,  # RequestContextMiddleware logs each request, with its id
         "lifespan": "on",
         **overrides,
     }
