@@ -15,12 +15,13 @@ from temporalio.plugin import SimplePlugin
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from agents import PASSTHROUGH, AgentRuntime, LogContextInterceptor
+from agents import PASSTHROUGH, AgentRuntime
 from workflows import FRAMEWORK_WORKFLOWS
 
 from ._bridge import BridgeActivities
 from ._calls import CallActivities
 from ._carried import CarriedWritesInterceptor
+from ._log_context import LogContextInterceptor
 
 
 def _sandbox(existing: WorkflowRunner | None) -> WorkflowRunner:

@@ -7,7 +7,6 @@ Framework only; the demo app lives in `agents.demo`.
 from ._agent import SERVER, WORKFLOW, Agent, WorkflowCallback, callable_method, interleave, kebab_case
 from ._bootstrap import exit_process, open_runtime
 from ._calls import ScheduledCall
-from ._log_context import LogContextInterceptor
 from ._queries import MAX_PAGE, WorkflowPage
 from ._queue import QueuedCall
 from ._reconciler import Reconciler
@@ -48,7 +47,6 @@ __all__ = [
     "AppRegistry",
     "ConflictError",
     "InvalidCursorError",
-    "LogContextInterceptor",
     "Reconciler",
     "RunStatus",
     "NotFoundError",

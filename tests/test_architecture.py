@@ -6,6 +6,8 @@ under `if TYPE_CHECKING:` are annotations only and do not count)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,3 +138,17 @@ def test_lua_lives_in_lua_files() -> None:
     assert {"run_transition", "state_write", "turn_acquire"} <= {
         p.stem for p in (ROOT / "agents" / "lua").glob("*.lua")
     }
+
+
+def test_the_api_process_never_loads_the_worker_machinery() -> None:
+    """The API imports the app's modules (agents, workflows, activities) to learn what
+    they define; Temporal's worker machinery (about 10 MB of the process) is the worker's."""
+    code = (
+        "import sys, api\n"
+        "from agents import AppRegistry, Settings\n"
+        "AppRegistry.from_modules(Settings().module_list)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('temporalio.worker')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
