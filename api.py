@@ -1,4 +1,5 @@
-"""The HTTP and WebSocket API: `uvicorn api:app --factory` (or `python api.py`).
+"""The HTTP and WebSocket API: `python api.py` (the uvicorn settings of `server_config`;
+`uvicorn api:app --factory` serves it too, with uvicorn's default WebSocket protocol).
 
 Built in a factory; the lifespan owns the Redis and Temporal clients and the runtime.
 Routes live in `agents.http`.
@@ -38,7 +39,7 @@ from agents.http.auth import AuthMiddleware, authenticator_for
 from agents.http.limits import BodyLimitMiddleware
 from agents.http.middleware import RequestContextMiddleware
 from agents.logging import configure_logging
-from agents.ws import AgentSockets, ConnectionHub
+from agents.ws import AgentSockets, ConnectionHub, LeanWebSocketProtocol
 
 log = structlog.get_logger("agents.api")
 
@@ -155,13 +156,14 @@ def _static_file_check(web: Path | None) -> Callable[[str], bool]:
 
 
 def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
-    """The uvicorn configuration of the API. The sans-I/O WebSocket implementation
-    applies write backpressure, so a client that stops reading fills its bounded queue
-    (and is cut off) instead of growing the server's transport buffer without bound."""
+    """The uvicorn configuration of the API. The WebSocket protocol is uvicorn's sans-I/O
+    one (lighter per connection: `LeanWebSocketProtocol`), which applies write
+    backpressure, so a client that stops reading fills its bounded queue (and is cut
+    off) instead of growing the server's transport buffer without bound."""
     options: dict[str, Any] = {
         "host": settings.api_host,
         "port": settings.api_port,
-        "ws": "websockets-sansio",
+        "ws": LeanWebSocketProtocol,
         "ws_max_size": settings.ws_max_frame_bytes,
         "ws_per_message_deflate": settings.ws_compression,
         "log_config": None,

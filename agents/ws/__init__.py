@@ -3,6 +3,7 @@
 from .connection import Connection
 from .endpoint import AgentSockets
 from .hub import ConnectionHub
+from .server_protocol import LeanWebSocketProtocol
 from .streaming import StreamingResponse
 
-__all__ = ["AgentSockets", "Connection", "ConnectionHub", "StreamingResponse"]
+__all__ = ["AgentSockets", "Connection", "ConnectionHub", "LeanWebSocketProtocol", "StreamingResponse"]
