@@ -83,9 +83,9 @@ def app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(application)
     # Added last runs first: request ids and metrics see every answer, auth refuses before
-    # the body is read, the body limit holds for every route that reads one, and agent
-    # WebSocket connections (authenticated by then) go to their handler past the router.
-    application.add_middleware(AgentSockets)
+    # the body is read, and the body limit holds for every route that reads one. Agent
+    # WebSocket connections never get this far: `serve` routes them around the app.
+    application.state.authenticator = authenticator
     application.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     application.add_middleware(AuthMiddleware, authenticator=authenticator, public=_static_file_check(web))
     application.add_middleware(RequestContextMiddleware, metrics=metrics)
@@ -155,6 +155,19 @@ def _static_file_check(web: Path | None) -> Callable[[str], bool]:
     return public.__contains__
 
 
+def serve(application: FastAPI) -> AgentSockets:
+    """What uvicorn serves: `application`, with agent WebSocket connections taken past it
+    to their handler, authenticated as its middleware authenticates requests."""
+    authenticator = application.state.authenticator
+    return AgentSockets(
+        application, guard=lambda sockets: AuthMiddleware(sockets, authenticator=authenticator, public=_nothing)
+    )
+
+
+def _nothing(path: str) -> bool:
+    return False  # no agent WebSocket path is public
+
+
 def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
     """The uvicorn configuration of the API. The WebSocket protocol is uvicorn's sans-I/O
     one (lighter per connection: `LeanWebSocketProtocol`), which applies write
@@ -164,6 +177,7 @@ def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "host": settings.api_host,
         "port": settings.api_port,
         "ws": LeanWebSocketProtocol,
+        "interface": "asgi3",  # `serve`'s __call__ returns an awaitable; uvicorn would guess ASGI 2
         "ws_max_size": settings.ws_max_frame_bytes,
         "ws_per_message_deflate": settings.ws_compression,
         "log_config": None,
@@ -171,7 +185,7 @@ def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "lifespan": "on",
         **overrides,
     }
-    return uvicorn.Config(app(settings), **options)
+    return uvicorn.Config(serve(app(settings)), **options)
 
 
 def main() -> None:

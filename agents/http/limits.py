@@ -21,7 +21,7 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        if scope["type"] != "http":  # passed through without a frame of ours (see AgentSockets)
+        if scope["type"] != "http":  # passed through without a frame of ours
             return self.app(scope, receive, send)
         return self._http(scope, receive, send)
 

@@ -32,7 +32,7 @@ class RequestContextMiddleware:
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: a WebSocket passes through without a frame of this
-        # middleware held in memory for the connection's lifetime (see AgentSockets).
+        # middleware held in memory for the connection's lifetime.
         if scope["type"] != "http":
             return self.app(scope, receive, send)
         return self._http(scope, receive, send)

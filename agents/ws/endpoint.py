@@ -6,12 +6,14 @@ import asyncio
 import json
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -33,20 +35,30 @@ _SOCKET_PATH = re.compile(r"/agents/(?P<agent>[^/]+)/(?P<name>[^/]+)")
 
 
 class AgentSockets:
-    """ASGI middleware: a WebSocket connection to `/agents/{agent}/{name}` goes straight to
-    `agent_socket`, past the router. A connection lives for hours, and every layer it
-    passes through (the router, FastAPI's dependency and exit-stack machinery) stays in
-    memory as long: it was a third of what an idle connection cost. It sits inside the
-    authentication middleware, which has checked the connection by then."""
+    """The API's outermost ASGI layer: a WebSocket connection to `/agents/{agent}/{name}`
+    goes through `guard` (authentication) straight to `agent_socket`; everything else to
+    the FastAPI app. A connection lives for hours, and every layer it passes through stays
+    in memory as long (a coroutine frame each): the router and FastAPI's dependency and
+    exit-stack machinery were a third of what an idle connection cost, FastAPI's and
+    Starlette's own middleware another 1.2 KB. `guard` wraps the socket handler the way
+    the app's middleware wraps its routes (`api.server_config`)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: Starlette, *, guard: Callable[[ASGIApp], ASGIApp]) -> None:
         self.app = app
+        self._sockets = guard(self._socket)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and (match := _SOCKET_PATH.fullmatch(scope["path"])):
-            await agent_socket(WebSocket(scope, receive, send), match["agent"], match["name"])
-            return
-        await self.app(scope, receive, send)
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself, as the pass-through middlewares: no frame of this layer
+        # stays for the connection's lifetime.
+        if scope["type"] == "websocket" and _SOCKET_PATH.fullmatch(scope["path"]):
+            scope["app"] = self.app  # as Starlette sets it: the handler reads app.state
+            return self._sockets(scope, receive, send)
+        return self.app(scope, receive, send)
+
+    async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = _SOCKET_PATH.fullmatch(scope["path"])
+        assert match is not None  # routed here by it
+        await agent_socket(WebSocket(scope, receive, send), match["agent"], match["name"])
 
 
 _MAX_CONCURRENT_CALLS = 32
