@@ -12,6 +12,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $(STAMP)
 
+# The API's own dependencies and nothing else, as the Dockerfile installs them: benchmarks
+# run the API process in it, so its memory is a deployed API's, without what the test
+# tools bring along (structlog imports rich and greenlet when they are installed).
+API_VENV  := .venv-api
+API_STAMP := $(API_VENV)/.installed
+
+$(API_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(API_VENV)
+	$(PYTHON) -c "import tomllib; print('\\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+		> $(API_VENV)/requirements.txt
+	$(API_VENV)/bin/python -m pip install --quiet -r $(API_VENV)/requirements.txt
+	touch $(API_STAMP)
+
 install: $(STAMP)
 
 ## Run Temporal (dev server + UI), Valkey, the worker and the API in one terminal.
@@ -44,7 +57,7 @@ test: $(STAMP) test-tools lint
 
 ## Benchmarks side by side with raw temporalio (own servers); writes bench/results.json and .png.
 ## BENCH_ARGS=--quick is the smoke run; BENCH_ARGS="--only latency_to_client" picks some.
-bench: $(STAMP)
+bench: $(STAMP) $(API_STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 worker: $(STAMP)
@@ -54,4 +67,4 @@ api: $(STAMP)
 	$(PY) api.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache test-output
+	rm -rf $(VENV) $(API_VENV) .pytest_cache test-output

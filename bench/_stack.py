@@ -9,7 +9,6 @@ import asyncio
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -98,8 +97,15 @@ async def bench_stack() -> AsyncIterator[Stack]:
         )
 
 
+API_PYTHON = ROOT / ".venv-api" / "bin" / "python"
+"""The API's interpreter: its own dependencies only, as deployed (`make bench` builds it)."""
+
+
 async def start_api(settings: Settings, tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    """The API as its own process on `settings` (its task queue included)."""
+    """The API as its own process on `settings` (its task queue included), in the
+    deployed dependency set, so its memory and speed are a deployed API's."""
+    if not API_PYTHON.exists():
+        raise RuntimeError(f"{API_PYTHON} is missing: run the benchmarks with `make bench` (it builds it)")
     port = free_port()
     env = {
         **os.environ,
@@ -115,7 +121,7 @@ async def start_api(settings: Settings, tmp: Path) -> tuple[str, subprocess.Pope
         "LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "api.py")],
+        [str(API_PYTHON), str(ROOT / "api.py")],
         cwd=ROOT,
         env=env,
         stdout=(tmp / f"api-{port}.log").open("wb"),
