@@ -1,5 +1,6 @@
-"""The HTTP and WebSocket API: `python api.py` (the uvicorn settings of `server_config`;
-`uvicorn api:app --factory` serves it too, with uvicorn's default WebSocket protocol).
+"""The HTTP and WebSocket API: `python api.py` (uvicorn with the settings of
+`server_config`). `uvicorn api:asgi --factory --interface asgi3` serves it too, with
+uvicorn's own WebSocket protocol and options.
 
 Built in a factory; the lifespan owns the Redis and Temporal clients and the runtime.
 Routes live in `agents.http`.
@@ -84,7 +85,7 @@ def app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(application)
     # Added last runs first: request ids and metrics see every answer, auth refuses before
     # the body is read, and the body limit holds for every route that reads one. Agent
-    # WebSocket connections never get this far: `serve` routes them around the app.
+    # WebSocket connections never get this far: `asgi` routes them around the app.
     application.state.authenticator = authenticator
     application.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     application.add_middleware(AuthMiddleware, authenticator=authenticator, public=_static_file_check(web))
@@ -155,9 +156,10 @@ def _static_file_check(web: Path | None) -> Callable[[str], bool]:
     return public.__contains__
 
 
-def serve(application: FastAPI) -> AgentSockets:
-    """What uvicorn serves: `application`, with agent WebSocket connections taken past it
-    to their handler, authenticated as its middleware authenticates requests."""
+def asgi(settings: Settings | None = None) -> AgentSockets:
+    """What uvicorn serves: the app, with agent WebSocket connections taken past it to
+    their handler, authenticated as its middleware authenticates requests."""
+    application = app(settings)
     authenticator = application.state.authenticator
     return AgentSockets(
         application, guard=lambda sockets: AuthMiddleware(sockets, authenticator=authenticator, public=_nothing)
@@ -177,7 +179,7 @@ def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "host": settings.api_host,
         "port": settings.api_port,
         "ws": LeanWebSocketProtocol,
-        "interface": "asgi3",  # `serve`'s __call__ returns an awaitable; uvicorn would guess ASGI 2
+        "interface": "asgi3",  # `asgi()`'s __call__ returns an awaitable; uvicorn would guess ASGI 2
         "ws_max_size": settings.ws_max_frame_bytes,
         "ws_per_message_deflate": settings.ws_compression,
         "log_config": None,
@@ -185,7 +187,7 @@ def server_config(settings: Settings, **overrides: Any) -> uvicorn.Config:
         "lifespan": "on",
         **overrides,
     }
-    return uvicorn.Config(serve(app(settings)), **options)
+    return uvicorn.Config(asgi(settings), **options)
 
 
 def main() -> None:

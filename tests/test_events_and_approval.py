@@ -70,31 +70,20 @@ async def test_events_to_unknown_or_finished_runs_are_refused(runtime: AgentRunt
         await agent.send_workflow_event(run_id, "go")
 
 
-async def test_approve_finishes_with_the_approvals_metadata(
+async def test_approve_finishes_with_the_approvals_metadata_and_tells_clients_once(
     runtime: AgentRuntime, redis: Redis, agent_name: str
 ) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
     run_id = await agent.run_workflow("approval", {"title": "ship it"})
     await wait_for_status(agent, run_id, "waiting")
 
-    await agent.approve_workflow(run_id, reason="looks good", metadata={"by": "ann"})
-    info = await wait_for_status(agent, run_id, "complete", "errored")
+    async with channel_messages(redis, agent) as messages:
+        await agent.approve_workflow(run_id, reason="looks good", metadata={"by": "ann"})
+        info = await wait_for_status(agent, run_id, "complete", "errored")
 
     assert info.result == {"title": "ship it", "approved": True, "metadata": {"by": "ann"}}
+    assert info.waiting_for is None
     assert await outcome_calls(redis, agent) == [["complete", "approval", run_id, info.result]]
-
-
-async def test_the_approval_announces_the_resumed_run_to_clients_once(
-    runtime: AgentRuntime, redis: Redis, agent_name: str
-) -> None:
-    agent = runtime.agent("recorder-agent", agent_name)
-    run_id = await agent.run_workflow("approval", {"title": "tell them"})
-    await wait_for_status(agent, run_id, "waiting")
-
-    async with channel_messages(redis, agent) as messages:
-        await agent.approve_workflow(run_id)
-        await wait_for_status(agent, run_id, "complete", "errored")
-
     statuses = [m["message"] for m in messages if m["message"]["type"] == "workflow_status"]
     assert statuses[0] == {
         "type": "workflow_status",
@@ -103,7 +92,6 @@ async def test_the_approval_announces_the_resumed_run_to_clients_once(
         "status": "running",
     }
     assert [s["status"] for s in statuses] == ["running", "complete"]
-    assert (await agent.get_workflow(run_id)).waiting_for is None
 
 
 async def test_reject_errors_the_run_with_the_reason(runtime: AgentRuntime, redis: Redis, agent_name: str) -> None:
