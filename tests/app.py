@@ -30,6 +30,8 @@ class RecorderAgent(Agent[dict[str, Any]]):
         await self.runtime.redis.rpush(calls_key(self), json.dumps([kind, *args]))
 
     async def on_workflow_progress(self, workflow_name: str, workflow_id: str, progress: Any) -> None:
+        if isinstance(progress, dict) and progress.get("slow"):
+            await asyncio.sleep(progress["slow"])  # holds up the run's later progress reports
         await self._record("progress", workflow_name, workflow_id, progress)
 
     async def on_workflow_complete(self, workflow_name: str, workflow_id: str, result: Any) -> None:
@@ -355,6 +357,8 @@ class EventFlow(AgentWorkflow[RecorderAgent, dict, Any]):
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
         if event.payload.get("sleep_first"):
             await step.sleep("before", event.payload["sleep_first"])
+        for progress in event.payload.get("progress_first", []):
+            await self.report_progress(progress)
         received = await step.wait_for_event("wait for go", type="go", timeout=event.payload.get("timeout", "1 hour"))
         if event.payload.get("then_sleep"):
             await step.sleep("after", event.payload["then_sleep"])

@@ -44,6 +44,22 @@ async def test_a_run_shows_waiting_while_blocked_and_an_event_releases_it(
     assert info.result == {"type": "go", "payload": "now"}
 
 
+async def test_progress_reported_before_a_wait_never_overtakes_its_waiting_status(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    # Progress goes out through the worker's outbox; the first report's hook is slow, so
+    # the second reaches Redis late. It must still land before `waiting`, not undo it.
+    agent = runtime.agent("recorder-agent", agent_name)
+    progress = [{"n": 1, "slow": 0.5}, {"n": 2}]
+    run_id = await agent.run_workflow("event_flow", {"progress_first": progress})
+
+    await wait_for_status(agent, run_id, "waiting")
+    await asyncio.sleep(1)  # past the slow hook: nothing comes after `waiting`
+    info = await agent.get_workflow(run_id)
+
+    assert (info.status, info.waiting_for, info.progress) == ("waiting", "go", {"n": 2})
+
+
 async def test_a_wait_times_out_with_a_clear_error(runtime: AgentRuntime, agent_name: str) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
     run_id = await agent.run_workflow("event_flow", {"timeout": "1 second"})

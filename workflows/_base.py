@@ -47,6 +47,7 @@ Progress = TypeVar("Progress")
 # Non-durable bridge calls: short, a few tries, and a failure never fails the run.
 _LOCAL_TIMEOUT = timedelta(seconds=10)
 _LOCAL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
+_STATUS_AFTER_PROGRESS = "agents.status-after-progress"
 
 
 @dataclass
@@ -387,6 +388,12 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
     async def _set_status(self, status: str, *, waiting_for: str | None = None) -> None:
         if self._run is not None and not self._recalling:
             await self._flush_writes()
+            # Progress goes out through the worker's outbox, on its own: a status report
+            # must not overtake it, or a late progress write (which moves a row to
+            # `running`) would undo `waiting`. Patched: runs whose history predates the
+            # wait replay without it.
+            if self._posted and workflow.patched(_STATUS_AFTER_PROGRESS):
+                await self._delivered()
             await self._local(Bridge.STATUS, StatusInput(self._run, status, waiting_for), f"status {status}")
 
     async def _local(self, activity: str, arg: Any, what: str) -> Any:
