@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 # Search attributes the agent layer sets on every run it starts (registered on the
@@ -25,6 +27,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def held_ports(*ports: int) -> Iterator[None]:
+    """Keep `ports` bound (those that are free) while the block runs: the Temporal CLI
+    picks random free ports for its HTTP API and metrics as it starts, and could take
+    one that a server started after it was told to use."""
+    held = []
+    try:
+        for port in ports:
+            sock = socket.socket()
+            try:
+                sock.bind(("127.0.0.1", port))
+                sock.listen()
+            except OSError:
+                sock.close()  # in use already: not ours to hold
+                continue
+            held.append(sock)
+        yield
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def temporal_cli() -> str:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agents.settings import get_settings  # noqa: E402
-from devstack import TemporalDevServer, ValkeyServer  # noqa: E402
+from devstack import TemporalDevServer, ValkeyServer, held_ports  # noqa: E402
 from devstack.supervise import Supervised  # noqa: E402
 
 
@@ -39,13 +39,15 @@ def main() -> int:
     env = dict(os.environ)
     try:
         if not settings.temporal_address:
-            temporal = TemporalDevServer(
-                port=settings.temporal_port,
-                ui_port=settings.temporal_ui_port,
-                db_file=data / "temporal.sqlite",
-                namespace=settings.temporal_namespace,
-                log_file=data / "temporal.log",
-            ).start()
+            later = [settings.api_port, settings.worker_metrics_port]
+            with held_ports(*later, *([] if settings.redis_url else [settings.redis_port])):
+                temporal = TemporalDevServer(
+                    port=settings.temporal_port,
+                    ui_port=settings.temporal_ui_port,
+                    db_file=data / "temporal.sqlite",
+                    namespace=settings.temporal_namespace,
+                    log_file=data / "temporal.log",
+                ).start()
             servers.append(temporal)
             env["TEMPORAL_ADDRESS"] = temporal.address
         if not settings.redis_url:
