@@ -295,9 +295,8 @@ class RunService:
         # signal says so). Marked before, not after: a run that wakes at once may report
         # its next status before this request would have written its own. The read the
         # checks below need comes back from the same one call.
-        found = await self._rt.tracker.resume_waiting(agent.keys, tracking_id, type)
-        info, resumes = _found(agent, tracking_id, found and found[0]), bool(found and found[1])
-        _unfinished(info, "take more events")
+        info, resumes = await self._rt.tracker.resume_waiting(agent.keys, tracking_id, type) or (None, False)
+        info = _unfinished(_found(agent, tracking_id, info), "take more events")
         try:
             await self._signal(agent, info, Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload, resumes))
         except BaseException:

@@ -219,7 +219,10 @@ class RunTracker:
 
     async def get(self, keys: AgentKeys, tracking_id: str) -> WorkflowInfo | None:
         """The tracked row, or None; a row whose retention ran out is removed and None."""
-        info = _tracked(await self._redis.hgetall(keys.run(tracking_id)))
+        return await self._unexpired(keys, tracking_id, _tracked(await self._redis.hgetall(keys.run(tracking_id))))
+
+    async def _unexpired(self, keys: AgentKeys, tracking_id: str, info: WorkflowInfo | None) -> WorkflowInfo | None:
+        """`info`, or None (and the row removed) when its retention ran out."""
         if info is not None and info.expires_at is not None and info.expires_at <= now_ms():
             await self.delete(keys, tracking_id)
             return None
@@ -311,12 +314,8 @@ class RunTracker:
         when = ("waiting_for", event_type)
         args = _transition_args(RunStatus.RUNNING, "waiting", False, None, when, announce, fields, with_row=True)
         result = await self._run_transition(keys, tracking_id, args)
-        info = _row(result[3]) if result else None
-        if info is None or (info.expires_at is not None and info.expires_at <= now_ms()):
-            if info is not None:
-                await self.delete(keys, tracking_id)
-            return None
-        return info, bool(result[1])
+        info = await self._unexpired(keys, tracking_id, _row(result[3]) if result else None)
+        return (info, bool(result[1])) if info is not None else None
 
     async def _run_transition(self, keys: AgentKeys, tracking_id: str, args: list[Any]) -> list[Any]:
         result = await self._transition(

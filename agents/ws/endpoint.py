@@ -41,7 +41,7 @@ class AgentSockets:
     in memory as long (a coroutine frame each): the router and FastAPI's dependency and
     exit-stack machinery were a third of what an idle connection cost, FastAPI's and
     Starlette's own middleware another 1.2 KB. `guard` wraps the socket handler the way
-    the app's middleware wraps its routes (`api.server_config`)."""
+    the app's middleware wraps its routes (`api.asgi`)."""
 
     def __init__(self, app: Starlette, *, guard: Callable[[ASGIApp], ASGIApp]) -> None:
         self.app = app
@@ -50,15 +50,15 @@ class AgentSockets:
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself, as the pass-through middlewares: no frame of this layer
         # stays for the connection's lifetime.
-        if scope["type"] == "websocket" and _SOCKET_PATH.fullmatch(scope["path"]):
+        if scope["type"] == "websocket" and (match := _SOCKET_PATH.fullmatch(scope["path"])):
             scope["app"] = self.app  # as Starlette sets it: the handler reads app.state
+            scope["path_params"] = match.groupdict()  # as a router would
             return self._sockets(scope, receive, send)
         return self.app(scope, receive, send)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = _SOCKET_PATH.fullmatch(scope["path"])
-        assert match is not None  # routed here by it
-        await agent_socket(WebSocket(scope, receive, send), match["agent"], match["name"])
+        params = scope["path_params"]
+        await agent_socket(WebSocket(scope, receive, send), params["agent"], params["name"])
 
 
 _MAX_CONCURRENT_CALLS = 32

@@ -1,11 +1,11 @@
 """uvicorn's sans-I/O WebSocket protocol, lighter per connection.
 
 An idle WebSocket connection costs the API process what its objects cost, for hours. In
-uvicorn's protocol, an `asyncio.Queue` (four deques and an event) carries the frames to
+uvicorn's protocol, an `asyncio.Queue` (three deques and an event) carries the frames to
 the one task that reads them, and an `asyncio.Event` says whether the socket is
-writable: about 3.5 KB of a connection's 25, for what a few lists do as well. Given to uvicorn as its
-`ws` protocol class (`api.server_config`), a supported way to choose the implementation;
-the behaviour (backpressure included) is uvicorn's own.
+writable: five deques of about 600 bytes each, for what a few lists do as well. Given
+to uvicorn as its `ws` protocol class (`api.server_config`), a supported way to choose
+the implementation; the behaviour (backpressure included) is uvicorn's own.
 """
 
 from __future__ import annotations
