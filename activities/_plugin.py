@@ -13,7 +13,7 @@ from typing import Any
 
 from temporalio.plugin import SimplePlugin
 from temporalio.worker import Worker, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from agents import PASSTHROUGH, AgentRuntime
 from workflows import FRAMEWORK_WORKFLOWS
@@ -22,10 +22,11 @@ from ._bridge import BridgeActivities
 from ._calls import CallActivities
 from ._carried import CarriedWritesInterceptor
 from ._log_context import LogContextInterceptor
+from ._sandbox import AgentsSandboxRunner
 
 
 def _sandbox(existing: WorkflowRunner | None) -> WorkflowRunner:
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
+    return AgentsSandboxRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
 
 
 class AgentsPlugin(SimplePlugin):

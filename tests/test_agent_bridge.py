@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 from redis.asyncio import Redis
+from temporalio.client import WorkflowFailureError
 from temporalio.testing import ActivityEnvironment
 
 from activities import BridgeActivities
@@ -103,8 +104,11 @@ async def test_raising_from_run_reports_the_error_once_and_fails_the_temporal_ru
     assert info.error == {"name": "ValueError", "message": "boom: bad input"}
     finals = await outcome_calls(redis, agent)
     assert finals == [["error", "fail_flow", run_id, info.error]]
-    described = await runtime.temporal.get_workflow_handle(info.temporal_workflow_id).describe()
-    assert described.status.name == "FAILED"
+    # The row is errored before the run's last workflow task fails it on Temporal.
+    handle = runtime.temporal.get_workflow_handle(info.temporal_workflow_id)
+    with pytest.raises(WorkflowFailureError):
+        await asyncio.wait_for(handle.result(), 10)
+    assert (await handle.describe()).status.name == "FAILED"
 
 
 @pytest.mark.usefixtures("worker")

@@ -1,0 +1,66 @@
+"""The worker's sandbox runner answers the SDK's per-payload context questions without
+re-entering the sandbox, and answers them exactly as the SDK's own path would. A newer
+temporalio that moves what the runner leans on fails here, not in production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox._runner import _Instance
+
+from activities._sandbox import _FastInstance
+from agents import AgentRuntime
+from tests.helpers import wait_for_status
+
+QUESTIONS = ("get_serialization_context", "get_external_store_context")
+
+
+async def test_each_context_is_the_sdks_and_none_reenters_the_sandbox(
+    runtime: AgentRuntime, worker: Worker, agent_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers: list[tuple[Any, Any]] = []  # (ours, the SDK's) for each question
+    reentered: list[str] = []
+    comparing = False
+
+    def run_code(self: _Instance, code: Any, **extra: Any) -> None:
+        text = code if isinstance(code, str) else " ".join(code.co_names)  # compiled by ours
+        if not comparing and any(question in text for question in QUESTIONS):
+            reentered.append(text)
+        return sdk_run_code(self, code, **extra)
+
+    def compared(question: str) -> Any:
+        ours, sdks = getattr(_FastInstance, question), getattr(_Instance, question)
+
+        def ask(self: _FastInstance, command_info: Any) -> Any:
+            nonlocal comparing
+            answer = ours(self, command_info)
+            comparing = True
+            try:
+                answers.append((answer, sdks(self, command_info)))
+            finally:
+                comparing = False
+            return answer
+
+        return ask
+
+    sdk_run_code = _Instance._run_code
+    monkeypatch.setattr(_Instance, "_run_code", run_code)
+    for question in QUESTIONS:
+        monkeypatch.setattr(_FastInstance, question, compared(question))
+
+    # A signal's payload (workflow context) and a status activity's arguments (activity context).
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("event_flow", {})
+    await wait_for_status(agent, run_id, "waiting")
+    await agent.send_workflow_event(run_id, "go", {"n": 1})
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+
+    assert info.result == {"type": "go", "payload": {"n": 1}}
+    assert answers, "the worker's runner never answered: AgentsPlugin no longer uses AgentsSandboxRunner"
+    assert [ours for ours, sdks in answers if ours != sdks] == []
+    kinds = {type(ours) for ours, _ in answers}
+    assert {ActivitySerializationContext, WorkflowSerializationContext} <= kinds, kinds
+    assert reentered == [], "a context question went through the sandbox: the SDK moved what the runner uses"
