@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -15,6 +16,7 @@ from starlette.websockets import WebSocket
 from agents._auth import ANONYMOUS, Principal
 
 from .protocol import CloseCode, close_reason
+from .server_protocol import LeanWebSocketProtocol
 
 log = structlog.get_logger("agents.ws")
 
@@ -37,6 +39,7 @@ class Connection:
         self._max_queue = max_queue
         self._writer: asyncio.Task[None] | None = None
         self._writing = False
+        self._write_now = _direct_writer(websocket)
         self.state_version = 0
         self.closed = False
 
@@ -47,6 +50,14 @@ class Connection:
     def send_text(self, text: str) -> None:
         if self.closed:
             return
+        if self._outbound is None and self._writing and self._write_now is not None:
+            # Nothing queued ahead of it: written at once when the socket takes it.
+            try:
+                if self._write_now(text):
+                    return
+            except Exception:  # the socket went away; the reader side cleans up
+                self.closed = True
+                return
         if self._outbound is None:
             self._outbound = deque()
         elif len(self._outbound) >= self._max_queue:
@@ -109,3 +120,10 @@ class Connection:
             self._writer = None
             if not self._outbound:
                 self._outbound = None  # idle again: nothing held
+
+
+def _direct_writer(websocket: WebSocket) -> Callable[[str], bool] | None:
+    """The protocol's task-free text write, when uvicorn runs ours: its ASGI `send` is a
+    method of the protocol object (`api.server_config` chooses LeanWebSocketProtocol)."""
+    owner = getattr(getattr(websocket, "_send", None), "__self__", None)
+    return owner.send_text_now if isinstance(owner, LeanWebSocketProtocol) else None
