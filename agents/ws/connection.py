@@ -1,6 +1,7 @@
-"""One WebSocket client of an agent: a bounded outbound queue drained by a writer task
-of its own while it holds anything, so a slow or dead client never holds up delivery
-to the others."""
+"""One WebSocket client of an agent: a frame is written at once while the client has
+nothing queued and its socket takes writes; otherwise it waits in a bounded outbound
+queue drained by a writer task of its own, so a slow or dead client never holds up
+delivery to the others."""
 
 from __future__ import annotations
 
