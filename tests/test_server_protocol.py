@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from uvicorn.protocols.websockets import websockets_sansio_impl
 
+from agents import AgentRuntime
 from agents.client import AgentClient
 from agents.ws.server_protocol import LeanWebSocketProtocol, _Flag, _Inbox
 
@@ -73,7 +74,7 @@ async def test_the_flag_holds_every_waiter_while_clear_and_releases_them_on_set(
 
 @pytest.mark.usefixtures("worker")
 async def test_a_broadcast_to_an_idle_client_is_written_at_once_without_a_task(
-    api_server: str, runtime: Any, agent_name: str, monkeypatch: pytest.MonkeyPatch
+    api_server: str, runtime: AgentRuntime, agent_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     written: list[str] = []
     write_now = LeanWebSocketProtocol.send_text_now

@@ -17,7 +17,6 @@ from starlette.websockets import WebSocket
 from agents._auth import ANONYMOUS, Principal
 
 from .protocol import CloseCode, close_reason
-from .server_protocol import LeanWebSocketProtocol
 
 log = structlog.get_logger("agents.ws")
 
@@ -26,7 +25,14 @@ class Connection:
     """What agent hooks receive: `id`, `query`, `principal`, `send(message)`, `close(code, reason)`."""
 
     def __init__(
-        self, websocket: WebSocket, id: str, *, query: dict[str, str], max_queue: int, principal: Principal = ANONYMOUS
+        self,
+        websocket: WebSocket,
+        id: str,
+        *,
+        query: dict[str, str],
+        max_queue: int,
+        principal: Principal = ANONYMOUS,
+        write_now: Callable[[str], bool] | None = None,
     ) -> None:
         self.id = id
         self.query = query
@@ -40,7 +46,8 @@ class Connection:
         self._max_queue = max_queue
         self._writer: asyncio.Task[None] | None = None
         self._writing = False
-        self._write_now = _direct_writer(websocket)
+        self._write_now = write_now
+        """Writes a text frame at once when the socket takes it (`direct_writer`); None: queue all."""
         self.state_version = 0
         self.closed = False
 
@@ -121,10 +128,3 @@ class Connection:
             self._writer = None
             if not self._outbound:
                 self._outbound = None  # idle again: nothing held
-
-
-def _direct_writer(websocket: WebSocket) -> Callable[[str], bool] | None:
-    """The protocol's task-free text write, when uvicorn runs ours: its ASGI `send` is a
-    method of the protocol object (`api.server_config` chooses LeanWebSocketProtocol)."""
-    owner = getattr(getattr(websocket, "_send", None), "__self__", None)
-    return owner.send_text_now if isinstance(owner, LeanWebSocketProtocol) else None

@@ -27,6 +27,7 @@ from agents.errors import AgentError, NotFoundError
 from . import protocol
 from .connection import Connection
 from .protocol import CloseCode
+from .server_protocol import direct_writer
 from .streaming import StreamingResponse
 
 log = structlog.get_logger("agents.ws")
@@ -58,14 +59,17 @@ class AgentSockets:
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
         params = scope["path_params"]
-        await agent_socket(WebSocket(scope, receive, send), params["agent"], params["name"])
+        websocket = WebSocket(scope, receive, send)
+        await agent_socket(websocket, params["agent"], params["name"], write_now=direct_writer(send))
 
 
 _MAX_CONCURRENT_CALLS = 32
 """Frames of one connection being handled at once; past that the connection is not read."""
 
 
-async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
+async def agent_socket(
+    websocket: WebSocket, agent: str, name: str, *, write_now: Callable[[str], bool] | None = None
+) -> None:
     rt, hub = websocket.app.state.runtime, websocket.app.state.hub
     settings = rt.settings
     await websocket.accept()  # then close with a code: a refused handshake reaches browsers as 1006
@@ -92,7 +96,12 @@ async def agent_socket(websocket: WebSocket, agent: str, name: str) -> None:
         return
     principal = websocket.scope.get("state", {}).get("principal") or ANONYMOUS
     connection = Connection(
-        websocket, connection_id, query=query, max_queue=settings.ws_queue_size, principal=principal
+        websocket,
+        connection_id,
+        query=query,
+        max_queue=settings.ws_queue_size,
+        principal=principal,
+        write_now=write_now,
     )
     calls: set[asyncio.Task[None]] = set()
     with structlog.contextvars.bound_contextvars(agent=f"{agent}/{name}", connection=connection.id):

@@ -11,6 +11,7 @@ the implementation; the behaviour (backpressure included) is uvicorn's own.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -114,3 +115,10 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))
         return True
+
+
+def direct_writer(send: Any) -> Callable[[str], bool] | None:
+    """The task-free text write of the protocol behind an ASGI `send`, when uvicorn runs
+    ours (`api.server_config`): uvicorn hands the app its protocol's bound `send`."""
+    protocol = getattr(send, "__self__", None)
+    return protocol.send_text_now if isinstance(protocol, LeanWebSocketProtocol) else None
