@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from starlette.types import Send
+from starlette.types import Scope, Send
 
 from agents.errors import AgentError
 
@@ -24,3 +24,12 @@ async def send_error(send: Send, err: AgentError, headers: list[tuple[bytes, byt
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """One request header's value (`name` lower-case, as ASGI gives names), or None: a
+    scan of the raw list, without building a `Headers` for each middleware that asks."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None

@@ -22,7 +22,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 import structlog
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import QueryParams
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -31,7 +31,7 @@ from agents.errors import AgentError
 from agents.settings import Settings
 from agents.ws.protocol import CloseCode, close_reason
 
-from .asgi import send_error
+from .asgi import header, send_error
 
 log = structlog.get_logger("agents.auth")
 
@@ -92,7 +92,7 @@ def _claimed_by_route(scope: Scope) -> bool:
 
 
 def _token(scope: Scope, websocket: bool) -> str | None:
-    authorization = Headers(scope=scope).get("authorization")
+    authorization = header(scope, b"authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         return token.strip() if scheme.lower() == "bearer" else None

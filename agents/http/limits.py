@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents.errors import AgentError, TooLargeError
 
-from .asgi import send_error
+from .asgi import header, send_error
 
 
 class BodyLimitMiddleware:
@@ -58,7 +57,7 @@ class BodyLimitMiddleware:
 
 
 def _content_length(scope: Scope) -> int | None:
-    value = Headers(scope=scope).get("content-length")
+    value = header(scope, b"content-length")
     try:
         return int(value) if value is not None else None
     except ValueError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -9,12 +10,14 @@ from collections.abc import Awaitable
 from typing import Any
 
 import structlog
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents._metrics import Metrics
 
+from .asgi import header
+
 log = structlog.get_logger("agents.http")
+_std_log = logging.getLogger("agents.http")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
@@ -38,9 +41,9 @@ class RequestContextMiddleware:
         return self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        given = Headers(scope=scope).get("x-request-id", "")
+        given = header(scope, b"x-request-id")
         # Echoed in a header and every log line: only a plain token is taken as it is.
-        request_id = given if _REQUEST_ID.match(given) else os.urandom(16).hex()  # as uuid4().hex, cheaper
+        request_id = given if given and _REQUEST_ID.match(given) else os.urandom(16).hex()  # as uuid4().hex, cheaper
         status = 500
         started = time.perf_counter()
 
@@ -48,19 +51,23 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                # A new list: the app's own (a response's raw headers) is not ours to grow.
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id.encode())]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                route = _route(scope)
-                elapsed = time.perf_counter() - started
-                count, seconds = self._series_of(scope["method"], route, status)
-                count.inc()
-                seconds.observe(elapsed)
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = _route(scope)
+            elapsed = time.perf_counter() - started
+            count, seconds = self._series_of(scope["method"], route, status)
+            count.inc()
+            seconds.observe(elapsed)
+            # Checked first: a line below the level costs structlog a raised DropEvent.
+            if _std_log.isEnabledFor(logging.INFO):
                 log.info("request", method=scope["method"], route=route, status=status, ms=round(elapsed * 1000, 2))
+            structlog.contextvars.reset_contextvars(**bound)
 
     def _series_of(self, method: str, route: str, status: int) -> tuple[Any, Any]:
         key = (method, route, status)

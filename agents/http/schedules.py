@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from .deps import AgentDep
-from .schemas import Accepted, CreateSchedule, Deleted, ScheduleOut, SchedulesOut
+from .schemas import Accepted, CreateSchedule, Deleted, ScheduleOut, SchedulesOut, accepted
 
 router = APIRouter(prefix="/agents/{agent}/{name}/schedules", tags=["schedules"])
 
@@ -46,9 +46,9 @@ async def resume(agent: AgentDep, schedule_id: str) -> ScheduleOut:
 
 
 @router.post("/{schedule_id}/trigger", status_code=202, response_model=Accepted)
-async def trigger(agent: AgentDep, schedule_id: str) -> Accepted:
+async def trigger(agent: AgentDep, schedule_id: str) -> Response:
     await agent.trigger_schedule(schedule_id)
-    return Accepted()
+    return accepted()
 
 
 @router.delete("/{schedule_id}", response_model=Deleted)

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
 
 from agents._queries import WorkflowPage
 from agents._tracking import WorkflowInfo
@@ -127,6 +128,16 @@ class Deleted(BaseModel):
 
 class Accepted(BaseModel):
     accepted: bool = True
+
+
+_ACCEPTED_BODY = Accepted().model_dump_json().encode()
+
+
+def accepted() -> Response:
+    """202 with `Accepted`'s body, written as it is. Routes return it directly (and keep
+    `response_model=Accepted` for the schema): FastAPI then skips validating and
+    serializing a constant, a tenth of an approval's time in the API."""
+    return Response(_ACCEPTED_BODY, status_code=202, media_type="application/json")
 
 
 class RpcResult(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Response
 
 from .deps import Runtime
-from .schemas import Accepted, Approve, Reject, WorkflowEvent
+from .schemas import Accepted, Approve, Reject, WorkflowEvent, accepted
 
 router = APIRouter(prefix="/workflows", tags=["standalone runs"])
 
@@ -19,21 +19,21 @@ async def get_run(rt: Runtime, workflow_id: str) -> dict[str, Any]:
 
 
 @router.post("/{workflow_id:path}/events", status_code=202, response_model=Accepted)
-async def send_event(rt: Runtime, workflow_id: str, body: WorkflowEvent) -> Accepted:
+async def send_event(rt: Runtime, workflow_id: str, body: WorkflowEvent) -> Response:
     await rt.standalone.send_event(workflow_id, body.type, body.payload)
-    return Accepted()
+    return accepted()
 
 
 @router.post("/{workflow_id:path}/approve", status_code=202, response_model=Accepted)
-async def approve(rt: Runtime, workflow_id: str, body: Annotated[Approve | None, Body()] = None) -> Accepted:
+async def approve(rt: Runtime, workflow_id: str, body: Annotated[Approve | None, Body()] = None) -> Response:
     body = body or Approve()
     payload = {"approved": True, "reason": body.reason, "metadata": body.metadata}
     await rt.standalone.send_event(workflow_id, "approval", payload)
-    return Accepted()
+    return accepted()
 
 
 @router.post("/{workflow_id:path}/reject", status_code=202, response_model=Accepted)
-async def reject(rt: Runtime, workflow_id: str, body: Annotated[Reject | None, Body()] = None) -> Accepted:
+async def reject(rt: Runtime, workflow_id: str, body: Annotated[Reject | None, Body()] = None) -> Response:
     payload = {"approved": False, "reason": (body or Reject()).reason, "metadata": None}
     await rt.standalone.send_event(workflow_id, "approval", payload)
-    return Accepted()
+    return accepted()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from agents.errors import NotFoundError, ValidationError
 
@@ -21,6 +21,7 @@ from .schemas import (
     WorkflowEvent,
     WorkflowInfoOut,
     WorkflowPageOut,
+    accepted,
 )
 
 router = APIRouter(prefix="/agents/{agent}/{name}/workflows", tags=["workflows"])
@@ -56,6 +57,27 @@ async def start_workflow(agent: AgentDep, body: StartWorkflow) -> WorkflowInfoOu
         agent, body.workflow, body.params, id=body.id, metadata=body.metadata, retention=body.retention
     )
     return WorkflowInfoOut.of(info)
+
+
+# The routes a waiting run is steered by come next: FastAPI tries a router's routes in
+# order, twice a request (which router, then which route), at a few microseconds each.
+@router.post("/{workflow_id}/events", status_code=202, response_model=Accepted)
+async def send_event(agent: AgentDep, workflow_id: str, body: WorkflowEvent) -> Response:
+    await agent.send_workflow_event(workflow_id, body.type, body.payload)
+    return accepted()
+
+
+@router.post("/{workflow_id}/approve", status_code=202, response_model=Accepted)
+async def approve(agent: AgentDep, workflow_id: str, body: Annotated[Approve | None, Body()] = None) -> Response:
+    body = body or Approve()
+    await agent.approve_workflow(workflow_id, reason=body.reason, metadata=body.metadata)
+    return accepted()
+
+
+@router.post("/{workflow_id}/reject", status_code=202, response_model=Accepted)
+async def reject(agent: AgentDep, workflow_id: str, body: Annotated[Reject | None, Body()] = None) -> Response:
+    await agent.reject_workflow(workflow_id, reason=(body or Reject()).reason)
+    return accepted()
 
 
 @router.get("", response_model=WorkflowPageOut)
@@ -106,25 +128,6 @@ async def delete_workflow(agent: AgentDep, workflow_id: str) -> Deleted:
     if not await agent.delete_workflow(workflow_id):
         raise NotFoundError(f"no workflow {workflow_id!r} for {agent.agent_type}/{agent.name}")
     return Deleted(deleted=1)
-
-
-@router.post("/{workflow_id}/events", status_code=202, response_model=Accepted)
-async def send_event(agent: AgentDep, workflow_id: str, body: WorkflowEvent) -> Accepted:
-    await agent.send_workflow_event(workflow_id, body.type, body.payload)
-    return Accepted()
-
-
-@router.post("/{workflow_id}/approve", status_code=202, response_model=Accepted)
-async def approve(agent: AgentDep, workflow_id: str, body: Annotated[Approve | None, Body()] = None) -> Accepted:
-    body = body or Approve()
-    await agent.approve_workflow(workflow_id, reason=body.reason, metadata=body.metadata)
-    return Accepted()
-
-
-@router.post("/{workflow_id}/reject", status_code=202, response_model=Accepted)
-async def reject(agent: AgentDep, workflow_id: str, body: Annotated[Reject | None, Body()] = None) -> Accepted:
-    await agent.reject_workflow(workflow_id, reason=(body or Reject()).reason)
-    return Accepted()
 
 
 @router.post("/{workflow_id}/pause", response_model=WorkflowInfoOut)
