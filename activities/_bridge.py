@@ -191,19 +191,25 @@ class BridgeActivities:
             await self._rt.publish(self._agent(input.run).keys, input.message)
 
     @activity.defn(name=Bridge.STATUS)
-    async def status(self, input: StatusInput) -> None:
+    async def status(self, input: StatusInput) -> bool:
+        """A status the run reports of itself; True once recorded (the run then forgets
+        the event ids it carried)."""
         with _bound(input.run):
             run, agent = input.run, self._agent(input.run)
             if run.tracking_id:
-                fields = {"waiting_for": input.waiting_for} if input.status == "waiting" else {}
+                waiting = input.status == "waiting"
                 await self._rt.tracker.transition(
                     agent.keys,
                     run.tracking_id,
                     input.status,
                     run_id=run.execution,
                     announce=workflow_status(run.tracking_id, run.workflow_name, input.status),
-                    **fields,
+                    consumed=input.consumed,
+                    # An event of that type already delivered: the wait ends at once.
+                    unless_pending=input.waiting_for if waiting else None,
+                    **({"waiting_for": input.waiting_for} if waiting else {}),
                 )
+        return True
 
     @activity.defn(name=Bridge.TRACK)
     async def track(self, input: TrackInput) -> str:

@@ -88,6 +88,16 @@ class AgentKeys:
         """Hash: the tracking row of one run."""
         return f"{self._base}:run:{tracking_id}"
 
+    def events_taken(self, tracking_id: str) -> str:
+        """Set: ids of the events one run has taken (kept a week): a control's late mark
+        for one of them changes nothing (see RunTracker.mark_resumed)."""
+        return f"{self._base}:taken:{tracking_id}"
+
+    def events_pending(self, tracking_id: str) -> str:
+        """Hash: events delivered to one run while it was not waiting for them, not yet
+        taken (id -> "type|run id", kept a week)."""
+        return f"{self._base}:pending:{tracking_id}"
+
     # Run indexes: sorted sets with score 0 and members `index_member(created_at, id)`,
     # so lexicographic order is (created_at, id) and pages are ZRANGE BYLEX reads.
 

@@ -6,13 +6,13 @@ see and steer runs it started; anything else is "not found".
 
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pydantic
+import structlog
 from pydantic_core import to_jsonable_python
 from temporalio.client import WorkflowHandle
 from temporalio.common import (
@@ -33,6 +33,8 @@ from ._payloads import check_json
 from ._reconcile import reconcile_with_temporal
 from ._tracking import FINISHED, RunStatus, WorkflowInfo, now_ms
 from .errors import AgentError, ConflictError, NotFoundError, ValidationError
+
+log = structlog.get_logger("agents.runs")
 
 if TYPE_CHECKING:
     from ._agent import Agent
@@ -290,21 +292,34 @@ class RunService:
 
     async def signal_event(self, agent: Agent[Any], tracking_id: str, type: str, payload: Any) -> None:
         check_event(type, payload)
-        # A run waiting for exactly this event is marked running here, before the signal,
-        # so the run can go straight on to its next step without reporting it (the
-        # signal says so). Marked before, not after: a run that wakes at once may report
-        # its next status before this request would have written its own. The read the
-        # checks below need comes back from the same one call.
-        info, resumes = await self._rt.tracker.resume_waiting(agent.keys, tracking_id, type) or (None, False)
-        info = _unfinished(_found(agent, tracking_id, info), "take more events")
+        # Signalled first, with no Redis call before it: the run is addressed by an id
+        # derived from the tracking id, and an unknown or finished run is told apart
+        # after Temporal says NOT_FOUND. Then, before answering, a run waiting for
+        # exactly this event is marked `running`, so a client polling right after sees it
+        # taken; the run says so itself too, and the event id keeps this mark from ever
+        # landing on a later wait (see RunTracker.mark_resumed).
+        event = WorkflowEventSignal(type, payload, id=secrets.token_hex(8))
         try:
-            await self._signal(agent, info, Bridge.SIGNAL_EVENT, WorkflowEventSignal(type, payload, resumes))
-        except BaseException:
-            if resumes:  # most likely not delivered: put the row back (a finished run stays finished)
-                with contextlib.suppress(Exception):  # the caller hears the signal's error, not this one's
-                    await self._move(agent, info, "waiting", only_from="running", waiting_for=type)
-            raise
+            await self._rt.temporal.get_workflow_handle(temporal_workflow_id(agent, tracking_id)).signal(
+                Bridge.SIGNAL_EVENT, event, rpc_timeout=CONTROL_RPC_TIMEOUT
+            )
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await self._signal_tracked(agent, tracking_id, event)
+        try:
+            await self._rt.tracker.mark_resumed(agent.keys, tracking_id, type, event.id)
+        except Exception:  # delivered: the run reports `running` itself; a retry would deliver twice
+            log.warning("a delivered event's run could not be marked running", workflow_id=tracking_id, exc_info=True)
         self._rt.metrics.workflow_controls.labels("approval" if type == "approval" else "event").inc()
+
+    async def _signal_tracked(self, agent: Agent[Any], tracking_id: str, event: WorkflowEventSignal) -> None:
+        """Temporal has no open run under the derived id: answer from the row (404, 409),
+        or signal the Temporal id the row names (a run a schedule started)."""
+        info = _unfinished(await self.require(agent, tracking_id, reconcile=False), "take more events")
+        if info.temporal_workflow_id == temporal_workflow_id(agent, tracking_id):
+            await self._gone(agent, info)
+        await self._signal(agent, info, Bridge.SIGNAL_EVENT, event)
 
     async def pause(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be paused")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -173,6 +174,9 @@ def _transition_args(
     fields: dict[str, Any],
     *,
     with_row: bool,
+    marks: tuple[str, str] | None = None,
+    consumed: Sequence[str] = (),
+    unless_pending: str | None = None,
 ) -> list[Any]:
     """The ARGV of `lua/run_transition.lua`, in its order."""
     ts = now_ms()
@@ -182,6 +186,7 @@ def _transition_args(
     args += [when[0], _encode(when[0], when[1])] if when else ["", ""]
     args.append(envelope(announce) if announce is not None else "")
     args += [",".join(STATUSES), _RETENTION_KIND.get(status, ""), "1" if with_row else ""]
+    args += [*(marks or ("", "")), ",".join(consumed), unless_pending or ""]
     for name, value in fields.items():
         args += [name, _encode(name, value)]
     return args
@@ -285,6 +290,8 @@ class RunTracker:
         run_id: str | None = None,
         when: tuple[str, Any] | None = None,
         announce: dict[str, Any] | None = None,
+        consumed: Sequence[str] = (),
+        unless_pending: str | None = None,
         **fields: Any,
     ) -> tuple[str, bool] | None:
         """Move a run to `status` if the rules allow, writing `fields` (JSON-encoded).
@@ -296,30 +303,60 @@ class RunTracker:
         `when=(field, value)`, nothing changes unless the row's `field` holds `value`.
         `announce` is a message for the agent's clients, published in the same atomic
         step if (and only if) the status changed, so clients see changes in write order.
+        `consumed`: ids of events the run has taken since its last report, recorded
+        whatever else happens; with `unless_pending` (an event type), nothing changes
+        while an event of that type was delivered and not yet taken (see `mark_resumed`).
         Returns (status afterwards, whether it changed), or None when not tracked.
         """
-        args = _transition_args(status, only_from, fields_always, run_id, when, announce, fields, with_row=False)
+        args = _transition_args(
+            status,
+            only_from,
+            fields_always,
+            run_id,
+            when,
+            announce,
+            fields,
+            with_row=False,
+            consumed=consumed,
+            unless_pending=unless_pending,
+        )
         result = await self._run_transition(keys, tracking_id, args)
         return (result[0], bool(result[1])) if result else None
 
-    async def resume_waiting(
-        self, keys: AgentKeys, tracking_id: str, event_type: str
-    ) -> tuple[WorkflowInfo, bool] | None:
-        """Read a run's row and, if it is `waiting` for `event_type`, mark it `running`
-        (announced to its clients), in one call: (the row as it was, whether it moved),
-        or None when not tracked (or its retention ran out). The one Redis round trip of
-        an approval before its signal."""
+    async def mark_resumed(self, keys: AgentKeys, tracking_id: str, event_type: str, event_id: str) -> bool:
+        """After an event was delivered: mark the run `running` (announced to its
+        clients) if it is `waiting` for `event_type`; otherwise note the event as pending,
+        so a `waiting` report for that type that lands after this changes nothing (the
+        run was about to take the event, or is taking it). The run records each event it
+        takes with its next report; an event it took already is neither marked nor noted,
+        so a late mark never lands on a later wait. Whether the row moved."""
         announce = workflow_status(tracking_id, WORKFLOW_NAME_HOLE, RunStatus.RUNNING)
         fields = {"waiting_for": None}
         when = ("waiting_for", event_type)
-        args = _transition_args(RunStatus.RUNNING, "waiting", False, None, when, announce, fields, with_row=True)
+        args = _transition_args(
+            RunStatus.RUNNING,
+            "waiting",
+            False,
+            None,
+            when,
+            announce,
+            fields,
+            with_row=False,
+            marks=(event_id, event_type),
+        )
         result = await self._run_transition(keys, tracking_id, args)
-        info = await self._unexpired(keys, tracking_id, _row(result[3]) if result else None)
-        return (info, bool(result[1])) if info is not None else None
+        return bool(result and result[1])
 
     async def _run_transition(self, keys: AgentKeys, tracking_id: str, args: list[Any]) -> list[Any]:
         result = await self._transition(
-            keys=[keys.run(tracking_id), keys.runs_expiry, keys.channel, *(keys.runs_by_status(s) for s in STATUSES)],
+            keys=[
+                keys.run(tracking_id),
+                keys.runs_expiry,
+                keys.channel,
+                *(keys.runs_by_status(s) for s in STATUSES),
+                keys.events_taken(tracking_id),
+                keys.events_pending(tracking_id),
+            ],
             args=args,
         )
         if result and len(result) > 2 and result[2]:

@@ -11,7 +11,8 @@ from temporalio.client import Client
 
 from agents import AgentRuntime, ConflictError, NotFoundError, ValidationError
 from devstack.servers import free_port
-from tests.helpers import channel_messages, outcome_calls, wait_for_status
+from tests.helpers import channel_messages, eventually, outcome_calls, wait_for_status
+from workflows import Bridge, WorkflowEventSignal
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -182,6 +183,67 @@ async def test_the_awaited_event_marks_the_run_running_as_it_is_delivered(
     assert info.result == {"type": "go", "payload": 1}
     # ... and the run went straight on to its next step, without a report of its own.
     assert await _status_reports(client, info.temporal_workflow_id) == ["running", "waiting"]
+
+
+async def test_an_event_sent_around_the_agent_has_the_run_say_running_itself(
+    runtime: AgentRuntime, client: Client, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("event_flow", {"then_sleep": "2 seconds"})
+    info = await wait_for_status(agent, run_id, "waiting")
+    # Straight to Temporal (as Temporal's CLI would): no agent marks the run, no event id.
+    await client.get_workflow_handle(info.temporal_workflow_id).signal(
+        Bridge.SIGNAL_EVENT, WorkflowEventSignal("go", 3)
+    )
+
+    running = await wait_for_status(agent, run_id, "running", timeout=5)  # well before the 2 s sleep ends
+    assert running.waiting_for is None
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    assert info.result == {"type": "go", "payload": 3}
+    assert await _status_reports(client, info.temporal_workflow_id) == ["running", "waiting", "running"]
+
+
+async def test_an_event_delivered_before_the_run_says_waiting_keeps_it_running(
+    runtime: AgentRuntime, client: Client, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("event_flow", {"sleep_first": "1 second"})
+    info = await wait_for_status(agent, run_id, "running")
+    # The agent's mark for an event delivered while the run is not yet waiting for it: noted.
+    assert not await runtime.tracker.mark_resumed(agent.keys, run_id, "go", "early")
+    await asyncio.sleep(2)  # the run has slept and reported `waiting` (the event is on its way)
+    row = await agent.get_workflow(run_id)
+    assert row is not None and row.status == "running"  # that report changed nothing
+    assert await _status_reports(client, info.temporal_workflow_id) == ["running", "waiting"]
+
+    handle = client.get_workflow_handle(info.temporal_workflow_id)
+    await handle.signal(Bridge.SIGNAL_EVENT, WorkflowEventSignal("go", 4, id="early"))
+    assert (await wait_for_status(agent, run_id, "complete", "errored")).result == {"type": "go", "payload": 4}
+
+
+async def test_a_late_mark_for_an_event_the_run_took_changes_nothing(
+    runtime: AgentRuntime, client: Client, redis: Redis, agent_name: str
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("repeat_flow", {})
+    info = await wait_for_status(agent, run_id, "waiting")
+    handle = client.get_workflow_handle(info.temporal_workflow_id)
+    approval = {"approved": True, "reason": None, "metadata": 1}
+    await handle.signal(Bridge.SIGNAL_EVENT, WorkflowEventSignal("approval", approval, id="first"))
+    # The run took the first approval and reported its wait for the second, of the same type.
+    await eventually(
+        lambda: redis.sismember(agent.keys.events_taken(run_id), "first"), lambda taken: bool(taken), what="taken"
+    )
+
+    # The mark a control sends after delivering "first", arriving only now, finds it taken.
+    assert not await runtime.tracker.mark_resumed(agent.keys, run_id, "approval", "first")
+    row = await agent.get_workflow(run_id)
+    assert row is not None and (row.status, row.waiting_for) == ("waiting", "approval")
+    # (A mark for an event not taken would have moved it: the fence is the id.)
+    assert await runtime.tracker.mark_resumed(agent.keys, run_id, "approval", "not-taken")
+
+    await agent.approve_workflow(run_id, metadata=2)
+    assert (await wait_for_status(agent, run_id, "complete", "errored")).result == [1, 2]
 
 
 async def test_an_event_the_run_does_not_wait_for_leaves_it_to_the_run(

@@ -48,6 +48,7 @@ Progress = TypeVar("Progress")
 _LOCAL_TIMEOUT = timedelta(seconds=10)
 _LOCAL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 _STATUS_AFTER_PROGRESS = "agents.status-after-progress"
+_RESUME_MARKED_BY_AGENT = "agents.resume-marked-by-agent"
 
 
 @dataclass
@@ -205,7 +206,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
 
     @workflow.signal(name=Bridge.SIGNAL_EVENT)
     def _on_event(self, event: WorkflowEventSignal) -> None:
-        self._events.append(ReceivedEvent(event.type, event.payload, workflow.now(), event.resumes))
+        self._events.append(ReceivedEvent(event.type, event.payload, workflow.now(), event.resumes, event.id))
 
     @workflow.signal(name=Bridge.SIGNAL_PAUSE)
     def _on_pause(self) -> None:
@@ -224,6 +225,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._events: list[ReceivedEvent] = []
         self._paused = False
         self._waiting_for: str | None = None
+        self._consumed: list[str] = []
+        """Ids of events taken since the last status report (see StatusInput.consumed)."""
         self._reported = False
         self._run: RunRef | None = None
         self._pending: list[asyncio.Future[Any]] = []
@@ -314,7 +317,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         carried = {
             "memo": self._memo,
             "counts": self._counters,
-            "events": [[e.type, e.payload, e.timestamp.isoformat()] for e in self._events],
+            "events": [[e.type, e.payload, e.timestamp.isoformat(), e.id] for e in self._events],
+            "consumed": self._consumed,
             "reported": self._reported,
             "paused": self._paused,
             "redeploys": self._redeploys,
@@ -333,7 +337,11 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._memo = dict(carried.get("memo") or {})
         self._done = dict(carried.get("counts") or {})
         self._recalling = bool(self._memo or self._done)
-        self._events = [ReceivedEvent(t, p, datetime.fromisoformat(ts)) for t, p, ts in carried.get("events") or []]
+        self._events = [
+            ReceivedEvent(t, p, datetime.fromisoformat(ts), id=rest[0] if rest else "")
+            for t, p, ts, *rest in carried.get("events") or []
+        ]
+        self._consumed = list(carried.get("consumed") or [])
         self._reported = bool(carried.get("reported"))
         self._paused = bool(carried.get("paused"))
         self._redeploys = int(carried.get("redeploys") or 0)
@@ -382,8 +390,21 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
     def _take_event(self, type_: str) -> ReceivedEvent | None:
         for index, event in enumerate(self._events):
             if event.type == type_:
+                if event.id:
+                    self._consumed.append(event.id)
                 return self._events.pop(index)
         return None
+
+    async def _resumed(self, event: ReceivedEvent) -> None:
+        """The run's wait ended with `event`. One its agent delivered (it has an id)
+        needs no report, so no local activity holds the next step back: the agent marked
+        the run `running` right after its signal, or, finding it not yet `waiting`, noted
+        the event as pending, and then the run's `waiting` changed nothing
+        (`RunTracker.mark_resumed`). Without an id (sent around the agent, from Temporal's
+        CLI, or by an agent of an earlier version), the run says so itself."""
+        if event.id and workflow.patched(_RESUME_MARKED_BY_AGENT):
+            return
+        await self._set_status("running")
 
     async def _set_status(self, status: str, *, waiting_for: str | None = None) -> None:
         if self._run is not None and not self._recalling:
@@ -394,7 +415,10 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             # wait replay without it.
             if self._posted and workflow.patched(_STATUS_AFTER_PROGRESS):
                 await self._delivered()
-            await self._local(Bridge.STATUS, StatusInput(self._run, status, waiting_for), f"status {status}")
+            taken = list(self._consumed)
+            report = StatusInput(self._run, status, waiting_for, consumed=taken)
+            if await self._local(Bridge.STATUS, report, f"status {status}"):
+                del self._consumed[: len(taken)]  # recorded: the agent's fence holds them now
 
     async def _local(self, activity: str, arg: Any, what: str) -> Any:
         try:

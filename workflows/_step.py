@@ -52,7 +52,9 @@ class ReceivedEvent:
     payload: Any
     timestamp: datetime
     resumes: bool = False
-    """The agent marked the run `running` when it delivered this (see WorkflowEventSignal)."""
+    """An agent of an earlier version marked the run `running` as it delivered this."""
+    id: str = ""
+    """The event's id (see WorkflowEventSignal.id); empty from older agents."""
 
 
 def error_info(exc: BaseException) -> dict[str, str]:
@@ -212,8 +214,8 @@ class AgentWorkflowStep:
                 self._wf._waiting_for = None
             event = self._wf._take_event(type)
             assert event is not None
-            if not event.resumes:  # else the agent has marked the run running already
-                await self._wf._set_status("running")
+            if not event.resumes:  # else an agent of an earlier version marked it running
+                await self._wf._resumed(event)
         return [event.type, event.payload, event.timestamp.isoformat()]
 
     async def report_complete(self, result: Any = None) -> None:

@@ -72,8 +72,13 @@ class WorkflowEventSignal:
     type: str
     payload: Any = None
     resumes: bool = False
-    """The agent marked the run `running` as it sent this (the run was waiting for an
-    event of this type), so the run does not report `running` again when it wakes."""
+    """Set only by agents before `id` existed: they marked the run `running` as they sent
+    this, so the run did not report `running` again when it woke. Kept for their signals
+    still in histories."""
+    id: str = ""
+    """Unique per event: the agent marks the run `running` after the signal, and the run
+    records the ids it takes, so that mark never lands on a later wait
+    (`RunTracker.mark_resumed`). Empty from agents of earlier versions."""
 
 
 @dataclass
@@ -148,6 +153,8 @@ class StatusInput:
     """What the run reports of itself; the agent's controls set the other statuses."""
     waiting_for: str | None = None
     """With `waiting`: the event type the run waits for (the agent checks it on delivery)."""
+    consumed: list[str] = field(default_factory=list)
+    """Ids of the events the run took since its last report (see WorkflowEventSignal.id)."""
 
 
 @dataclass

@@ -1,17 +1,24 @@
 -- Moves a tracked run to a new status if the status rules allow, in one atomic step.
 -- KEYS: run hash, expiry index, the agent's channel, then one status index per status,
---       in the order ARGV[9] names them.
+--       in the order ARGV[9] names them, then the run's taken event ids (a set) and its
+--       pending events (a hash: id -> "type|run id").
 -- ARGV: new status, now_ms, allowed-from (comma separated, '*' any), write fields even if
 --       the rule refuses (0/1), run id of the reporter ('' any), a field that must hold
 --       ARGV[7] for anything to change ('' none), its value, a message to publish if the
 --       status changed ('' none), the statuses of KEYS[4...] (comma separated), which
 --       retention the new status starts ('success', 'error' or ''), '1' to return the row
---       as it was before the call, then field/value pairs.
+--       as it was before the call; for a control's mark after it delivered an event: the
+--       event's id and type ('' none: see RunTracker.mark_resumed); ids of events the run
+--       has taken (comma separated, '' none; recorded whatever else happens); an event
+--       type: nothing changes while an event of that type is pending ('' none); then
+--       field/value pairs.
 -- The message may hold the placeholder NAME_HOLE (a JSON string) where the run's workflow
 -- name goes: a control that knows only the run's id announces in the same one call.
 -- Returns {status after the call, 1 if it changed else 0, when it expires or '', the row
 -- as a flat HGETALL reply if asked}, or {} when not tracked.
 local NAME_HOLE = '"\\u0000workflow_name\\u0000"'
+-- Seconds the event records are kept: far longer than a control's signal-to-mark gap.
+local EVENTS_TTL = 7 * 24 * 3600
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {} end
 local row = ARGV[11] == '1' and redis.call('HGETALL', KEYS[1]) or {}
@@ -19,13 +26,35 @@ if ARGV[5] ~= '' then
   local owner = redis.call('HGET', KEYS[1], 'run_id')
   if owner and owner ~= '' and owner ~= ARGV[5] then return {current, 0, '', row} end
 end
-if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return {current, 0, '', row} end
+local taken, pending = KEYS[#KEYS - 1], KEYS[#KEYS]
+if ARGV[14] ~= '' then
+  for id in string.gmatch(ARGV[14], '[^,]+') do
+    redis.call('SADD', taken, id)
+    redis.call('HDEL', pending, id)
+  end
+  redis.call('EXPIRE', taken, EVENTS_TTL)
+end
+local run_id = redis.call('HGET', KEYS[1], 'run_id') or ''
+if ARGV[12] ~= '' and redis.call('SISMEMBER', taken, ARGV[12]) == 1 then return {current, 0, '', row} end
+if ARGV[15] ~= '' then
+  for _, entry in ipairs(redis.call('HVALS', pending)) do
+    if entry == ARGV[15] .. '|' .. run_id then return {current, 0, '', row} end
+  end
+end
+local function refuse()
+  if ARGV[12] ~= '' then  -- not waiting for it now: the run takes it later, or is taking it
+    redis.call('HSET', pending, ARGV[12], ARGV[13] .. '|' .. run_id)
+    redis.call('EXPIRE', pending, EVENTS_TTL)
+  end
+  return {current, 0, '', row}
+end
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return refuse() end
 local allowed = ARGV[3]
 local ok = allowed == '*' or string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true)
-if not ok and ARGV[4] ~= '1' then return {current, 0, '', row} end
-for i = 12, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if not ok and ARGV[4] ~= '1' then return refuse() end
+for i = 16, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
-if not ok or ARGV[1] == current then return {current, 0, '', row} end
+if not ok or ARGV[1] == current then return refuse() end
 local index = {}
 local position = 4
 for status in string.gmatch(ARGV[9], '[^,]+') do
