@@ -165,42 +165,33 @@ async def _status_reports(client: Client, workflow_id: str) -> list[str]:
     return reports
 
 
+@pytest.mark.parametrize("around_the_agent", [False, True], ids=["through-the-agent", "around-the-agent"])
 async def test_the_awaited_event_marks_the_run_running_as_it_is_delivered(
-    runtime: AgentRuntime, client: Client, agent_name: str
+    runtime: AgentRuntime, client: Client, agent_name: str, around_the_agent: bool
 ) -> None:
     agent = runtime.agent("recorder-agent", agent_name)
     run_id = await agent.run_workflow("event_flow", {"then_sleep": "2 seconds"})
     waiting = await wait_for_status(agent, run_id, "waiting")
     assert waiting.waiting_for == "go"
 
-    await agent.send_workflow_event(run_id, "go", 1)
-    # At once, not when the run gets round to saying so: a client polling right after its
-    # approval sees it taken.
-    marked = await runtime.tracker.get(agent.keys, run_id)
+    if around_the_agent:  # straight to Temporal, as its CLI would: no mark, no event id
+        event = WorkflowEventSignal("go", 1)
+        await client.get_workflow_handle(waiting.temporal_workflow_id).signal(Bridge.SIGNAL_EVENT, event)
+        marked = await wait_for_status(
+            agent, run_id, "running", timeout=5
+        )  # the run says so, before its 2 s sleep ends
+    else:
+        await agent.send_workflow_event(run_id, "go", 1)
+        # At once, not when the run gets round to saying so: a client polling right after
+        # its approval sees it taken.
+        marked = await runtime.tracker.get(agent.keys, run_id)
     assert marked is not None and (marked.status, marked.waiting_for) == ("running", None)
 
     info = await wait_for_status(agent, run_id, "complete", "errored")
     assert info.result == {"type": "go", "payload": 1}
-    # ... and the run went straight on to its next step, without a report of its own.
-    assert await _status_reports(client, info.temporal_workflow_id) == ["running", "waiting"]
-
-
-async def test_an_event_sent_around_the_agent_has_the_run_say_running_itself(
-    runtime: AgentRuntime, client: Client, agent_name: str
-) -> None:
-    agent = runtime.agent("recorder-agent", agent_name)
-    run_id = await agent.run_workflow("event_flow", {"then_sleep": "2 seconds"})
-    info = await wait_for_status(agent, run_id, "waiting")
-    # Straight to Temporal (as Temporal's CLI would): no agent marks the run, no event id.
-    await client.get_workflow_handle(info.temporal_workflow_id).signal(
-        Bridge.SIGNAL_EVENT, WorkflowEventSignal("go", 3)
-    )
-
-    running = await wait_for_status(agent, run_id, "running", timeout=5)  # well before the 2 s sleep ends
-    assert running.waiting_for is None
-    info = await wait_for_status(agent, run_id, "complete", "errored")
-    assert info.result == {"type": "go", "payload": 3}
-    assert await _status_reports(client, info.temporal_workflow_id) == ["running", "waiting", "running"]
+    # Through the agent, the run went straight on to its next step without a report of its own.
+    expected = ["running", "waiting", "running"] if around_the_agent else ["running", "waiting"]
+    assert await _status_reports(client, info.temporal_workflow_id) == expected
 
 
 async def test_an_event_delivered_before_the_run_says_waiting_keeps_it_running(

@@ -137,3 +137,24 @@ async def test_the_demo_schedules_sync_data_only_when_asked(
         assert state["last_sync"]["source"] == "inventory"
     finally:
         await http.delete(f"{agent}/schedules/sync-data")
+
+
+async def test_a_run_a_schedule_started_takes_its_approval(http: httpx.AsyncClient, agent_name: str) -> None:
+    # Its Temporal id is the schedule's own (`.../gate-<time>`), not one derived from its
+    # tracking id: the approval reaches it all the same.
+    agent = f"/agents/task-agent/{agent_name}"
+    body = {"workflow": "approval", "params": {"title": "nightly"}, "every": "1 hour", "id": "gate"}
+    assert (await http.post(f"{agent}/schedules", json=body)).status_code == 201
+    assert (await http.post(f"{agent}/schedules/gate/trigger")).status_code == 202
+    [run] = await _wait_runs(http, agent, "gate", 1)
+
+    async def status() -> str:
+        return (await http.get(f"{agent}/workflows/{run['workflow_id']}")).json()["status"]
+
+    await eventually(status, lambda s: s == "waiting", what="the run waiting")
+    approved = await http.post(f"{agent}/workflows/{run['workflow_id']}/approve", json={"metadata": "ok"})
+    assert approved.status_code == 202, approved.text
+    assert await status() in ("running", "complete")  # marked before the answer
+    done = await eventually(status, lambda s: s in ("complete", "errored"), what="the run done")
+    assert done == "complete"
+    assert (await http.delete(f"{agent}/schedules/gate")).json() == {"deleted": 1}
