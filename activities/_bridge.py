@@ -207,6 +207,9 @@ class BridgeActivities:
                     consumed=input.consumed,
                     # An event of that type already delivered: the wait ends at once.
                     unless_pending=input.waiting_for if waiting else None,
+                    announce_instead=workflow_status(run.tracking_id, run.workflow_name, "running")
+                    if waiting
+                    else None,
                     **({"waiting_for": input.waiting_for} if waiting else {}),
                 )
         return True

@@ -177,6 +177,7 @@ def _transition_args(
     marks: tuple[str, str] | None = None,
     consumed: Sequence[str] = (),
     unless_pending: str | None = None,
+    announce_instead: dict[str, Any] | None = None,
 ) -> list[Any]:
     """The ARGV of `lua/run_transition.lua`, in its order."""
     ts = now_ms()
@@ -187,6 +188,7 @@ def _transition_args(
     args.append(envelope(announce) if announce is not None else "")
     args += [",".join(STATUSES), _RETENTION_KIND.get(status, ""), "1" if with_row else ""]
     args += [*(marks or ("", "")), ",".join(consumed), unless_pending or ""]
+    args.append(envelope(announce_instead) if announce_instead is not None else "")
     for name, value in fields.items():
         args += [name, _encode(name, value)]
     return args
@@ -292,6 +294,7 @@ class RunTracker:
         announce: dict[str, Any] | None = None,
         consumed: Sequence[str] = (),
         unless_pending: str | None = None,
+        announce_instead: dict[str, Any] | None = None,
         **fields: Any,
     ) -> tuple[str, bool] | None:
         """Move a run to `status` if the rules allow, writing `fields` (JSON-encoded).
@@ -304,8 +307,10 @@ class RunTracker:
         `announce` is a message for the agent's clients, published in the same atomic
         step if (and only if) the status changed, so clients see changes in write order.
         `consumed`: ids of events the run has taken since its last report, recorded
-        whatever else happens; with `unless_pending` (an event type), nothing changes
-        while an event of that type was delivered and not yet taken (see `mark_resumed`).
+        whatever else happens. With `unless_pending` (an event type): while an event of
+        that type is delivered and not yet taken, the run goes `running` instead (it takes
+        the event at once), announced with `announce_instead`, no field written (see
+        `mark_resumed`).
         Returns (status afterwards, whether it changed), or None when not tracked.
         """
         args = _transition_args(
@@ -319,17 +324,20 @@ class RunTracker:
             with_row=False,
             consumed=consumed,
             unless_pending=unless_pending,
+            announce_instead=announce_instead,
         )
         result = await self._run_transition(keys, tracking_id, args)
         return (result[0], bool(result[1])) if result else None
 
     async def mark_resumed(self, keys: AgentKeys, tracking_id: str, event_type: str, event_id: str) -> bool:
         """After an event was delivered: mark the run `running` (announced to its
-        clients) if it is `waiting` for `event_type`; otherwise note the event as pending,
-        so a `waiting` report for that type that lands after this changes nothing (the
-        run was about to take the event, or is taking it). The run records each event it
-        takes with its next report; an event it took already is neither marked nor noted,
-        so a late mark never lands on a later wait. Whether the row moved."""
+        clients) if it is `waiting` for `event_type`, and note the event as pending
+        (delivered, not yet taken): a `waiting` report for that type that lands while it
+        is pending makes the run `running` instead, since the run takes the event at once
+        (it was about to wait, or another event ended the wait this mark found). The run
+        records each event it takes with its next report, which also clears it from
+        pending; a mark for an event already taken does nothing, so a late mark never
+        lands on a later wait. Whether the row moved."""
         announce = workflow_status(tracking_id, WORKFLOW_NAME_HOLE, RunStatus.RUNNING)
         fields = {"waiting_for": None}
         when = ("waiting_for", event_type)

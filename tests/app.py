@@ -413,6 +413,8 @@ class RepeatFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         await step.sleep("nap", "10 ms")
         first = await self.wait_for_approval(step, timeout="1 minute")
         second = await self.wait_for_approval(step, timeout="1 minute")
+        if then_sleep := event.payload.get("then_sleep"):
+            await step.sleep("after", then_sleep)
         return [first, second]
 
 

@@ -237,6 +237,32 @@ async def test_a_late_mark_for_an_event_the_run_took_changes_nothing(
     assert (await wait_for_status(agent, run_id, "complete", "errored")).result == [1, 2]
 
 
+async def test_two_approvals_at_once_leave_the_run_running_through_both_waits(
+    runtime: AgentRuntime, client: Client, agent_name: str
+) -> None:
+    # Two clients approve a run that waits twice, at the same moment. The second client's
+    # mark lands first, on the first wait (which the first approval ends); the run then
+    # reports its second wait, which the second approval, already delivered, ends at once.
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("repeat_flow", {"then_sleep": "3 seconds"})
+    info = await wait_for_status(agent, run_id, "waiting")
+    assert await runtime.tracker.mark_resumed(agent.keys, run_id, "approval", "second")
+    handle = client.get_workflow_handle(info.temporal_workflow_id)
+    first = WorkflowEventSignal("approval", {"approved": True, "reason": None, "metadata": 1}, id="first")
+    await handle.signal(Bridge.SIGNAL_EVENT, first)
+    await asyncio.sleep(1)  # the run took the first and reported its second wait
+    row = await agent.get_workflow(run_id)
+    assert row is not None and row.status == "running"  # not `waiting`: the second is here
+
+    second = WorkflowEventSignal("approval", {"approved": True, "reason": None, "metadata": 2}, id="second")
+    await handle.signal(Bridge.SIGNAL_EVENT, second)
+    assert not await runtime.tracker.mark_resumed(agent.keys, run_id, "approval", "first")  # late, taken
+    await asyncio.sleep(1)  # the run took the second and sleeps
+    row = await agent.get_workflow(run_id)
+    assert row is not None and row.status == "running"
+    assert (await wait_for_status(agent, run_id, "complete", "errored")).result == [1, 2]
+
+
 async def test_an_event_the_run_does_not_wait_for_leaves_it_to_the_run(
     runtime: AgentRuntime, client: Client, agent_name: str
 ) -> None:

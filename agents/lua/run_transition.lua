@@ -10,8 +10,8 @@
 --       as it was before the call; for a control's mark after it delivered an event: the
 --       event's id and type ('' none: see RunTracker.mark_resumed); ids of events the run
 --       has taken (comma separated, '' none; recorded whatever else happens); an event
---       type: nothing changes while an event of that type is pending ('' none); then
---       field/value pairs.
+--       type: while an event of that type is pending the run goes `running` instead, with
+--       no fields written ('' none); the message to publish then; then field/value pairs.
 -- The message may hold the placeholder NAME_HOLE (a JSON string) where the run's workflow
 -- name goes: a control that knows only the run's id announces in the same one call.
 -- Returns {status after the call, 1 if it changed else 0, when it expires or '', the row
@@ -35,26 +35,27 @@ if ARGV[14] ~= '' then
   redis.call('EXPIRE', taken, EVENTS_TTL)
 end
 local run_id = redis.call('HGET', KEYS[1], 'run_id') or ''
-if ARGV[12] ~= '' and redis.call('SISMEMBER', taken, ARGV[12]) == 1 then return {current, 0, '', row} end
-if ARGV[15] ~= '' then
+local target, announce, first_field = ARGV[1], ARGV[8], 17
+if ARGV[12] ~= '' then  -- a control's mark: its event is delivered and, until the run says so, not taken
+  if redis.call('SISMEMBER', taken, ARGV[12]) == 1 then return {current, 0, '', row} end
+  redis.call('HSET', pending, ARGV[12], ARGV[13] .. '|' .. run_id)
+  redis.call('EXPIRE', pending, EVENTS_TTL)
+end
+if ARGV[15] ~= '' then  -- about to wait for a type already delivered: the run takes it at once
   for _, entry in ipairs(redis.call('HVALS', pending)) do
-    if entry == ARGV[15] .. '|' .. run_id then return {current, 0, '', row} end
+    if entry == ARGV[15] .. '|' .. run_id then
+      target, announce, first_field = 'running', ARGV[16], #ARGV + 1
+      break
+    end
   end
 end
-local function refuse()
-  if ARGV[12] ~= '' then  -- not waiting for it now: the run takes it later, or is taking it
-    redis.call('HSET', pending, ARGV[12], ARGV[13] .. '|' .. run_id)
-    redis.call('EXPIRE', pending, EVENTS_TTL)
-  end
-  return {current, 0, '', row}
-end
-if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return refuse() end
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return {current, 0, '', row} end
 local allowed = ARGV[3]
 local ok = allowed == '*' or string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true)
-if not ok and ARGV[4] ~= '1' then return refuse() end
-for i = 16, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if not ok and ARGV[4] ~= '1' then return {current, 0, '', row} end
+for i = first_field, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
-if not ok or ARGV[1] == current then return refuse() end
+if not ok or target == current then return {current, 0, '', row} end
 local index = {}
 local position = 4
 for status in string.gmatch(ARGV[9], '[^,]+') do
@@ -67,8 +68,8 @@ if not member then  -- a row tracked before rows kept their index member
     .. '|' .. redis.call('HGET', KEYS[1], 'id')
 end
 redis.call('ZREM', index[current], member)
-redis.call('ZADD', index[ARGV[1]], 0, member)
-redis.call('HSET', KEYS[1], 'status', ARGV[1])
+redis.call('ZADD', index[target], 0, member)
+redis.call('HSET', KEYS[1], 'status', target)
 local keep = ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'retention_' .. ARGV[10])
 local expires = ''
 if keep then
@@ -79,8 +80,8 @@ else
   redis.call('HDEL', KEYS[1], 'expires_at')
   redis.call('ZREM', KEYS[2], member)
 end
-if ARGV[8] ~= '' then
-  local message = ARGV[8]
+if announce ~= '' then
+  local message = announce
   local from, to = string.find(message, NAME_HOLE, 1, true)
   if from then
     local name = cjson.encode(redis.call('HGET', KEYS[1], 'workflow_name') or '')
@@ -88,4 +89,4 @@ if ARGV[8] ~= '' then
   end
   redis.call('SPUBLISH', KEYS[3], message)
 end
-return {ARGV[1], 1, tostring(expires), row}
+return {target, 1, tostring(expires), row}
