@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -166,6 +167,16 @@ async def _status_reports(client: Client, workflow_id: str) -> list[str]:
 
 
 @pytest.mark.parametrize("around_the_agent", [False, True], ids=["through-the-agent", "around-the-agent"])
+def _approval(metadata: int, event_id: str) -> WorkflowEventSignal:
+    """An approval as an agent signals it, sent straight to Temporal with no mark."""
+    return WorkflowEventSignal("approval", {"approved": True, "reason": None, "metadata": metadata}, id=event_id)
+
+
+async def _status(agent: Any, run_id: str) -> str | None:
+    row = await agent.get_workflow(run_id)
+    return row.status if row is not None else None
+
+
 async def test_the_awaited_event_marks_the_run_running_as_it_is_delivered(
     runtime: AgentRuntime, client: Client, agent_name: str, around_the_agent: bool
 ) -> None:
@@ -219,8 +230,7 @@ async def test_a_late_mark_for_an_event_the_run_took_changes_nothing(
     run_id = await agent.run_workflow("repeat_flow", {})
     info = await wait_for_status(agent, run_id, "waiting")
     handle = client.get_workflow_handle(info.temporal_workflow_id)
-    approval = {"approved": True, "reason": None, "metadata": 1}
-    await handle.signal(Bridge.SIGNAL_EVENT, WorkflowEventSignal("approval", approval, id="first"))
+    await handle.signal(Bridge.SIGNAL_EVENT, _approval(1, "first"))
     # The run took the first approval and reported its wait for the second, of the same type.
     await eventually(
         lambda: redis.sismember(agent.keys.events_taken(run_id), "first"), lambda taken: bool(taken), what="taken"
@@ -248,18 +258,14 @@ async def test_two_approvals_at_once_leave_the_run_running_through_both_waits(
     info = await wait_for_status(agent, run_id, "waiting")
     assert await runtime.tracker.mark_resumed(agent.keys, run_id, "approval", "second")
     handle = client.get_workflow_handle(info.temporal_workflow_id)
-    first = WorkflowEventSignal("approval", {"approved": True, "reason": None, "metadata": 1}, id="first")
-    await handle.signal(Bridge.SIGNAL_EVENT, first)
+    await handle.signal(Bridge.SIGNAL_EVENT, _approval(1, "first"))
     await asyncio.sleep(1)  # the run took the first and reported its second wait
-    row = await agent.get_workflow(run_id)
-    assert row is not None and row.status == "running"  # not `waiting`: the second is here
+    assert await _status(agent, run_id) == "running"  # not `waiting`: the second is here
 
-    second = WorkflowEventSignal("approval", {"approved": True, "reason": None, "metadata": 2}, id="second")
-    await handle.signal(Bridge.SIGNAL_EVENT, second)
+    await handle.signal(Bridge.SIGNAL_EVENT, _approval(2, "second"))
     assert not await runtime.tracker.mark_resumed(agent.keys, run_id, "approval", "first")  # late, taken
     await asyncio.sleep(1)  # the run took the second and sleeps
-    row = await agent.get_workflow(run_id)
-    assert row is not None and row.status == "running"
+    assert await _status(agent, run_id) == "running"
     assert (await wait_for_status(agent, run_id, "complete", "errored")).result == [1, 2]
 
 
