@@ -166,7 +166,6 @@ async def _status_reports(client: Client, workflow_id: str) -> list[str]:
     return reports
 
 
-@pytest.mark.parametrize("around_the_agent", [False, True], ids=["through-the-agent", "around-the-agent"])
 def _approval(metadata: int, event_id: str) -> WorkflowEventSignal:
     """An approval as an agent signals it, sent straight to Temporal with no mark."""
     return WorkflowEventSignal("approval", {"approved": True, "reason": None, "metadata": metadata}, id=event_id)
@@ -177,6 +176,7 @@ async def _status(agent: Any, run_id: str) -> str | None:
     return row.status if row is not None else None
 
 
+@pytest.mark.parametrize("around_the_agent", [False, True], ids=["through-the-agent", "around-the-agent"])
 async def test_the_awaited_event_marks_the_run_running_as_it_is_delivered(
     runtime: AgentRuntime, client: Client, agent_name: str, around_the_agent: bool
 ) -> None:
