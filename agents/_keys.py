@@ -94,8 +94,8 @@ class AgentKeys:
         return f"{self._base}:taken:{tracking_id}"
 
     def events_pending(self, tracking_id: str) -> str:
-        """Hash: events delivered to one run while it was not waiting for them, not yet
-        taken (id -> "type|run id", kept a week)."""
+        """Hash: events delivered to one run and not yet reported taken (id -> "type|run
+        id", kept a week): a `waiting` report for a type found here goes `running`."""
         return f"{self._base}:pending:{tracking_id}"
 
     # Run indexes: sorted sets with score 0 and members `index_member(created_at, id)`,

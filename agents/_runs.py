@@ -296,8 +296,8 @@ class RunService:
         # derived from the tracking id, and an unknown or finished run is told apart
         # after Temporal says NOT_FOUND. Then, before answering, a run waiting for
         # exactly this event is marked `running`, so a client polling right after sees it
-        # taken; the run says so itself too, and the event id keeps this mark from ever
-        # landing on a later wait (see RunTracker.mark_resumed).
+        # taken and the run needs no report of its own; the event id keeps this mark
+        # from ever landing on a later wait (see RunTracker.mark_resumed).
         event = WorkflowEventSignal(type, payload, id=secrets.token_hex(8))
         try:
             await self._rt.temporal.get_workflow_handle(temporal_workflow_id(agent, tracking_id)).signal(
@@ -309,7 +309,7 @@ class RunService:
             await self._signal_tracked(agent, tracking_id, event)
         try:
             await self._rt.tracker.mark_resumed(agent.keys, tracking_id, type, event.id)
-        except Exception:  # delivered: the run reports `running` itself; a retry would deliver twice
+        except Exception:  # delivered: the run's next report corrects the row; a retry would deliver twice
             log.warning("a delivered event's run could not be marked running", workflow_id=tracking_id, exc_info=True)
         self._rt.metrics.workflow_controls.labels("approval" if type == "approval" else "event").inc()
 

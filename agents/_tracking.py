@@ -173,7 +173,6 @@ def _transition_args(
     announce: dict[str, Any] | None,
     fields: dict[str, Any],
     *,
-    with_row: bool,
     marks: tuple[str, str] | None = None,
     consumed: Sequence[str] = (),
     unless_pending: str | None = None,
@@ -186,7 +185,7 @@ def _transition_args(
     args: list[Any] = [status, ts, only_from or _FROM[status], int(fields_always), run_id or ""]
     args += [when[0], _encode(when[0], when[1])] if when else ["", ""]
     args.append(envelope(announce) if announce is not None else "")
-    args += [",".join(STATUSES), _RETENTION_KIND.get(status, ""), "1" if with_row else ""]
+    args += [",".join(STATUSES), _RETENTION_KIND.get(status, "")]
     args += [*(marks or ("", "")), ",".join(consumed), unless_pending or ""]
     args.append(envelope(announce_instead) if announce_instead is not None else "")
     for name, value in fields.items():
@@ -321,7 +320,6 @@ class RunTracker:
             when,
             announce,
             fields,
-            with_row=False,
             consumed=consumed,
             unless_pending=unless_pending,
             announce_instead=announce_instead,
@@ -349,7 +347,6 @@ class RunTracker:
             when,
             announce,
             fields,
-            with_row=False,
             marks=(event_id, event_type),
         )
         result = await self._run_transition(keys, tracking_id, args)

@@ -398,10 +398,10 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
     async def _resumed(self, event: ReceivedEvent) -> None:
         """The run's wait ended with `event`. One its agent delivered (it has an id)
         needs no report, so no local activity holds the next step back: the agent marked
-        the run `running` right after its signal, or, finding it not yet `waiting`, noted
-        the event as pending, and then the run's `waiting` changed nothing
-        (`RunTracker.mark_resumed`). Without an id (sent around the agent, from Temporal's
-        CLI, or by an agent of an earlier version), the run says so itself."""
+        the run `running` right after its signal, or noted the event as pending, and then
+        the run's `waiting` made it `running` instead (`RunTracker.mark_resumed`).
+        Without an id (sent around the agent, from Temporal's CLI, or by an agent of an
+        earlier version), the run says so itself."""
         if event.id and workflow.patched(_RESUME_MARKED_BY_AGENT):
             return
         await self._set_status("running")

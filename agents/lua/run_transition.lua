@@ -6,56 +6,56 @@
 --       the rule refuses (0/1), run id of the reporter ('' any), a field that must hold
 --       ARGV[7] for anything to change ('' none), its value, a message to publish if the
 --       status changed ('' none), the statuses of KEYS[4...] (comma separated), which
---       retention the new status starts ('success', 'error' or ''), '1' to return the row
---       as it was before the call; for a control's mark after it delivered an event: the
---       event's id and type ('' none: see RunTracker.mark_resumed); ids of events the run
+--       retention the new status starts ('success', 'error' or ''); for a control's mark
+--       after it delivered an event: the event's id and type ('' none: see
+--       RunTracker.mark_resumed); ids of events the run
 --       has taken (comma separated, '' none; recorded whatever else happens); an event
 --       type: while an event of that type is pending the run goes `running` instead, with
 --       no fields written ('' none); the message to publish then; then field/value pairs.
 -- The message may hold the placeholder NAME_HOLE (a JSON string) where the run's workflow
 -- name goes: a control that knows only the run's id announces in the same one call.
--- Returns {status after the call, 1 if it changed else 0, when it expires or '', the row
--- as a flat HGETALL reply if asked}, or {} when not tracked.
+-- Returns {status after the call, 1 if it changed else 0, when it expires or ''}, or {}
+-- when not tracked.
 local NAME_HOLE = '"\\u0000workflow_name\\u0000"'
 -- Seconds the event records are kept: far longer than a control's signal-to-mark gap.
 local EVENTS_TTL = 7 * 24 * 3600
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {} end
-local row = ARGV[11] == '1' and redis.call('HGETALL', KEYS[1]) or {}
-if ARGV[5] ~= '' then
-  local owner = redis.call('HGET', KEYS[1], 'run_id')
-  if owner and owner ~= '' and owner ~= ARGV[5] then return {current, 0, '', row} end
+local unchanged = {current, 0, ''}
+local run_id = ''  -- the row's execution, read only when an argument needs it
+if ARGV[5] ~= '' or ARGV[11] ~= '' or ARGV[14] ~= '' then
+  run_id = redis.call('HGET', KEYS[1], 'run_id') or ''
 end
+if ARGV[5] ~= '' and run_id ~= '' and run_id ~= ARGV[5] then return unchanged end
 local taken, pending = KEYS[#KEYS - 1], KEYS[#KEYS]
-if ARGV[14] ~= '' then
-  for id in string.gmatch(ARGV[14], '[^,]+') do
+if ARGV[13] ~= '' then
+  for id in string.gmatch(ARGV[13], '[^,]+') do
     redis.call('SADD', taken, id)
     redis.call('HDEL', pending, id)
   end
   redis.call('EXPIRE', taken, EVENTS_TTL)
 end
-local run_id = redis.call('HGET', KEYS[1], 'run_id') or ''
-local target, announce, first_field = ARGV[1], ARGV[8], 17
-if ARGV[12] ~= '' then  -- a control's mark: its event is delivered and, until the run says so, not taken
-  if redis.call('SISMEMBER', taken, ARGV[12]) == 1 then return {current, 0, '', row} end
-  redis.call('HSET', pending, ARGV[12], ARGV[13] .. '|' .. run_id)
+local target, announce, first_field = ARGV[1], ARGV[8], 16
+if ARGV[11] ~= '' then  -- a control's mark: its event is delivered and, until the run says so, not taken
+  if redis.call('SISMEMBER', taken, ARGV[11]) == 1 then return unchanged end
+  redis.call('HSET', pending, ARGV[11], ARGV[12] .. '|' .. run_id)
   redis.call('EXPIRE', pending, EVENTS_TTL)
 end
-if ARGV[15] ~= '' then  -- about to wait for a type already delivered: the run takes it at once
+if ARGV[14] ~= '' then  -- about to wait for a type already delivered: the run takes it at once
   for _, entry in ipairs(redis.call('HVALS', pending)) do
-    if entry == ARGV[15] .. '|' .. run_id then
-      target, announce, first_field = 'running', ARGV[16], #ARGV + 1
+    if entry == ARGV[14] .. '|' .. run_id then
+      target, announce, first_field = 'running', ARGV[15], #ARGV + 1
       break
     end
   end
 end
-if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return {current, 0, '', row} end
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return unchanged end
 local allowed = ARGV[3]
 local ok = allowed == '*' or string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true)
-if not ok and ARGV[4] ~= '1' then return {current, 0, '', row} end
+if not ok and ARGV[4] ~= '1' then return unchanged end
 for i = first_field, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
-if not ok or target == current then return {current, 0, '', row} end
+if not ok or target == current then return unchanged end
 local index = {}
 local position = 4
 for status in string.gmatch(ARGV[9], '[^,]+') do
@@ -89,4 +89,4 @@ if announce ~= '' then
   end
   redis.call('SPUBLISH', KEYS[3], message)
 end
-return {target, 1, tostring(expires), row}
+return {target, 1, tostring(expires)}
