@@ -45,6 +45,9 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
                 await stop.wait()
                 log.info("worker stopping")
         finally:
+            # The reconciler ends only on `stop`: a hook or the worker that raised must
+            # set it too, or this waits for ever and the process never exits.
+            stop.set()
             await reconciler
 
 
@@ -58,5 +61,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except Exception:
+        log.exception("worker failed")
+        exit_process(1)
     exit_process()

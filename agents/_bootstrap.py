@@ -37,11 +37,11 @@ async def open_runtime(
         await redis.aclose()
 
 
-def exit_process() -> NoReturn:
+def exit_process(code: int = 0) -> NoReturn:
     """Leave once everything has shut down gracefully, without interpreter finalization:
     the Temporal SDK's native threads may still call into Python while it finalizes,
     which aborts the process (exit 134, seen in about 1 of 4 worker shutdowns)."""
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)

@@ -80,3 +80,19 @@ async def test_worker_serves_sdk_metrics_and_stops_gracefully_on_sigterm(runtime
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+async def test_worker_exits_non_zero_when_a_start_hook_raises(runtime: AgentRuntime, tmp_path: Path) -> None:
+    """A supervisor can only restart what exits: the worker used to wait for ever on its
+    reconciler (which ends only on a stop signal), with no poller and no error line."""
+    log = tmp_path / "worker.log"
+    modules = f"{runtime.settings.agent_modules},tests.failing_start"
+    proc = start_entry_point("worker.py", runtime.settings, log, AGENT_MODULES=modules)
+    try:
+        code = await asyncio.to_thread(proc.wait, 40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code != 0
+    text = log.read_text()
+    assert "worker failed" in text and "the start hook failed on purpose" in text, text[-3000:]
