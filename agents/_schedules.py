@@ -87,10 +87,7 @@ def _spec(cron: str | None, every: Any, at: datetime | str | None) -> tuple[Sche
         if interval < timedelta(seconds=1):
             raise ValidationError("every must be at least 1 second")
         return ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval)]), {"every": str(every)}
-    when = datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else at
-    if not isinstance(when, datetime) or when.tzinfo is None:
-        raise ValidationError("at must be an ISO 8601 time with a timezone")
-    when = when.astimezone(UTC)
+    when = _at(at)
     calendar = ScheduleCalendarSpec(
         second=[ScheduleRange(when.second)],
         minute=[ScheduleRange(when.minute)],
@@ -101,6 +98,22 @@ def _spec(cron: str | None, every: Any, at: datetime | str | None) -> tuple[Sche
         day_of_week=[ScheduleRange(0, 6)],
     )
     return ScheduleSpec(calendars=[calendar]), {"at": when.isoformat()}
+
+
+def _at(at: Any) -> datetime:
+    """`at` as a UTC datetime; 422 for text that is no ISO 8601 time with a timezone, or
+    one that has no UTC equivalent (`0001-01-01T00:00:00+14:00` falls before year 1)."""
+    problem = "at must be an ISO 8601 time with a timezone, like '2030-01-01T09:00:00Z'"
+    try:
+        when = datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else at
+    except ValueError as err:
+        raise ValidationError(f"{problem}: {err}") from None
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        raise ValidationError(problem)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(f"at {at!s} is out of range: it has no time in UTC") from None
 
 
 async def create_temporal_schedule(
@@ -159,12 +172,6 @@ class ScheduleService:
             static_summary=f"{workflow} for {agent.agent_type}/{agent.name} (schedule {schedule_id})",
         )
         state = ScheduleState(limited_actions=True, remaining_actions=1) if "at" in described else ScheduleState()
-        await create_temporal_schedule(
-            self._rt,
-            f"{agent.agent_type}/{agent.name}/{schedule_id}",
-            Schedule(action=action, spec=spec, policy=SchedulePolicy(overlap=OVERLAP[overlap]), state=state),
-            taken=f"a schedule with id {schedule_id!r} already exists for this agent",
-        )
         record = {
             "id": schedule_id,
             "workflow_name": workflow,
@@ -174,7 +181,22 @@ class ScheduleService:
             "created_at": now_ms(),
             **described,
         }
-        await self._rt.redis.hset(self._key(agent), schedule_id, json.dumps(record))
+        taken = f"a schedule with id {schedule_id!r} already exists for this agent"
+        # The record first: a schedule in Temporal without one would fire, yet could not be
+        # listed or deleted through the agent. A record whose schedule is missing shows
+        # `missing_in_temporal` and deletes as any other.
+        if not await self._rt.redis.hsetnx(self._key(agent), schedule_id, json.dumps(record)):
+            raise ConflictError(taken)
+        try:
+            await create_temporal_schedule(
+                self._rt,
+                f"{agent.agent_type}/{agent.name}/{schedule_id}",
+                Schedule(action=action, spec=spec, policy=SchedulePolicy(overlap=OVERLAP[overlap]), state=state),
+                taken=taken,
+            )
+        except (ConflictError, ValidationError):  # Temporal refused it: nothing was created
+            await self._rt.redis.hdel(self._key(agent), schedule_id)
+            raise
         return schedule_id
 
     async def get(self, agent: Agent[Any], schedule_id: str) -> ScheduleInfo:

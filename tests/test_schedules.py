@@ -6,9 +6,11 @@ import asyncio
 
 import httpx
 import pytest
+from redis.exceptions import ResponseError
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
+from agents import AgentRuntime
 from tests.helpers import eventually
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -86,6 +88,10 @@ async def test_a_schedule_starts_tracked_runs_and_obeys_pause_resume_trigger_del
         ({"every": "100 ms"}, "at least 1 second"),
         ({"cron": "* * * * *", "every": "1 minute"}, "exactly one of"),
         ({"every": "1 minute", "overlap": "sometimes"}, "overlap"),
+        ({"at": "x"}, "ISO 8601"),
+        ({"at": "2026-13-45T00:00:00Z"}, "ISO 8601"),
+        ({"at": "2030-01-01T09:00:00"}, "with a timezone"),
+        ({"at": "0001-01-01T00:00:00+14:00"}, "out of range"),
     ],
 )
 async def test_bad_schedules_are_422_and_create_nothing(
@@ -98,6 +104,23 @@ async def test_bad_schedules_are_422_and_create_nothing(
     assert response.status_code == 422, response.text
     assert message in response.json()["message"]
     assert (await http.get(f"{agent}/schedules")).json() == {"schedules": []}
+
+
+async def test_a_schedule_whose_record_cannot_be_written_is_not_created_in_temporal(
+    http: httpx.AsyncClient, client: Client, runtime: AgentRuntime, agent_name: str
+) -> None:
+    """The record comes first: a schedule in Temporal without one fires, yet can be
+    neither listed nor deleted through the agent. A real Redis refusal (the schedules key
+    holds a string: WRONGTYPE) stands for a failed write."""
+    agent = runtime.agent("task-agent", agent_name)
+    await runtime.redis.set(agent.keys.schedules, "not a hash")
+    body = {"workflow": "process_items", "params": {"items": ["a"]}, "every": "1 hour", "id": "orphan"}
+    with pytest.raises(ResponseError):  # the in-process app re-raises what it does not map
+        await http.post(f"/agents/task-agent/{agent_name}/schedules", json=body)
+    with pytest.raises(RPCError) as missing:
+        await client.get_schedule_handle(f"task-agent/{agent_name}/orphan").describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+    await runtime.redis.delete(agent.keys.schedules)
 
 
 async def test_duplicate_schedule_ids_conflict(http: httpx.AsyncClient, agent_name: str) -> None:
