@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import structlog
 
-from ._payloads import check_json
+from ._payloads import check_json, to_json_value
 from ._queries import RunFilter, WorkflowPage
 from ._state import StateSnapshot, TurnBusy, WriteMode
 from ._tracking import WorkflowInfo
@@ -298,8 +298,9 @@ class Agent(Generic[State]):
         """A WebSocket client went away."""
 
     async def broadcast(self, message: Any, *, exclude: list[str] | None = None) -> None:
-        """Send `message` to every WebSocket client of this agent, on any API process."""
-        await self.runtime.publish(self.keys, message, exclude=exclude)
+        """Send `message` to every WebSocket client of this agent, on any API process;
+        ValidationError (nothing sent) for a message JSON cannot carry (NaN included)."""
+        await self.runtime.publish(self.keys, to_json_value(message, what="broadcast message"), exclude=exclude)
 
     # ----- workflows -----
 

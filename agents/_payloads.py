@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from .errors import ValidationError
 
 MAX_JSON_DEPTH = 64
@@ -42,6 +44,22 @@ def check_json(value: Any, *, what: str) -> None:
             if depth > MAX_JSON_DEPTH:
                 raise _too_deep(what)
             stack.extend((child, depth + 1) for child in item)
+
+
+def to_json_value(value: Any, *, what: str) -> Any:
+    """`value` as plain JSON data (pydantic models, dataclasses, dates and UTF-8 bytes
+    converted as the HTTP API converts them); ValidationError naming `what` for what JSON
+    cannot carry: an object of no known type, bytes that are not UTF-8, NaN or Infinity
+    (browsers' `JSON.parse` rejects them), nesting past MAX_JSON_DEPTH."""
+    try:
+        data = to_jsonable_python(value)
+    except (ValueError, TypeError) as err:  # PydanticSerializationError, UnicodeDecodeError
+        raise ValidationError(
+            f"{what} is not JSON ({type(err).__name__}: {err}); use dicts, lists, strings, numbers, booleans, "
+            "None, pydantic models or dataclasses"
+        ) from None
+    check_json(data, what=what)
+    return data
 
 
 def _check_text(text: str, what: str) -> None:

@@ -74,6 +74,19 @@ class RecorderAgent(Agent[dict[str, Any]]):
             stream.send(i)
         stream.end("done")
 
+    @callable_method
+    async def unsendable(self, kind: str) -> Any:
+        """A result JSON cannot carry: the caller must hear so, not wait for ever."""
+        return {"object": object(), "bytes": b"\xff\xfe", "nan": float("nan"), "inf": [float("inf")]}[kind]
+
+    @callable_method
+    async def broadcast_nan(self) -> str:
+        try:
+            await self.broadcast({"value": float("nan")})
+        except Exception as err:
+            return f"{type(err).__name__}: {err}"
+        return "sent"
+
 
 class GuardedAgent(Agent[dict[str, Any]]):
     """Rejects any state whose `level` is negative."""

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 
@@ -86,6 +87,30 @@ async def test_rpc_results_errors_and_unknown_methods(api_server: str, agent_nam
         with pytest.raises(AgentClientError, match="ValueError: cannot divide by zero"):
             await client.call("divide", 1, 0)
         assert await client.call("divide", 6, 3) == 2
+
+
+@pytest.mark.parametrize("kind", ["object", "bytes", "nan", "inf"])
+async def test_an_rpc_result_json_cannot_carry_is_an_error_reply_over_both_transports(
+    api_server: str, agent_name: str, kind: str
+) -> None:
+    """It used to get no WebSocket reply at all (the caller hung), a plain-text 500 over
+    HTTP, and NaN went out bare (browsers' JSON.parse rejects it)."""
+    async with AgentClient(api_server, "recorder-agent", agent_name) as client:
+        with pytest.raises(AgentClientError, match="unsendable\\(\\) result is not JSON|out of range"):
+            await asyncio.wait_for(client.call("unsendable", kind), 5)
+        assert await client.call("ping") == "pong"  # the connection stays
+    async with httpx.AsyncClient(base_url=api_server) as web:
+        response = await web.post(f"/agents/recorder-agent/{agent_name}/rpc/unsendable", json={"args": [kind]})
+    assert response.status_code == 500 and response.json()["error"] == "result_not_json", response.text
+
+
+async def test_a_broadcast_json_cannot_carry_is_refused_and_sends_nothing(api_server: str, agent_name: str) -> None:
+    async with AgentClient(api_server, "recorder-agent", agent_name) as client:
+        seen: list[Any] = []
+        client.on_message(seen.append)
+        assert (await client.call("broadcast_nan")).startswith("ValidationError: broadcast message: a number")
+        await asyncio.sleep(0.3)
+        assert seen == []
 
 
 async def test_streaming_rpc_sends_chunks_then_done(api_server: str, agent_name: str) -> None:

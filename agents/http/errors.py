@@ -89,6 +89,14 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> ErrorResponse:
+        # Starlette still re-raises it afterwards, so the server logs the traceback.
+        return ErrorResponse(
+            {"error": "internal", "message": f"internal error ({type(exc).__name__}); the API's log has the details"},
+            status_code=500,
+        )
+
     @app.exception_handler(RPCError)
     async def temporal_error(request: Request, exc: RPCError) -> ErrorResponse:
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):

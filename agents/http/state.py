@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body
-from pydantic_core import to_jsonable_python
 
 from agents._agent import Agent
-from agents._rpc import call_callable
+from agents._rpc import call_callable, rpc_json
 
 from .deps import AgentDep
 from .schemas import RpcCall, RpcResult, StateOut
@@ -45,15 +44,16 @@ class _CollectedStream:
     """Over HTTP a streaming method's chunks are collected: the result is the list of
     chunks, then the final value if `end` gave one."""
 
-    def __init__(self) -> None:
+    def __init__(self, method: str) -> None:
         self.chunks: list[Any] = []
+        self._method = method
 
     def send(self, chunk: Any) -> None:
-        self.chunks.append(chunk)
+        self.chunks.append(rpc_json(self._method, chunk, what="chunk"))
 
     def end(self, final: Any = None) -> None:
         if final is not None:
-            self.chunks.append(final)
+            self.chunks.append(rpc_json(self._method, final))
 
 
 @router.post("/rpc/{method}", response_model=RpcResult)
@@ -61,6 +61,6 @@ async def call_method(agent: AgentDep, method: str, body: RpcCall | None = None)
     """Call a `@callable_method` in the agent's turn; a streaming method's chunks come
     back as a list. 404 not callable, 422 arguments the method does not take, 400 the
     method raised, 503 the agent stayed busy past AGENT_TURN_WAIT."""
-    stream = _CollectedStream()
+    stream = _CollectedStream(method)
     result, streamed = await call_callable(agent, method, (body or RpcCall()).args, stream=stream)
-    return RpcResult(result=to_jsonable_python(stream.chunks if streamed else result))
+    return RpcResult(result=stream.chunks if streamed else result)

@@ -15,6 +15,7 @@ import structlog
 from starlette.websockets import WebSocket
 
 from agents._auth import ANONYMOUS, Principal
+from agents._payloads import to_json_value
 
 from .protocol import CloseCode, close_reason
 
@@ -52,8 +53,9 @@ class Connection:
         self.closed = False
 
     def send(self, message: Any) -> None:
-        """Queue a message (any JSON value) for this client."""
-        self.send_text(json.dumps(message, separators=(",", ":")))
+        """Queue a message (any JSON value) for this client; ValidationError (nothing
+        sent) for one JSON cannot carry, NaN included, which browsers refuse to parse."""
+        self.send_text(json.dumps(to_json_value(message, what="message"), separators=(",", ":")))
 
     def send_text(self, text: str) -> None:
         if self.closed:

@@ -228,7 +228,7 @@ async def _call(agent: Agent[Any], connection: Connection, frame: dict[str, Any]
     if not isinstance(method, str) or not isinstance(args, list):
         connection.send(protocol.rpc_error(call_id, "an rpc frame needs 'method' (string) and 'args' (list)"))
         return
-    stream = StreamingResponse(connection, call_id)
+    stream = StreamingResponse(connection, call_id, method)
     try:
         result, streamed = await call_callable(agent, method, args, stream=stream)
     except Exception as err:
@@ -236,6 +236,9 @@ async def _call(agent: Agent[Any], connection: Connection, frame: dict[str, Any]
         connection.send(protocol.rpc_error(call_id, message))
         return
     if streamed:
-        stream.end()  # no-op if the method ended it itself
+        try:
+            stream.end()  # no-op if the method ended it itself
+        except AgentError as err:
+            connection.send(protocol.rpc_error(call_id, err.message))
     else:
         connection.send(protocol.rpc_result(call_id, result))

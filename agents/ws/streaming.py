@@ -5,24 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents._rpc import rpc_json
+
 from . import protocol
 from .connection import Connection
 
 
 class StreamingResponse:
-    def __init__(self, connection: Connection, call_id: Any) -> None:
+    def __init__(self, connection: Connection, call_id: Any, method: str) -> None:
         self._connection = connection
         self._id = call_id
+        self._method = method
         self.ended = False
 
     def send(self, chunk: Any) -> None:
-        """A chunk: the client's `onChunk`."""
+        """A chunk: the client's `onChunk`. ResultNotJsonError for a chunk JSON cannot carry."""
         if self.ended:
             raise RuntimeError("the stream has ended")
+        chunk = rpc_json(self._method, chunk, what="chunk")
         self._connection.send(protocol.rpc_result(self._id, chunk, done=False))
 
     def end(self, final: Any = None) -> None:
         """The final value: the client's `onDone` and the call's result."""
         if not self.ended:
+            final = rpc_json(self._method, final)
             self.ended = True
             self._connection.send(protocol.rpc_result(self._id, final, done=True))
