@@ -50,6 +50,7 @@ log = structlog.get_logger("agents.bridge")
 
 # Methods of the Agent base a workflow may call through `self.agent`; everything else
 # on the base (hooks, internals) is not an RPC target.
+_UNFINISHED = "queued,running,waiting,paused"
 _BASE_CALLABLE = {"set_state", "merge_state", "reset_state", "broadcast"}
 
 
@@ -202,6 +203,10 @@ class BridgeActivities:
                     agent.keys,
                     run.tracking_id,
                     input.status,
+                    # Its word on a pause or resume, numbered, moves the row from any
+                    # unfinished status (the count keeps a late one from counting).
+                    only_from=None if input.controls is None else _UNFINISHED,
+                    reported_controls=input.controls,
                     run_id=run.execution,
                     announce=workflow_status(run.tracking_id, run.workflow_name, input.status),
                     consumed=input.consumed,

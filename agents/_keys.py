@@ -88,6 +88,10 @@ class AgentKeys:
         """Hash: the tracking row of one run."""
         return f"{self._base}:run:{tracking_id}"
 
+    def run_control(self, tracking_id: str) -> str:
+        """String: the lock a pause or resume of one run holds (see RunTracker.control_lock)."""
+        return f"{self._base}:control:{tracking_id}"
+
     def events_taken(self, tracking_id: str) -> str:
         """Set: ids of the events one run has taken (kept a week): a control's late mark
         for one of them changes nothing (see RunTracker.mark_resumed)."""

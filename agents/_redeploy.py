@@ -65,6 +65,7 @@ def carried_from_history(
     received: list[list[Any]] = []
     reported = False
     paused: bool | None = None  # None: no pause or resume signal in this execution
+    controls = 0  # pause and resume signals in this execution (see StatusInput.controls)
     tracking_id: str | None = None
 
     def done(activity_id: str, value: Any) -> None:
@@ -121,9 +122,9 @@ def carried_from_history(
                 at = event.event_time.ToDatetime(tzinfo=UTC).isoformat()
                 received.append([signal.get("type"), signal.get("payload"), at])
             elif attrs.signal_name == Bridge.SIGNAL_PAUSE:
-                paused = True
+                paused, controls = True, controls + 1
             elif attrs.signal_name == Bridge.SIGNAL_RESUME:
-                paused = False
+                paused, controls = False, controls + 1
 
     before = started.get("carried") or {}
     if tracking_id and not started.get("tracking_id"):
@@ -136,6 +137,8 @@ def carried_from_history(
         "reported": bool(before.get("reported")) or reported,
         "paused": bool(before.get("paused")) if paused is None else paused,
         "redeploys": int(before.get("redeploys") or 0) + 1,
+        # Its pauses and resumes so far: the continuation numbers the next ones on from there.
+        "controls": int(before.get("controls") or 0) + controls,
     }
     return started, carried
 

@@ -321,26 +321,32 @@ class RunService:
             await self._gone(agent, info)
         await self._signal(agent, info, Bridge.SIGNAL_EVENT, event)
 
+    # Pause and resume: under the run's control lock, signalled first, then marked, so
+    # nothing is written unless the signal landed, and marks land in signal order. The
+    # run reports each pause and resume it takes, numbered in its history's order; a mark
+    # stands only until the run's own word on that signal (or a later one) lands. So a
+    # pause and a resume racing through two API processes end as the run took them.
+
     async def pause(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
-        info = await self.require_unfinished(agent, tracking_id, "be paused")
-        if info.status not in ("running", "waiting"):  # as Cloudflare, which throws
-            raise ConflictError(
-                f"workflow {tracking_id!r} is {info.status}: only a running or waiting run can be paused"
-            )
-        await self._signal(agent, info, Bridge.SIGNAL_PAUSE)
-        self._rt.metrics.workflow_controls.labels("pause").inc()
-        return await self._move(agent, info, "paused")
+        async with self._rt.tracker.control_lock(agent.keys, tracking_id):
+            info = await self.require_unfinished(agent, tracking_id, "be paused")
+            if info.status not in ("running", "waiting"):  # as Cloudflare, which throws
+                raise ConflictError(
+                    f"workflow {tracking_id!r} is {info.status}: only a running or waiting run can be paused"
+                )
+            await self._signal(agent, info, Bridge.SIGNAL_PAUSE)
+            self._rt.metrics.workflow_controls.labels("pause").inc()
+            return await self._move(agent, info, "paused", control_mark=True)
 
     async def resume(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
-        info = await self.require_unfinished(agent, tracking_id, "be resumed")
-        if info.status != "paused":
-            raise ConflictError(f"workflow {tracking_id!r} is {info.status}, not paused")
-        # Marked first: the run reports `waiting` right after if it is still blocked on an
-        # event, and that report must land after this one.
-        resumed = await self._move(agent, info, "running", only_from="paused")
-        await self._signal(agent, info, Bridge.SIGNAL_RESUME)
-        self._rt.metrics.workflow_controls.labels("resume").inc()
-        return resumed
+        async with self._rt.tracker.control_lock(agent.keys, tracking_id):
+            info = await self.require_unfinished(agent, tracking_id, "be resumed")
+            if info.status != "paused":
+                raise ConflictError(f"workflow {tracking_id!r} is {info.status}, not paused")
+            await self._signal(agent, info, Bridge.SIGNAL_RESUME)
+            self._rt.metrics.workflow_controls.labels("resume").inc()
+            # `running` until the run says more: one still blocked on an event reports `waiting`.
+            return await self._move(agent, info, "running", only_from="paused", control_mark=True)
 
     async def terminate(self, agent: Agent[Any], tracking_id: str, reason: str | None = None) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be terminated")
@@ -358,19 +364,31 @@ class RunService:
     async def restart(self, agent: Agent[Any], tracking_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
         """Run again from the beginning with the same params (a running run is ended)."""
         info = await self.require(agent, tracking_id)
-        fields: dict[str, Any] = {}
+        # The old chain is retired first: its late reports (an approval completing it right
+        # now) must not land on the new one. Nothing else is written until the new chain
+        # has started: with Temporal down, the row stays as it was.
+        await self._rt.tracker.retire(agent.keys, tracking_id, info.run_id or "")
+        try:
+            handle = await self._start_on_temporal(agent, info, reuse=True)
+        except BaseException as err:
+            if not _maybe_applied(err):  # it surely did not start: the row follows the old chain again
+                await self._rt.tracker.set_run_id(agent.keys, tracking_id, info.run_id or "")
+            raise
+        fields: dict[str, Any] = {"controls": 0, "issued": 0}  # the new chain numbers its pauses from 1
         if reset_tracking:  # a new run as far as tracking goes: fresh fields, first in lists
             fields.update(progress=None, result=None, error=None, completed_at="")
             await self._rt.tracker.recreate(agent.keys, tracking_id)
-        await self._rt.tracker.set_run_id(agent.keys, tracking_id, "")  # the new chain's id is not known yet
-        await self._rt.tracker.transition(agent.keys, tracking_id, "queued", **fields)
-        handle = await self._start_on_temporal(agent, info, reuse=True)
-        row = await self._rt.tracker.set_run_id(agent.keys, tracking_id, handle.first_execution_run_id or "")
+        await self._rt.tracker.transition(
+            agent.keys,
+            tracking_id,
+            "queued",
+            run_id=handle.first_execution_run_id or "",
+            restart=True,
+            announce=workflow_status(tracking_id, info.workflow_name, "queued"),
+            **fields,
+        )
         self._rt.metrics.workflow_controls.labels("restart").inc()
-        await self._rt.publish(agent.keys, workflow_status(tracking_id, info.workflow_name, "queued"))
-        if row is None:
-            raise NotFoundError(f"workflow {tracking_id!r} was deleted as it restarted")
-        return row
+        return await self.require(agent, tracking_id, reconcile=False)
 
     async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
         try:
@@ -399,6 +417,14 @@ class RunService:
             **fields,
         )
         return await self.require(agent, info.workflow_id, reconcile=False)
+
+
+def _maybe_applied(err: BaseException) -> bool:
+    """Whether a Temporal call that raised `err` may still have been carried out: it timed
+    out or was cut off (the server may have acted), as opposed to refused outright."""
+    if isinstance(err, RPCError):
+        return err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN)
+    return not isinstance(err, AgentError | WorkflowAlreadyStartedError)
 
 
 def _found(agent: Agent[Any], tracking_id: str, info: WorkflowInfo | None) -> WorkflowInfo:

@@ -5,9 +5,12 @@ atomically."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -17,6 +20,15 @@ from redis.asyncio import Redis
 from ._keys import AgentKeys, index_member
 from ._lua import lua
 from ._messages import WORKFLOW_NAME_HOLE, envelope, workflow_status
+from .errors import AgentBusyError
+
+_RETIRED_KEPT = 8
+"""Chains a row remembers as restarted away: their late reports are refused."""
+
+CONTROL_LOCK_WAIT = 5.0
+"""Seconds a pause or resume waits for another one of the same run to finish."""
+CONTROL_LOCK_LEASE_MS = 15_000
+"""How long a pause or resume may hold its run's lock: past its 5 s signal and its mark."""
 
 
 class RunStatus(StrEnum):
@@ -46,8 +58,10 @@ _FROM = {
     "running": "queued,waiting,running",
     "waiting": "queued,running,waiting",
     "paused": "queued,running,waiting,paused",
-    "complete": "queued,running,waiting,complete",
-    "errored": "queued,running,waiting,errored",
+    # A run that reports its end has ended, whatever a pause said: it paused too late
+    # (its last step was done) or its report overtook the pause's mark.
+    "complete": "queued,running,waiting,paused,complete",
+    "errored": "queued,running,waiting,paused,errored",
     "terminated": "*",
     "queued": "*",
 }
@@ -177,6 +191,9 @@ def _transition_args(
     consumed: Sequence[str] = (),
     unless_pending: str | None = None,
     announce_instead: dict[str, Any] | None = None,
+    reported_controls: int | None = None,
+    control_mark: bool = False,
+    restart: bool = False,
 ) -> list[Any]:
     """The ARGV of `lua/run_transition.lua`, in its order."""
     ts = now_ms()
@@ -188,6 +205,8 @@ def _transition_args(
     args += [",".join(STATUSES), _RETENTION_KIND.get(status, "")]
     args += [*(marks or ("", "")), ",".join(consumed), unless_pending or ""]
     args.append(envelope(announce_instead) if announce_instead is not None else "")
+    args += ["" if reported_controls is None else reported_controls, "1" if control_mark else ""]
+    args.append("1" if restart else "")
     for name, value in fields.items():
         args += [name, _encode(name, value)]
     return args
@@ -200,6 +219,7 @@ class RunTracker:
         self._create = redis.register_script(lua("run_create"))
         self._set_field = redis.register_script(lua("run_set_field"))
         self._get_many = redis.register_script(lua("runs_get_many"))
+        self._release = redis.register_script(lua("turn_release"))
 
     async def create(self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None) -> bool:
         """Insert a new row; False (and nothing written) if the id is already tracked.
@@ -270,6 +290,33 @@ class RunTracker:
             pipe.hset(keys.run(tracking_id), mapping={"created_at": fresh, "updated_at": fresh, "member": moved})
             await pipe.execute()
 
+    @asynccontextmanager
+    async def control_lock(self, keys: AgentKeys, tracking_id: str) -> AsyncIterator[None]:
+        """Hold the run's pause/resume lock: such controls signal and mark one at a time,
+        whichever API process they come through, so their marks land in the order their
+        signals reached the run (and each mark knows its signal's number: see
+        `transition(control_mark=True)`). A holder that dies frees it after
+        CONTROL_LOCK_LEASE; AgentBusyError (503) after CONTROL_LOCK_WAIT."""
+        key, token = keys.run_control(tracking_id), secrets.token_hex(8)
+        deadline = time.monotonic() + CONTROL_LOCK_WAIT
+        while not await self._redis.set(key, token, nx=True, px=CONTROL_LOCK_LEASE_MS):
+            if time.monotonic() >= deadline:
+                raise AgentBusyError(f"another pause or resume of workflow {tracking_id!r} is under way; try again")
+            await asyncio.sleep(0.005)
+        try:
+            yield
+        finally:
+            await self._release(keys=[key], args=[token])
+
+    async def retire(self, keys: AgentKeys, tracking_id: str, run_id: str) -> None:
+        """Before a restart starts its new chain: the row follows no chain for now (the
+        new one's first report is taken), and reports of `run_id`'s are refused from now
+        on (an approval completing it right now must not land on the new chain)."""
+        retired = (await self._redis.hget(keys.run(tracking_id), "retired") or "").split()
+        if run_id:
+            retired = [run_id, *[r for r in retired if r != run_id]][:_RETIRED_KEPT]
+        await self._set_field(keys=[keys.run(tracking_id)], args=["run_id", "", "retired", " ".join(retired)])
+
     async def set_run_id(self, keys: AgentKeys, tracking_id: str, run_id: str) -> WorkflowInfo | None:
         """Record the Temporal run a row now follows; the row as it is afterwards (one
         round trip), or None if it is not tracked (nothing is written then)."""
@@ -294,6 +341,9 @@ class RunTracker:
         consumed: Sequence[str] = (),
         unless_pending: str | None = None,
         announce_instead: dict[str, Any] | None = None,
+        reported_controls: int | None = None,
+        control_mark: bool = False,
+        restart: bool = False,
         **fields: Any,
     ) -> tuple[str, bool] | None:
         """Move a run to `status` if the rules allow, writing `fields` (JSON-encoded).
@@ -309,7 +359,14 @@ class RunTracker:
         whatever else happens. With `unless_pending` (an event type): while an event of
         that type is delivered and not yet taken, the run goes `running` instead (it takes
         the event at once), announced with `announce_instead`, no field written (see
-        `mark_resumed`).
+        `mark_resumed`). `reported_controls`: the run reports the pause or resume it took as its
+        n-th; applied only if newer than the last it reported (signals are ordered in
+        the run's history; their reports may land in any order). `control_mark`: a
+        pause or resume control's mark after its signal, under `control_lock`: applied
+        only if the run has not yet reported taking that signal (or a later one).
+        `restart`: a restart's write once its new chain (`run_id`) started, after
+        `retire`: should a report of that chain have landed first, only `fields` are
+        written and its status stands.
         Returns (status afterwards, whether it changed), or None when not tracked.
         """
         args = _transition_args(
@@ -323,6 +380,9 @@ class RunTracker:
             consumed=consumed,
             unless_pending=unless_pending,
             announce_instead=announce_instead,
+            reported_controls=reported_controls,
+            control_mark=control_mark,
+            restart=restart,
         )
         result = await self._run_transition(keys, tracking_id, args)
         return (result[0], bool(result[1])) if result else None

@@ -48,36 +48,52 @@ async def test_progress_moves_queued_and_waiting_to_running_and_is_always_record
     assert (info.status, info.progress) == (after, {"p": 1})
 
 
-@pytest.mark.parametrize("before", ["terminated", "paused"])
 @pytest.mark.parametrize("outcome", ["complete", "error"])
-async def test_complete_and_error_never_overwrite_terminated_or_paused(
-    runtime: AgentRuntime, agent_name: str, before: str, outcome: str
+async def test_complete_and_error_never_overwrite_terminated(
+    runtime: AgentRuntime, agent_name: str, outcome: str
 ) -> None:
-    run = await _row(runtime, agent_name, before)
+    run = await _row(runtime, agent_name, "terminated")
     report = ReportInput(run, outcome, result=1, error={"name": "E", "message": "m"})
     await activity_env("x/r1", "2").run(BridgeActivities(runtime).report, report)
     info = await _status(runtime, agent_name)
-    assert info.status == before and info.result is None and info.error is None
+    assert info.status == "terminated" and info.result is None and info.error is None
 
 
-async def test_a_report_from_an_older_execution_changes_nothing(runtime: AgentRuntime, agent_name: str) -> None:
-    run = await _row(runtime, agent_name, "running", run_id="chain-2")
-    stale = RunRef(run.agent, "r1", "w", execution="chain-1")  # the run before a restart
-    await activity_env("x/r1", "3").run(BridgeActivities(runtime).report, ReportInput(stale, "complete", result=1))
-    await activity_env("x/r1", "4").run(BridgeActivities(runtime).status, StatusInput(stale, "waiting"))
-    assert (await _status(runtime, agent_name)).status == "running"
-    await activity_env("x/r1", "5").run(BridgeActivities(runtime).report, ReportInput(run, "complete", result=2))
-    info = await _status(runtime, agent_name)
-    assert (info.status, info.result) == ("complete", 2)
+@pytest.mark.parametrize(("outcome", "after"), [("complete", "complete"), ("error", "errored")])
+async def test_a_run_that_reports_its_end_is_ended_though_a_pause_came_too_late(
+    runtime: AgentRuntime, agent_name: str, outcome: str, after: str
+) -> None:
+    """Its last step done, a run pauses no more: the row said `paused` for ever after."""
+    run = await _row(runtime, agent_name, "paused")
+    report = ReportInput(run, outcome, result=1, error={"name": "E", "message": "m"})
+    await activity_env("x/r1", "2").run(BridgeActivities(runtime).report, report)
+    assert (await _status(runtime, agent_name)).status == after
 
 
-async def test_a_row_tracked_before_rows_kept_their_index_member_still_moves(
+async def test_numbered_pause_and_resume_reports_count_newest_first_and_fence_the_controls_marks(
     runtime: AgentRuntime, agent_name: str
 ) -> None:
-    await _row(runtime, agent_name, "queued")
+    run = await _row(runtime, agent_name, "running")
     keys = runtime.agent("recorder-agent", agent_name).keys
-    member = await runtime.redis.hget(keys.run("r1"), "member")
-    await runtime.redis.hdel(keys.run("r1"), "member")  # as rows created by an earlier version
-    await runtime.tracker.transition(keys, "r1", "running")
-    assert await runtime.redis.zscore(keys.runs_by_status("running"), member) == 0
-    assert await runtime.redis.zscore(keys.runs_by_status("queued"), member) is None
+    status = BridgeActivities(runtime).status
+
+    async def row() -> tuple[str, str | None]:
+        raw = await runtime.redis.hgetall(keys.run("r1"))
+        return raw["status"], raw.get("controls")
+
+    # Two controls' marks, then the run's reports of the signals, the second first.
+    await runtime.tracker.transition(keys, "r1", "paused", control_mark=True)  # signal 1
+    await runtime.tracker.transition(keys, "r1", "running", only_from="paused", control_mark=True)  # signal 2
+    await activity_env("x/r1", "6").run(status, StatusInput(run, "running", controls=2))
+    await activity_env("x/r1", "7").run(status, StatusInput(run, "paused", controls=1))  # late: changes nothing
+    assert await row() == ("running", "2")
+    # A third control's mark that lands after the run's report of it changes nothing.
+    await activity_env("x/r1", "8").run(status, StatusInput(run, "waiting", "go", controls=3))
+    assert await row() == ("waiting", "3")
+    await runtime.tracker.transition(keys, "r1", "paused", control_mark=True)  # signal 3's mark, late
+    assert await row() == ("waiting", "3")
+    # One that lands first stands until the run's word comes.
+    await runtime.tracker.transition(keys, "r1", "paused", control_mark=True)  # signal 4
+    assert await row() == ("paused", "3")
+    await activity_env("x/r1", "9").run(status, StatusInput(run, "paused", controls=4))
+    assert await row() == ("paused", "4")

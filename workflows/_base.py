@@ -49,6 +49,7 @@ _LOCAL_TIMEOUT = timedelta(seconds=10)
 _LOCAL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 _STATUS_AFTER_PROGRESS = "agents.status-after-progress"
 _RESUME_MARKED_BY_AGENT = "agents.resume-marked-by-agent"
+_REPORTS_CONTROLS = "agents.reports-pause-and-resume"
 
 
 @dataclass
@@ -209,14 +210,23 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._events.append(ReceivedEvent(event.type, event.payload, workflow.now(), event.resumes, event.id))
 
     @workflow.signal(name=Bridge.SIGNAL_PAUSE)
-    def _on_pause(self) -> None:
+    async def _on_pause(self) -> None:
         self._paused = True
+        # The run says what it did, numbered: pauses and resumes from several API
+        # processes reach it in one order (its history), while the controls' own marks
+        # land in Redis in any order; the numbered report puts the row right.
+        if workflow.patched(_REPORTS_CONTROLS):
+            self._controls += 1
+            await self._set_status("paused", controls=self._controls)
 
     @workflow.signal(name=Bridge.SIGNAL_RESUME)
     async def _on_resume(self) -> None:
         self._paused = False
-        # The agent marks a resumed run `running`; one still blocked on an event says so.
-        if self._waiting_for is not None:
+        if workflow.patched(_REPORTS_CONTROLS):
+            self._controls += 1
+            status = "running" if self._waiting_for is None else "waiting"
+            await self._set_status(status, waiting_for=self._waiting_for, controls=self._controls)
+        elif self._waiting_for is not None:  # history from before the numbered reports
             await self._set_status("waiting", waiting_for=self._waiting_for)
 
     # ----- internals -----
@@ -240,6 +250,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._carried: list[CarriedWrite] = []
         self._posted = False
         self._writes_flushing = asyncio.Lock()
+        self._controls = 0
+        """Pause and resume signals taken (see StatusInput.controls)."""
 
     async def _execute(self, input: AgentWorkflowInput) -> Any:
         self._input = input
@@ -322,6 +334,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             "reported": self._reported,
             "paused": self._paused,
             "redeploys": self._redeploys,
+            "controls": self._controls,
         }
         workflow.continue_as_new(
             AgentWorkflowInput(
@@ -345,6 +358,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._reported = bool(carried.get("reported"))
         self._paused = bool(carried.get("paused"))
         self._redeploys = int(carried.get("redeploys") or 0)
+        self._controls = int(carried.get("controls") or 0)
 
     def _parse_params(self, params: dict[str, Any]) -> Any:
         model = type(self).params_model
@@ -406,7 +420,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             return
         await self._set_status("running")
 
-    async def _set_status(self, status: str, *, waiting_for: str | None = None) -> None:
+    async def _set_status(self, status: str, *, waiting_for: str | None = None, controls: int | None = None) -> None:
         if self._run is not None and not self._recalling:
             await self._flush_writes()
             # Progress goes out through the worker's outbox, on its own: a status report
@@ -416,9 +430,12 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             if self._posted and workflow.patched(_STATUS_AFTER_PROGRESS):
                 await self._delivered()
             taken = list(self._consumed)
-            report = StatusInput(self._run, status, waiting_for, consumed=taken)
+            report = StatusInput(self._run, status, waiting_for, consumed=taken, controls=controls)
             if await self._local(Bridge.STATUS, report, f"status {status}"):
-                del self._consumed[: len(taken)]  # recorded: the agent's fence holds them now
+                # Recorded: the agent's fence holds them now. By id, not by count: a
+                # signal handler's report may be in flight beside the run's own, and
+                # ids taken after this report was made must stay for the next.
+                self._consumed = [id for id in self._consumed if id not in taken]
 
     async def _local(self, activity: str, arg: Any, what: str) -> Any:
         try:

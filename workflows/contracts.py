@@ -149,12 +149,16 @@ class TrackInput:
 @dataclass
 class StatusInput:
     run: RunRef
-    status: Literal["running", "waiting"]
+    status: Literal["running", "waiting", "paused"]
     """What the run reports of itself; the agent's controls set the other statuses."""
     waiting_for: str | None = None
     """With `waiting`: the event type the run waits for (the agent checks it on delivery)."""
     consumed: list[str] = field(default_factory=list)
     """Ids of the events the run took since its last report (see WorkflowEventSignal.id)."""
+    controls: int | None = None
+    """Set when the report answers a pause or resume signal: how many of those the run
+    has taken (`paused`, or what it does on resuming). Only the newest such report
+    counts, whatever order the reports land in."""
 
 
 @dataclass

@@ -11,7 +11,18 @@
 --       RunTracker.mark_resumed); ids of events the run
 --       has taken (comma separated, '' none; recorded whatever else happens); an event
 --       type: while an event of that type is pending the run goes `running` instead, with
---       no fields written ('' none); the message to publish then; then field/value pairs.
+--       no fields written ('' none); the message to publish then; the number of a run's
+--       report of a pause or resume it took (its `controls` count: applied only if
+--       greater than the row's, which it then becomes; '' none); '1' for a control's mark
+--       after its pause or resume signal, made under the run's control lock: the mark
+--       numbers the signal as the run will (the row's `issued` count, plus one) and
+--       applies only if the run has reported no control of that number or later ('' not
+--       such a mark); '1' for a restart's write, whose ARGV[5] is the new chain: should a
+--       report of that chain have come first, only the fields are written ('' not one);
+--       then field/value pairs.
+-- A reporter's run id (ARGV[5]) is checked against the row's: another chain's report
+-- changes nothing. A row without one (a start or restart under way) takes the first
+-- reporter's as its own, unless a restart retired that chain (`retired`, space separated).
 -- The message may hold the placeholder NAME_HOLE (a JSON string) where the run's workflow
 -- name goes: a control that knows only the run's id announces in the same one call.
 -- Returns {status after the call, 1 if it changed else 0, when it expires or ''}, or {}
@@ -26,7 +37,18 @@ local run_id = ''  -- the row's execution, read only when an argument needs it
 if ARGV[5] ~= '' or ARGV[11] ~= '' or ARGV[14] ~= '' then
   run_id = redis.call('HGET', KEYS[1], 'run_id') or ''
 end
-if ARGV[5] ~= '' and run_id ~= '' and run_id ~= ARGV[5] then return unchanged end
+if ARGV[18] ~= '' and run_id == ARGV[5] then  -- the new chain reported first: its status stands
+  for i = 19, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  return unchanged
+end
+if ARGV[5] ~= '' and run_id == '' then
+  local retired = redis.call('HGET', KEYS[1], 'retired')
+  if retired and string.find(' ' .. retired .. ' ', ' ' .. ARGV[5] .. ' ', 1, true) then return unchanged end
+  redis.call('HSET', KEYS[1], 'run_id', ARGV[5])
+  run_id = ARGV[5]
+elseif ARGV[5] ~= '' and run_id ~= ARGV[5] then
+  return unchanged
+end
 local taken, pending = KEYS[#KEYS - 1], KEYS[#KEYS]
 if ARGV[13] ~= '' then
   for id in string.gmatch(ARGV[13], '[^,]+') do
@@ -35,7 +57,17 @@ if ARGV[13] ~= '' then
   end
   redis.call('EXPIRE', taken, EVENTS_TTL)
 end
-local target, announce, first_field = ARGV[1], ARGV[8], 16
+local controls = tonumber(redis.call('HGET', KEYS[1], 'controls') or '0')
+if ARGV[16] ~= '' then  -- the run's own word on a pause or resume: only the newest counts
+  if tonumber(ARGV[16]) <= controls then return unchanged end
+  redis.call('HSET', KEYS[1], 'controls', ARGV[16])
+end
+if ARGV[17] ~= '' then  -- a control's mark: the run's own word on it (or a later one) stands
+  local issued = tonumber(redis.call('HGET', KEYS[1], 'issued') or '0') + 1
+  redis.call('HSET', KEYS[1], 'issued', issued)
+  if controls >= issued then return unchanged end
+end
+local target, announce, first_field = ARGV[1], ARGV[8], 19
 if ARGV[11] ~= '' then  -- a control's mark: its event is delivered and, until the run says so, not taken
   if redis.call('SISMEMBER', taken, ARGV[11]) == 1 then return unchanged end
   redis.call('HSET', pending, ARGV[11], ARGV[12] .. '|' .. run_id)

@@ -1,0 +1,134 @@
+"""Controls racing each other through two API processes: after quiescence, tracking
+says what Temporal did (the last pause or resume in the run's history, the execution a
+restart started)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from agents import AgentRuntime
+from tests.helpers import eventually
+from workflows.contracts import Bridge
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+_TRIALS = 30
+
+
+async def _controls(client: Client, temporal_id: str) -> tuple[str, int]:
+    """What the run's pause and resume signals did, as its history orders them: `paused`
+    or `running` after the last one, and how many there were."""
+    last, count = "running", 0
+    async for event in client.get_workflow_handle(temporal_id).fetch_history_events():
+        if event.HasField("workflow_execution_signaled_event_attributes"):
+            name = event.workflow_execution_signaled_event_attributes.signal_name
+            if name in (Bridge.SIGNAL_PAUSE, Bridge.SIGNAL_RESUME):
+                last, count = ("paused" if name == Bridge.SIGNAL_PAUSE else "running"), count + 1
+    return last, count
+
+
+async def test_pause_racing_resume_through_two_apis_leaves_the_row_as_the_run_took_them(
+    two_apis: list[str], client: Client, runtime: AgentRuntime, agent_name: str
+) -> None:
+    """Resume marked the row before its signal: a pause through the other API read
+    `running` in between, signalled, marked `paused`, and the resume's signal landed
+    after it: a row `paused` for a run that ran on (3 of 18 trials by hand; this test
+    failed at its 5th trial before the fix)."""
+    url = f"/agents/recorder-agent/{agent_name}/workflows"
+    rng = random.Random(27)
+    async with (
+        httpx.AsyncClient(base_url=two_apis[0], timeout=30) as one,
+        httpx.AsyncClient(base_url=two_apis[1], timeout=30) as other,
+    ):
+        started = await one.post(url, json={"workflow": "event_flow", "id": "r", "params": {"sleep_first": "1 hour"}})
+        assert started.status_code == 201, started.text
+        temporal_id = started.json()["temporal_workflow_id"]
+        agent = runtime.agent("recorder-agent", agent_name)
+
+        signalled = 0
+
+        async def settled(trial: int) -> None:
+            """Every signal is in the run's history (Temporal buffers one that comes during
+            a workflow task until the task ends) and every report of the run's has landed
+            (quiescence): the row must say what the run did. A control's mark may show a
+            status for a moment before."""
+            truth, count = await eventually(
+                lambda: _controls(client, temporal_id), lambda c: c[1] == signalled, what="signals in history"
+            )
+
+            async def row() -> tuple[str, int]:
+                raw = await runtime.redis.hgetall(agent.keys.run("r"))
+                return raw["status"], int(raw.get("controls", 0))
+
+            await eventually(
+                row,
+                lambda r: r == (truth, count),
+                timeout=5,
+                what=f"trial {trial}: the row {truth} after {count} pauses and resumes, as the run is",
+            )
+
+        await eventually(lambda: agent.get_workflow("r"), lambda i: i.status == "running", what="started")
+        for trial in range(_TRIALS):
+            if (await agent.get_workflow("r")).status == "running":
+                first = await one.post(f"{url}/r/pause")
+                assert first.status_code == 200, first.text
+                signalled += 1
+                await settled(trial)
+            gap = rng.uniform(0, 0.003)  # the window: the resume between its mark and its signal
+
+            async def pause_later(gap: float = gap) -> int:
+                await asyncio.sleep(gap)
+                return (await one.post(f"{url}/r/pause")).status_code
+
+            resumed, paused = await asyncio.gather(other.post(f"{url}/r/resume"), pause_later())
+            assert resumed.status_code == 200 and paused in (200, 409), (resumed.text, paused)
+            signalled += 1 + (paused == 200)
+            await settled(trial)
+
+
+async def test_approve_racing_restart_leaves_the_row_following_the_new_run(
+    two_apis: list[str], client: Client, runtime: AgentRuntime, agent_name: str
+) -> None:
+    """Restart blanked the row's run id before starting the new run: the old run's
+    completion (the approval's doing) landed in that gap, and the row said `complete`
+    while the restarted run was RUNNING, refusing pause, resume and terminate (3 of 15
+    trials by hand)."""
+    url = f"/agents/recorder-agent/{agent_name}/workflows"
+    agent = runtime.agent("recorder-agent", agent_name)
+    rng = random.Random(3)
+    async with (
+        httpx.AsyncClient(base_url=two_apis[0], timeout=30) as one,
+        httpx.AsyncClient(base_url=two_apis[1], timeout=30) as other,
+    ):
+        for trial in range(15):
+            run_id = f"r{trial}"
+            started = await one.post(url, json={"workflow": "approval", "id": run_id, "params": {"title": "t"}})
+            assert started.status_code == 201, started.text
+            await eventually(lambda r=run_id: agent.get_workflow(r), lambda i: i.status == "waiting", what="waiting")
+
+            async def approve_later(gap: float = rng.uniform(0, 0.004), run_id: str = run_id) -> int:
+                await asyncio.sleep(gap)
+                return (await one.post(f"{url}/{run_id}/approve", json={})).status_code
+
+            restarted, approved = await asyncio.gather(other.post(f"{url}/{run_id}/restart", json={}), approve_later())
+            assert restarted.status_code == 200 and approved in (202, 409), (restarted.text, approved)
+            handle = client.get_workflow_handle(started.json()["temporal_workflow_id"])
+
+            async def both(handle=handle, run_id=run_id) -> tuple[object, object, str | None, str | None]:
+                described = await handle.describe()
+                row = await agent.get_workflow(run_id)
+                chain = described.raw_description.workflow_execution_info.first_run_id
+                return described.status.name, row.status, chain, row.run_id
+
+            # The new run waits for its own approval, or took this one (then completes).
+            await eventually(
+                both,
+                lambda b: b[2] == b[3] and (b[0], b[1]) in (("RUNNING", "waiting"), ("COMPLETED", "complete")),
+                timeout=10,
+                what=f"trial {trial}: the row following the restarted run",
+            )
