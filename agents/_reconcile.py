@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from workflows import error_info
 
+from ._deadlines import temporal_unreachable
 from ._messages import workflow_status
 from ._redeploy import continue_on_new_code, is_replay_mismatch
 from ._tracking import WorkflowInfo
@@ -25,6 +26,7 @@ log = structlog.get_logger("agents.reconcile")
 # A run that Temporal says has ended may leave any unfinished status, `paused` included.
 _UNFINISHED = "queued,running,waiting,paused"
 _DESCRIBE_TIMEOUT = timedelta(seconds=2)
+_RESULT_TIMEOUT = timedelta(seconds=5)
 _GAVE_UP = "the run's history does not replay on its workflow's code, and it already continued on new code too often: "
 PROBLEM_ATTEMPTS = 3
 """Failed tries of one workflow task after which a running run shows a `problem`."""
@@ -38,12 +40,15 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return info  # not started yet, or purged by namespace retention
-        if err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        if temporal_unreachable(err):
             # Temporal is down: what tracking says is still the best answer for a read.
             log.warning("temporal unreachable; serving tracking as it is", tracking_id=info.workflow_id)
             return info
         raise
     status = description.status
+    # The result of the execution just described, not of whatever runs under the id by
+    # the time it is read (a restart's), and within a deadline.
+    handle = rt.temporal.get_workflow_handle(info.temporal_workflow_id, run_id=description.run_id)
     if status == WorkflowExecutionStatus.RUNNING:
         return await _note_problem(rt, agent, info, handle, description)
     if status in (None, WorkflowExecutionStatus.CONTINUED_AS_NEW):
@@ -53,10 +58,10 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
         return info  # a newer execution (restart) owns the row
     fields: dict[str, Any]
     if status == WorkflowExecutionStatus.COMPLETED:
-        target, fields = "complete", {"result": await handle.result()}
+        target, fields = "complete", {"result": await handle.result(rpc_timeout=_RESULT_TIMEOUT)}
     elif status == WorkflowExecutionStatus.FAILED:
         try:
-            await handle.result()
+            await handle.result(rpc_timeout=_RESULT_TIMEOUT)
             fields = {"error": {"name": "Error", "message": "the run failed"}}
         except WorkflowFailureError as failure:
             fields = {"error": error_info(failure.cause)}
@@ -119,7 +124,7 @@ async def _note_problem(
 
 async def _last_task_failure(handle: Any) -> str:
     message = "its workflow task fails (see the run in Temporal UI)"
-    async for event in handle.fetch_history_events():
+    async for event in handle.fetch_history_events(rpc_timeout=_RESULT_TIMEOUT):
         if event.HasField("workflow_task_failed_event_attributes"):
             message = event.workflow_task_failed_event_attributes.failure.message or message
     return message

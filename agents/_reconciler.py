@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from temporalio.service import RPCError
 
+from ._deadlines import DEFAULT_RPC_TIMEOUT
 from ._reconcile import reconcile_with_temporal
 from ._runs import AGENT_NAME, AGENT_TYPE
 from ._tracking import FINISHED, now_ms, retention_key
@@ -86,7 +87,7 @@ class Reconciler:
         since = (self._since - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         query = f'CloseTime >= "{since}" AND {_ENDED}'
         changed = 0
-        async for execution in self._rt.temporal.list_workflows(query):
+        async for execution in self._rt.temporal.list_workflows(query, rpc_timeout=DEFAULT_RPC_TIMEOUT):
             agent, tracking_id = self._tracked_as(execution)
             if agent is None or tracking_id is None:
                 continue  # not a run an agent started
@@ -105,7 +106,7 @@ class Reconciler:
         query = f"ExecutionStatus='Running' AND TemporalReportedProblems IS NOT NULL AND {AGENT_TYPE.name} IS NOT NULL"
         noted = 0
         try:
-            async for execution in self._rt.temporal.list_workflows(query):
+            async for execution in self._rt.temporal.list_workflows(query, rpc_timeout=DEFAULT_RPC_TIMEOUT):
                 agent, tracking_id = self._tracked_as(execution)
                 if agent is None or tracking_id is None:
                     continue

@@ -28,6 +28,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from workflows.contracts import CARRIED_WRITES_HEADER, Bridge, CarriedWrite
 
+from ._deadlines import DEFAULT_RPC_TIMEOUT
 from ._messages import workflow_status
 from ._tracking import WorkflowInfo
 
@@ -149,7 +150,7 @@ async def continue_on_new_code(
     """Start the run again on the current code with what its failed execution proves
     done; False if it may not (too many continuations: the caller ends it `errored`)."""
     handle = rt.temporal.get_workflow_handle(info.temporal_workflow_id, run_id=failed_run_id)
-    history = await handle.fetch_history()
+    history = await handle.fetch_history(rpc_timeout=DEFAULT_RPC_TIMEOUT)
     started, carried = carried_from_history(list(history.events), rt.temporal.data_converter.payload_converter)
     if carried["redeploys"] > REDEPLOY_LIMIT:
         return False

@@ -154,20 +154,49 @@ class RunService:
         check_json(metadata, what="metadata")
         info = _queued_row(agent, id, name, data, metadata)
         if not await self._rt.tracker.create(agent.keys, info, retention=parse_retention(retention)):
-            raise ConflictError(f"a workflow with id {id!r} already exists for this agent")
+            return await self._start_again(agent, id, name)
         try:
             handle = await self._start_on_temporal(agent, info, reuse=False)
         except WorkflowAlreadyStartedError:
             await self._rt.tracker.delete(agent.keys, id)
             raise ConflictError(f"a workflow with id {id!r} already exists for this agent") from None
-        except BaseException:
-            await self._rt.tracker.delete(agent.keys, id)
+        except BaseException as err:
+            # Refused: nothing started, so nothing stays tracked. Timed out or cut off:
+            # Temporal may have started it, so the row stays (the run's first report
+            # gives it its run id) and the same start again finishes the job.
+            if not _maybe_applied(err):
+                await self._rt.tracker.delete(agent.keys, id)
             raise
         row = await self._rt.tracker.set_run_id(agent.keys, id, handle.first_execution_run_id or "")
         self._rt.metrics.workflow_starts.labels(name).inc()
         if row is None:  # deleted in the meantime by another request
             raise NotFoundError(f"workflow {id!r} was deleted as it started")
         return row
+
+    async def _start_again(self, agent: Agent[Any], id: str, name: str) -> WorkflowInfo:
+        """A start under an id that is tracked already: 409, unless it is the row of a
+        start that timed out (queued, no run, older than a start may take), which this
+        start completes: the run is started now, or found started then."""
+        info = await self._rt.tracker.get(agent.keys, id)
+        stranded = (
+            info is not None
+            and info.status == RunStatus.QUEUED
+            and not info.run_id
+            and info.workflow_name == name
+            and now_ms() - info.created_at > CONTROL_RPC_TIMEOUT.total_seconds() * 1000
+        )
+        if info is None or not stranded:
+            raise ConflictError(f"a workflow with id {id!r} already exists for this agent")
+        try:
+            handle = await self._start_on_temporal(agent, info, reuse=False)
+        except WorkflowAlreadyStartedError:  # the timed-out start had reached Temporal
+            handle = self._rt.temporal.get_workflow_handle(info.temporal_workflow_id)
+            described = await handle.describe()
+            chain = described.raw_description.workflow_execution_info.first_run_id
+            await self._rt.tracker.set_run_id(agent.keys, id, chain)
+            return _found(agent, id, await self.get(agent, id))
+        self._rt.metrics.workflow_starts.labels(name).inc()
+        return _found(agent, id, await self._rt.tracker.set_run_id(agent.keys, id, handle.first_execution_run_id or ""))
 
     async def deliver(
         self, agent: Agent[Any], workflow: str, key: str, *, type: str, payload: Any, params: Any = None

@@ -64,12 +64,13 @@ class StandaloneRuns:
             "result": None,
             "error": None,
         }
-        handle = self._rt.temporal.get_workflow_handle(workflow_id)
+        # The execution just described (not a newer one's result, waited for), within a deadline.
+        handle = self._rt.temporal.get_workflow_handle(workflow_id, run_id=description.run_id)
         if status == "complete":
-            out["result"] = await handle.result()
+            out["result"] = await handle.result(rpc_timeout=CONTROL_RPC_TIMEOUT)
         elif description.status == WorkflowExecutionStatus.FAILED:
             try:
-                await handle.result()
+                await handle.result(rpc_timeout=CONTROL_RPC_TIMEOUT)
             except WorkflowFailureError as failure:
                 out["error"] = error_info(failure.cause)
         return out

@@ -8,6 +8,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from ._deadlines import RpcDeadlines
 from .settings import Settings
 
 # Pydantic models and dataclasses both round-trip through Temporal payloads.
@@ -38,12 +39,13 @@ PASSTHROUGH = {
 
 
 async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """A Temporal client with the framework's data converter (and an SDK runtime, for
-    example one that exports metrics)."""
+    """A Temporal client with the framework's data converter, a deadline on every call
+    (`RpcDeadlines`), and an SDK runtime if given (for example one that exports metrics)."""
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=DATA_CONVERTER,
+        interceptors=[RpcDeadlines()],
         runtime=runtime,
     )
 

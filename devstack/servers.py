@@ -87,6 +87,7 @@ class _Child:
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return
+        proc.send_signal(signal.SIGCONT)  # a frozen one would not act on the signal
         proc.send_signal(sig)
         try:
             proc.wait(timeout)
@@ -97,6 +98,16 @@ class _Child:
     def kill(self) -> None:
         """kill -9: the crash a durability test needs."""
         self.stop(signal.SIGKILL)
+
+    def freeze(self) -> None:
+        """SIGSTOP: a server that hangs (connections accepted, nothing answered)."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT: a frozen server goes on where it stopped."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
 
 
 class ValkeyServer(_Child):

@@ -145,6 +145,21 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
         assert approval.status_code == 201, approval.text
         agent = runtime.agent("recorder-agent", agent_name)
         await wait_for_status(agent, "approval", "waiting")
+        # A paused run and a finished one: resume and restart must write nothing while
+        # Temporal is down (resume marked the row running first, restart wiped it).
+        for run_id, params in (("paused", {"sleep_first": "1 hour"}), ("done", {})):
+            assert (
+                await web.post(
+                    f"{agent_url}/workflows", json={"workflow": "event_flow", "id": run_id, "params": params}
+                )
+            ).status_code == 201
+        await wait_for_status(agent, "paused", "running")
+        assert (await web.post(f"{agent_url}/workflows/paused/pause")).status_code == 200
+        await wait_for_status(agent, "done", "waiting")
+        assert (
+            await web.post(f"{agent_url}/workflows/done/events", json={"type": "go", "payload": 1})
+        ).status_code == 202
+        done = await wait_for_status(agent, "done", "complete")
         at_kill = await lines_at_least(path, 3)
         own_temporal.kill()
 
@@ -160,6 +175,10 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
         assert [(w["workflow_id"], w["status"]) for w in listed["workflows"]] == [("run", "running")]
         one = await web.get(f"{agent_url}/workflows/run")
         assert one.status_code == 200 and one.json()["status"] == "running"
+        assert (await web.post(f"{agent_url}/workflows/paused/resume")).status_code == 503
+        assert (await runtime.tracker.get(agent.keys, "paused")).status == "paused"
+        assert (await web.post(f"{agent_url}/workflows/done/restart", json={})).status_code == 503
+        assert await runtime.tracker.get(agent.keys, "done") == done
 
         own_temporal.start()
         info = await wait_for_status(
@@ -168,6 +187,7 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
         assert info.status == "complete" and info.result == {"processed": 10}
         assert (await web.post(f"{agent_url}/workflows/approval/approve", json={})).status_code == 202
         assert (await wait_for_status(agent, "approval", "complete", "errored")).status == "complete"
+        assert (await web.post(f"{agent_url}/workflows/paused/resume")).status_code == 200  # retried: it works
         assert (await runtime.load_agent("recorder-agent", agent_name)).state["done"] == 10
     counts = journal(path)
     assert sorted(counts) == list(range(10))
@@ -240,3 +260,42 @@ async def test_twenty_workflows_merge_while_clients_write_and_every_client_conve
     finally:
         for watcher in watchers:
             await watcher.close()
+
+
+async def test_a_hung_temporal_answers_503_with_retry_after_and_reads_are_served_from_tracking(
+    settings: Settings, own_temporal: TemporalDevServer, agent_name: str
+) -> None:
+    """Temporal that accepts connections and never answers (SIGSTOP): every control
+    answered 502 'Timeout expired' (the SDK reports its deadline as CANCELLED), a GET of
+    an unfinished run failed too, and a start that timed out deleted its row, although
+    Temporal may have started the run: 409 for ever on the same start again."""
+    settings = settings.model_copy(update={"temporal_address": own_temporal.address})
+    temporal = await connect_temporal(settings)
+    async with _stack(settings, temporal) as (runtime, web, _):
+        url = f"/agents/recorder-agent/{agent_name}/workflows"
+        started = await web.post(url, json={"workflow": "approval", "id": "w", "params": {"title": "t"}})
+        assert started.status_code == 201, started.text
+        agent = runtime.agent("recorder-agent", agent_name)
+        await wait_for_status(agent, "w", "waiting")
+        own_temporal.freeze()
+        try:
+            began = time.monotonic()
+            approve = await web.post(f"{url}/w/approve", json={})
+            assert approve.status_code == 503 and approve.headers["retry-after"], approve.text
+            assert "Temporal is unreachable" in approve.json()["message"]
+            assert time.monotonic() - began < 12  # one control's deadline, not for ever
+            began = time.monotonic()
+            read = await web.get(f"{url}/w")
+            assert read.status_code == 200 and read.json()["status"] == "waiting", read.text
+            assert time.monotonic() - began < 6
+            start = await web.post(url, json={"workflow": "event_flow", "id": "n"})
+            assert start.status_code == 503, start.text
+            assert (await web.get(f"{url}/n")).json()["status"] == "queued"  # kept: it may have started
+        finally:
+            own_temporal.thaw()
+        await asyncio.sleep(5)  # the timed-out start is older than any start may take
+        again = await web.post(url, json={"workflow": "event_flow", "id": "n"})
+        assert again.status_code == 201, again.text
+        await wait_for_status(agent, "n", "waiting", timeout=30)
+        assert (await web.post(f"{url}/w/approve", json={})).status_code == 202
+        assert (await wait_for_status(agent, "w", "complete", "errored")).status == "complete"

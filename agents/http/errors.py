@@ -14,8 +14,9 @@ from redis.exceptions import ClusterError, RedisClusterException, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
+from agents._deadlines import temporal_unreachable
 from agents.errors import AgentError
 
 _CODES = {
@@ -99,7 +100,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RPCError)
     async def temporal_error(request: Request, exc: RPCError) -> ErrorResponse:
-        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+        if temporal_unreachable(exc):
             return ErrorResponse(
                 {"error": "unavailable", "message": "Temporal is unreachable; try again shortly"},
                 status_code=503,
