@@ -4,14 +4,13 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 API_HOST=0.0.0.0
 WORKDIR /app
 
-# Dependencies first, in a layer of their own: a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-      > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+# Dependencies first, in a layer of their own (a code change does not reinstall them),
+# exactly as locked: the image builds the same whenever it is built.
+COPY requirements/api.lock ./requirements/
+RUN pip install -r requirements/api.lock \
     && useradd --create-home --uid 10001 app
 
-COPY README.md ./
+COPY pyproject.toml README.md ./
 COPY agents ./agents
 COPY workflows ./workflows
 COPY activities ./activities

@@ -4,12 +4,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test-tools lint format dev test bench worker api clean
+.PHONY: install lock deps-latest deps-lowest test-tools lint format dev test bench worker api clean
 
-$(STAMP): pyproject.toml
+# Installed from the lock files (requirements/*.lock, written by `make lock` from
+# pyproject.toml): every machine gets the versions the suite ran with.
+$(STAMP): pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -r requirements/dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # The API's own dependencies and nothing else, as the Dockerfile installs them: benchmarks
@@ -18,12 +20,41 @@ $(STAMP): pyproject.toml
 API_VENV  := .venv-api
 API_STAMP := $(API_VENV)/.installed
 
-$(API_STAMP): pyproject.toml
+$(API_STAMP): pyproject.toml requirements/api.lock
 	$(PYTHON) -m venv $(API_VENV)
-	$(PYTHON) -c "import tomllib; print('\\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-		> $(API_VENV)/requirements.txt
-	$(API_VENV)/bin/python -m pip install --quiet -r $(API_VENV)/requirements.txt
+	$(API_VENV)/bin/python -m pip install --quiet -r requirements/api.lock
 	touch $(API_STAMP)
+
+## Write the lock files from pyproject.toml (uv, universal: every platform's markers kept).
+lock: $(STAMP)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 -q -o requirements/api.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --extra dev --extra bench -q \
+		-o requirements/dev.lock
+
+# The tests that fail when a library we reach into changes what we rely on (README,
+# "What we rely on"), plus the import of every module.
+GUARD_TESTS = tests/test_server_protocol.py tests/test_sandbox_runner.py tests/test_library_guards.py \
+	tests/test_architecture.py
+
+## The newest versions pyproject.toml allows, in a venv of their own, and the guard tests.
+deps-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade -e '.[dev]'
+	.venv-latest/bin/python -m pip list --format=freeze | grep -iE '^(temporalio|starlette|uvicorn|redis|fastapi|pydantic)=='
+	.venv-latest/bin/python -m pytest -q $(GUARD_TESTS)
+
+## The floors pyproject.toml states (uv's lowest-direct resolution), and the guard tests.
+deps-lowest: $(STAMP)
+	rm -rf .venv-lowest
+	$(PYTHON) -m venv .venv-lowest
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --resolution lowest-direct --python-version 3.11 --extra dev -q \
+		-o .venv-lowest/requirements.txt
+	.venv-lowest/bin/python -m pip install --quiet -r .venv-lowest/requirements.txt
+	.venv-lowest/bin/python -m pip install --quiet --no-deps -e .
+	.venv-lowest/bin/python -m pytest -q $(GUARD_TESTS)
 
 install: $(STAMP)
 
@@ -67,4 +98,4 @@ api: $(STAMP)
 	$(PY) api.py
 
 clean:
-	rm -rf $(VENV) $(API_VENV) .pytest_cache test-output
+	rm -rf $(VENV) $(API_VENV) .venv-latest .venv-lowest .pytest_cache test-output

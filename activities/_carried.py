@@ -27,6 +27,7 @@ from temporalio.worker import (
 )
 
 from agents import REDIS_ERRORS, AgentBusyError
+from workflows import take_carried_writes
 from workflows.contracts import CARRIED_WRITES_HEADER, CarriedWrite, StateWriteInput
 
 log = structlog.get_logger("agents.bridge")
@@ -41,9 +42,8 @@ ApplyWrite = Callable[[StateWriteInput, str], Awaitable[Any]]
 
 class _Outbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> Any:
-        take = getattr(workflow.instance(), "_take_carried", None)
-        if take is not None and input.task_queue in (None, workflow.info().task_queue):
-            carried = take()
+        if input.task_queue in (None, workflow.info().task_queue):
+            carried = take_carried_writes(workflow.instance())
             if carried:  # only this worker's activities know to apply them
                 payload = workflow.payload_converter().to_payload(carried)
                 input.headers = {**input.headers, CARRIED_WRITES_HEADER: payload}

@@ -9,6 +9,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from agents.settings import Settings
+from workflows.temporal_internals import defines_activity
 
 
 class ActivityGroup:
@@ -23,8 +24,4 @@ class ActivityGroup:
         self.settings = settings
 
     def all(self) -> list[Callable[..., Any]]:
-        return [
-            getattr(self, name)
-            for name, member in inspect.getmembers(type(self))
-            if hasattr(member, "__temporal_activity_definition")
-        ]
+        return [getattr(self, name) for name, member in inspect.getmembers(type(self)) if defines_activity(member)]

@@ -25,6 +25,8 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
+from workflows import run_of
+
 STEP_HEADER = "agents-step"
 AGENT_HEADER = "agents-agent"
 
@@ -34,7 +36,7 @@ def _with_context(headers: Any, summary: str | None) -> dict[str, Payload]:
     out = dict(headers)
     if summary:
         out[STEP_HEADER] = converter.to_payload(summary)
-    run = getattr(workflow.instance(), "_run", None)
+    run = run_of(workflow.instance())
     if run is not None:
         out[AGENT_HEADER] = converter.to_payload(f"{run.agent.agent_type}/{run.agent.name}")
     return out

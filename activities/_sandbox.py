@@ -28,7 +28,8 @@ from typing import Any
 
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
-from temporalio.worker.workflow_sandbox._runner import _Instance
+
+from workflows.temporal_internals import sandbox_instance_class
 
 IN_SANDBOX = "__temporal_in_sandbox"
 """The global under which the SDK keeps the instance inside the sandbox."""
@@ -40,7 +41,7 @@ def _compiled(code: str) -> Any:
     return compile(code, "<string>", "exec")
 
 
-class _FastInstance(_Instance):
+class _FastInstance(sandbox_instance_class()):  # type: ignore[misc]
     def _run_code(self, code: Any, **extra_globals: Any) -> None:
         super()._run_code(_compiled(code) if isinstance(code, str) else code, **extra_globals)
 

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import PayloadConverter
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from workflows.contracts import CARRIED_WRITES_HEADER, Bridge, CarriedWrite
+from workflows.temporal_internals import is_nondeterminism
 
 from ._deadlines import DEFAULT_RPC_TIMEOUT
 from ._messages import workflow_status
@@ -48,9 +49,7 @@ _REPORTED = ("report_complete", "report_error")
 def is_replay_mismatch(error: BaseException | None) -> bool:
     """Whether a run's failure is a replay that no longer matches the code (a redeploy),
     not a sandbox violation or a failure of the workflow's own."""
-    # Core reports it as a bare ApplicationError whose message carries the error code;
-    # a sandbox violation is a RestrictedWorkflowAccessError with a message of its own.
-    return isinstance(error, ApplicationError) and "[TMPRL1100]" in error.message
+    return is_nondeterminism(error)
 
 
 def carried_from_history(

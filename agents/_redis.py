@@ -18,7 +18,14 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterPubSub, RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
+from workflows.versions import require_tested
+
 from .settings import Settings
+
+# ClusterPubSub.node_pubsub_mapping (which node subscriber holds which shard channels) and
+# RedisCluster.nodes_manager.initialize() (reload the slot map) are not documented: the
+# cluster hub's recovery rests on them (tests/test_library_guards.py, tests/test_cluster.py).
+require_tested("redis", "8.2", relies_on="ClusterPubSub.node_pubsub_mapping and nodes_manager.initialize()")
 
 REDIS_ERRORS = (RedisError, RedisClusterException)
 """What a Redis or Redis Cluster call raises when the server (or a shard) is away."""
@@ -26,6 +33,8 @@ REDIS_ERRORS = (RedisError, RedisClusterException)
 
 def connect_redis(settings: Settings, **options: Any) -> Redis:
     """A client for `settings` (not connected until first used)."""
+    options.setdefault("socket_timeout", settings.redis_socket_timeout)
+    options.setdefault("socket_connect_timeout", settings.redis_socket_timeout)
     if settings.redis_cluster:
         # Typed as Redis for the code that uses it: the cluster client has the same
         # commands, scripts, pipelines and (sharded) pub/sub.

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from workflows import AgentWorkflow
+from workflows.temporal_internals import defines_activity
 
 from ._agent import Agent
 from .errors import NotFoundError
@@ -57,7 +58,7 @@ class AppRegistry:
                 self._add(self.workflows, obj.workflow_name, obj, "workflow")
             elif _is_activity_group(obj) and obj not in self.activity_groups:
                 self.activity_groups.append(obj)
-            elif callable(obj) and hasattr(obj, "__temporal_activity_definition"):
+            elif callable(obj) and defines_activity(obj):
                 if obj not in self.activity_functions:
                     self.activity_functions.append(obj)
 

@@ -33,7 +33,17 @@ PASSTHROUGH = {
     # through (bench/scheduled_calls.py). App workflow modules stay sandboxed.
     **{
         f"workflows.{module}": "the framework's workflow code, imported once per worker, not per run"
-        for module in ("_base", "_calls", "_durations", "_errors", "_retries", "_step", "contracts")
+        for module in (
+            "_base",
+            "_calls",
+            "_durations",
+            "_errors",
+            "_retries",
+            "temporal_internals",
+            "_step",
+            "versions",
+            "contracts",
+        )
     },
 }
 

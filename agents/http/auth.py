@@ -27,6 +27,7 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agents._auth import Access, Authenticator, Principal
+from agents._starlette import route_match
 from agents.errors import AgentError
 from agents.settings import Settings
 from agents.ws.protocol import CloseCode, close_reason
@@ -85,8 +86,7 @@ def _claimed_by_route(scope: Scope) -> bool:
     for route in getattr(getattr(app, "router", None), "routes", ()):
         if isinstance(route, Mount):
             continue
-        match, _ = route.matches(scope)
-        if match is not Match.NONE:
+        if route_match(route, scope) is not Match.NONE:
             return True
     return False
 

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from agents._agent import enter
+from agents._starlette import route_match
 
 from .deps import AgentDep
 
@@ -32,6 +33,6 @@ async def agent_request(agent: AgentDep, request: Request, path: str) -> Any:
 
 def _framework_path(request: Request) -> bool:
     for route in request.app.router.routes:
-        if getattr(route, "endpoint", None) is not agent_request and route.matches(request.scope)[0] is Match.PARTIAL:
+        if getattr(route, "endpoint", None) is not agent_request and route_match(route, request.scope) is Match.PARTIAL:
             return True
     return False
