@@ -19,6 +19,7 @@ import structlog
 from temporalio.service import RPCError
 
 from ._deadlines import DEFAULT_RPC_TIMEOUT
+from ._lua import lua
 from ._reconcile import reconcile_with_temporal
 from ._runs import AGENT_NAME, AGENT_TYPE
 from ._tracking import FINISHED, now_ms, retention_key
@@ -42,6 +43,7 @@ class Reconciler:
         self._token = secrets.token_hex(8)
         self._lease_key = f"{runtime.settings.redis_key_prefix}reconciler:{runtime.settings.task_queue}"
         self._warned = False
+        self._extend = runtime.redis.register_script(lua("turn_extend"))
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -58,13 +60,11 @@ class Reconciler:
 
     async def _lead(self) -> bool:
         lease_ms = int(self._interval * 3000)
-        redis = self._rt.redis
-        if await redis.set(self._lease_key, self._token, nx=True, px=lease_ms):
+        if await self._rt.redis.set(self._lease_key, self._token, nx=True, px=lease_ms):
             return True
-        if await redis.get(self._lease_key) == self._token:
-            await redis.pexpire(self._lease_key, lease_ms)
-            return True
-        return False
+        # Extended only if still ours, in one step: a GET then a PEXPIRE could extend the
+        # lease another process took in between.
+        return bool(await self._extend(keys=[self._lease_key], args=[self._token, lease_ms]))
 
     async def remove_expired(self) -> int:
         """Remove finished runs whose retention ran out, whoever reads them or not."""

@@ -30,6 +30,7 @@ from redis.asyncio import Redis
 from ._keys import AgentKeys
 from ._lua import lua
 from ._state import StateSnapshot, decode_snapshot
+from ._tasks import background
 from .errors import AgentBusyError
 
 log = structlog.get_logger("agents.turns")
@@ -144,7 +145,7 @@ class TurnService:
         except BaseException:
             # Give up our place in the queue (cancelled, timed out or Redis failed); if
             # this cannot reach Redis either, the place lapses with its waiter TTL.
-            asyncio.ensure_future(self._forget(keys, token))
+            background(self._forget(keys, token))
             raise
 
     async def _forget(self, keys: AgentKeys, token: str) -> None:

@@ -151,6 +151,22 @@ class CallbackAgent(Agent[dict[str, Any]]):
         await self.runtime.redis.rpush(calls_key(self), json.dumps([callback.type, callback.workflow_id]))
 
 
+class ChurnAgent(Agent[dict[str, Any]]):
+    """Greets each client in its turn (20 ms of work) and records every greeting and
+    farewell, by connection id."""
+
+    async def on_connect(self, connection: Any) -> None:
+        await self.runtime.redis.rpush(calls_key(self), json.dumps(["connect", connection.id]))
+        await asyncio.sleep(0.02)
+
+    async def on_close(self, connection: Any) -> None:
+        await self.runtime.redis.rpush(calls_key(self), json.dumps(["close", connection.id]))
+
+    @callable_method
+    async def ping(self) -> str:
+        return "pong"
+
+
 class ProbeAgent(Agent[dict[str, Any]]):
     """Agent code written the natural way: read-modify-writes of `self.state`, which only
     keep every update if the agent runs one call at a time."""

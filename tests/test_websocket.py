@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import websockets
 
 from agents import AgentRuntime
 from agents.client import AgentClient, AgentClientError, AgentHttp
+from tests.helpers import eventually, recorded_calls
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -203,3 +205,28 @@ async def test_reconnect_after_the_api_restarts_resyncs_state(
     await client.close()
     server.should_exit = True
     await task
+
+
+async def test_clients_that_connect_and_drop_at_once_do_not_keep_the_agent_busy(
+    api_server: str, runtime: AgentRuntime, agent_name: str
+) -> None:
+    """200 clients connecting and dropping abruptly made on_connect run in the agent's
+    turn for clients already gone (a real call then waited 9.55 s in a 5 x 200 run),
+    on_close calls were lost to agent_busy, and every drop logged a traceback."""
+    url = f"{api_server.replace('http', 'ws')}/agents/churn-agent/{agent_name}"
+    sockets = await asyncio.gather(*(websockets.connect(f"{url}?_pk=c{i}") for i in range(200)))
+    for ws in sockets:
+        ws.transport.abort()  # gone without a close frame
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    async with AgentClient(api_server, "churn-agent", agent_name) as client:
+        assert await client.call("ping") == "pong"
+    assert loop.time() - began < 2.5, "a call waited behind greetings of clients already gone"
+    agent = runtime.agent("churn-agent", agent_name)
+
+    async def records() -> tuple[Counter[str], Counter[str]]:
+        calls = await recorded_calls(runtime.redis, agent)
+        return Counter(c for kind, c in calls if kind == "connect"), Counter(c for kind, c in calls if kind == "close")
+
+    connects, closes = await eventually(records, lambda r: r[0] == r[1], timeout=15, what="an on_close for each")
+    assert len(connects) < 100, f"{len(connects)} clients already gone were greeted"

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from agents._auth import ANONYMOUS, Principal
 from agents._payloads import to_json_value
+from agents._tasks import background
 
 from .protocol import CloseCode, close_reason
 
@@ -89,7 +90,7 @@ class Connection:
         if self.closed:
             return
         self.closed = True
-        asyncio.get_running_loop().create_task(self._close(code, reason))
+        background(self._close(code, reason))
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         if not self.closed:

@@ -15,19 +15,22 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from uvicorn.protocols.utils import ClientDisconnected
 
 from agents._agent import SERVER, WORKFLOW, Agent, enter
 from agents._auth import ANONYMOUS
 from agents._names import SAFE_NAME_RE
 from agents._payloads import MAX_JSON_DEPTH
 from agents._rpc import call_callable
-from agents.errors import AgentError, NotFoundError
+from agents._starlette import routed_scope
+from agents._tasks import background
+from agents.errors import AgentBusyError, AgentError, NotFoundError
 
 from . import protocol
 from .connection import Connection
 from .protocol import CloseCode
-from .server_protocol import direct_writer
+from .server_protocol import client_gone, direct_writer
 from .streaming import StreamingResponse
 
 log = structlog.get_logger("agents.ws")
@@ -52,23 +55,32 @@ class AgentSockets:
         # Not a coroutine itself, as the pass-through middlewares: no frame of this layer
         # stays for the connection's lifetime.
         if scope["type"] == "websocket" and (match := _SOCKET_PATH.fullmatch(scope["path"])):
-            scope["app"] = self.app  # as Starlette sets it: the handler reads app.state
-            scope["path_params"] = match.groupdict()  # as a router would
-            return self._sockets(scope, receive, send)
+            return self._sockets(routed_scope(scope, app=self.app, path_params=match.groupdict()), receive, send)
         return self.app(scope, receive, send)
 
     async def _socket(self, scope: Scope, receive: Receive, send: Send) -> None:
         params = scope["path_params"]
         websocket = WebSocket(scope, receive, send)
-        await agent_socket(websocket, params["agent"], params["name"], write_now=direct_writer(send))
+        await agent_socket(
+            websocket, params["agent"], params["name"], write_now=direct_writer(send), gone=client_gone(send)
+        )
 
 
 _MAX_CONCURRENT_CALLS = 32
 """Frames of one connection being handled at once; past that the connection is not read."""
 
 
+_ON_CLOSE_TRIES = 3
+"""Times `on_close` waits its turn (AGENT_TURN_WAIT each) before it is given up, logged."""
+
+
 async def agent_socket(
-    websocket: WebSocket, agent: str, name: str, *, write_now: Callable[[str], bool] | None = None
+    websocket: WebSocket,
+    agent: str,
+    name: str,
+    *,
+    write_now: Callable[[str], bool] | None = None,
+    gone: Callable[[], bool] = lambda: False,
 ) -> None:
     rt, hub = websocket.app.state.runtime, websocket.app.state.hub
     settings = rt.settings
@@ -105,24 +117,21 @@ async def agent_socket(
     )
     calls: set[asyncio.Task[None]] = set()
     with structlog.contextvars.bound_contextvars(agent=f"{agent}/{name}", connection=connection.id):
+        connected = False  # on_connect ran: on_close is owed
         try:
             await hub.join(instance.keys.channel, connection)  # broadcasts queue up from here on
             if instance.overrides("on_connect"):
                 try:  # in the agent's turn: the state sent next is the one on_connect saw
-                    await enter(instance, instance.on_connect, connection)
+                    connected = await enter(instance, _on_connect, instance, connection, gone)
                 except (RedisConnectionError, RedisTimeoutError):
                     raise
                 except Exception as err:  # the agent refused the connection (or stayed busy)
-                    await hub.leave(instance.keys.channel, connection)
                     await connection.close(CloseCode.POLICY, str(err) or "connection refused")
                     return
+                if not connected:
+                    return  # the client left while it waited for the turn: nothing to greet
             else:
                 await instance.refresh_state()
-        except (RedisConnectionError, RedisTimeoutError):
-            await hub.leave(instance.keys.channel, connection)
-            await connection.close(CloseCode.TRY_AGAIN, "Redis is unreachable: reconnect shortly")
-            return
-        try:
             connection.state_version = instance.state_version
             await connection.send_now(protocol.identity(name, agent, state_follows=instance.state_is_set))
             if instance.state_is_set:
@@ -130,22 +139,52 @@ async def agent_socket(
             await connection.send_now(protocol.MCP_EMPTY)
             connection.start_writing()
             await _receive(websocket, instance, connection, calls)
-        except Exception:
-            log.exception("websocket handler failed")
+        except (RedisConnectionError, RedisTimeoutError):
+            await connection.close(CloseCode.TRY_AGAIN, "Redis is unreachable: reconnect shortly")
+        except Exception as err:
+            if gone() or isinstance(err, WebSocketDisconnect | ClientDisconnected):
+                log.debug("client left", error=repr(err))  # an ordinary disconnect, not a failure
+            else:
+                log.exception("websocket handler failed")
         finally:
+            # Whatever ended it: the hub forgets the connection (and its subscription), so
+            # nothing leaks whichever exception got here.
             await hub.leave(instance.keys.channel, connection)
             connection.stop_writing()
+            connection.closed = True  # a streaming call still sending learns it has no reader
             if calls:
                 # What the client sent before it left is still carried out (a state change
                 # sent just before closing must not be lost); only answers go nowhere.
                 _, unfinished = await asyncio.wait(set(calls), timeout=settings.agent_turn_wait + 1)
                 for task in unfinished:
                     task.cancel()
-            if instance.overrides("on_close"):
-                try:
-                    await enter(instance, instance.on_close, connection)
-                except Exception:
-                    log.exception("on_close hook failed")
+            if connected and instance.overrides("on_close"):
+                background(_on_close(instance, connection))
+
+
+async def _on_connect(agent: Agent[Any], connection: Connection, gone: Callable[[], bool]) -> bool:
+    """`on_connect`, in the turn, unless the client left while it waited for it (many
+    clients that connect and drop at once would otherwise keep the agent busy greeting
+    clients no longer there). Whether it ran."""
+    if gone():
+        return False
+    await agent.on_connect(connection)
+    return True
+
+
+async def _on_close(agent: Agent[Any], connection: Connection) -> None:
+    """`on_close`, owed to every connection whose `on_connect` ran: a busy agent is waited
+    for a few turns (off the closing socket's path) rather than the hook being lost."""
+    for attempt in range(1, _ON_CLOSE_TRIES + 1):
+        try:
+            await enter(agent, agent.on_close, connection)
+            return
+        except AgentBusyError:
+            if attempt == _ON_CLOSE_TRIES:
+                log.warning("on_close given up: the agent stayed busy", connection=connection.id)
+        except Exception:
+            log.exception("on_close hook failed", connection=connection.id)
+            return
 
 
 async def _receive(

@@ -17,6 +17,10 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState
 
+from workflows.versions import require_tested
+
+require_tested("uvicorn", "0.55", relies_on="websockets_sansio_impl's protocol class, its state and its frame writes")
+
 
 def _wake_one(waiters: list[asyncio.Future[None]]) -> None:
     for waiter in waiters:
@@ -115,6 +119,15 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))
         return True
+
+
+def client_gone(send: Any) -> Callable[[], bool]:
+    """Whether the client behind an ASGI `send` has gone (its socket closed or closing),
+    known without reading from it; always False when uvicorn runs another protocol."""
+    protocol = getattr(send, "__self__", None)
+    if not isinstance(protocol, LeanWebSocketProtocol):
+        return lambda: False
+    return lambda: protocol.disconnected or protocol.transport.is_closing()
 
 
 def direct_writer(send: Any) -> Callable[[str], bool] | None:

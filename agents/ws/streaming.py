@@ -19,9 +19,13 @@ class StreamingResponse:
         self.ended = False
 
     def send(self, chunk: Any) -> None:
-        """A chunk: the client's `onChunk`. ResultNotJsonError for a chunk JSON cannot carry."""
+        """A chunk: the client's `onChunk`. ResultNotJsonError for a chunk JSON cannot carry;
+        ConnectionError once the client has gone, so the method stops and frees the
+        agent's turn instead of streaming to nobody."""
         if self.ended:
             raise RuntimeError("the stream has ended")
+        if self._connection.closed:
+            raise ConnectionError("the client of this stream has gone")
         chunk = rpc_json(self._method, chunk, what="chunk")
         self._connection.send(protocol.rpc_result(self._id, chunk, done=False))
 
