@@ -56,6 +56,10 @@ class Settings(BaseSettings):
 
     ws_queue_size: int = 1024
     """Messages queued for one WebSocket client before it counts as too slow and is closed."""
+    ws_queue_bytes: int = 4 * 1024 * 1024
+    """Characters of messages (bytes, for ASCII JSON) queued for one WebSocket client
+    before it counts as too slow and is cut off, whichever of this and `ws_queue_size`
+    comes first: one stalled reader of an agent with a 500 KB state held 1,024 of them."""
     ws_max_frame_bytes: int = 1024 * 1024
     """Largest WebSocket frame a client may send; a bigger one closes with 1009."""
     ws_compression: bool = False

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import socket
 from typing import Any
 
 import pytest
 
-from agents import AgentRuntime, Settings
+from agents import AgentRuntime, AppRegistry, Settings, connect_redis, ready_redis
 from agents.client import AgentClient
+from devstack import free_port
 
 
 @pytest.fixture
@@ -75,6 +77,40 @@ async def test_a_client_that_stops_reading_never_delays_the_others(
         received += len(chunk)
     assert received < count * 16_000
     stalled.close()
+
+
+async def test_a_stalled_reader_of_large_messages_is_cut_off_by_bytes_and_dropped(
+    settings: Settings, agent_name: str
+) -> None:
+    """The queue was capped by count only: one client that never read, on an agent with
+    a 500 KB state, held up to 1,024 of them (294 -> 630 MB), kept until its socket timed
+    out. Now it is cut off past WS_QUEUE_BYTES and, its socket taking not even a close
+    frame, dropped: its connection ends although it reads nothing."""
+    from tests.conftest import serve_api
+
+    settings = settings.model_copy(update={"ws_queue_size": 1024, "ws_queue_bytes": 1_000_000})
+    server, task = await serve_api(settings, free_port())
+    try:
+        base = f"http://127.0.0.1:{server.config.port}"
+        stalled = await _stuck_client(base, f"/agents/recorder-agent/{agent_name}")
+        redis = await ready_redis(connect_redis(settings))
+        runtime = AgentRuntime(redis=redis, registry=AppRegistry.from_modules(settings.module_list), settings=settings)
+        agent = runtime.agent("recorder-agent", agent_name)
+        big = "x" * 200_000
+        for i in range(80):  # 16 MB: past the 1 MB cap, far below 1,024 messages
+            await agent.broadcast({"type": "bulk", "n": i, "pad": big})
+        await redis.aclose()
+        loop = asyncio.get_running_loop()
+        received, deadline = 0, loop.time() + 10
+        with contextlib.suppress(ConnectionResetError):  # dropped: a reset, not an end-of-stream
+            while chunk := await asyncio.wait_for(loop.sock_recv(stalled, 1 << 16), deadline - loop.time()):
+                received += len(chunk)
+        # What was in flight still arrives (socket buffers on loopback hold a few MB), not 16 MB.
+        assert received < 8_000_000, f"{received} bytes reached a client cut off at 1 MB"
+        stalled.close()
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def _stuck_client(base_url: str, path: str) -> socket.socket:

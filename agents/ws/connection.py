@@ -22,6 +22,9 @@ from .protocol import CloseCode, close_reason
 
 log = structlog.get_logger("agents.ws")
 
+_CLOSE_GRACE = 2.0
+"""Seconds a cut-off client's close frame may wait for its socket before the connection is dropped."""
+
 
 class Connection:
     """What agent hooks receive: `id`, `query`, `principal`, `send(message)`, `close(code, reason)`."""
@@ -33,8 +36,10 @@ class Connection:
         *,
         query: dict[str, str],
         max_queue: int,
+        max_queue_bytes: int = 4 * 1024 * 1024,
         principal: Principal = ANONYMOUS,
         write_now: Callable[[str], bool] | None = None,
+        abort: Callable[[], None] | None = None,
     ) -> None:
         self.id = id
         self.query = query
@@ -45,7 +50,12 @@ class Connection:
         # are idle most of the time, and a standing task and asyncio.Queue per connection
         # were a fifth of what one cost in memory.
         self._outbound: deque[str] | None = None
+        self._queued = 0
+        """Characters in `_outbound`."""
         self._max_queue = max_queue
+        self._max_queue_bytes = max_queue_bytes
+        self._abort = abort
+        """Drops the TCP connection at once (`server_protocol.aborter`); None: not known."""
         self._writer: asyncio.Task[None] | None = None
         self._writing = False
         self._write_now = write_now
@@ -71,12 +81,24 @@ class Connection:
                 return
         if self._outbound is None:
             self._outbound = deque()
-        elif len(self._outbound) >= self._max_queue:
-            log.warning("slow websocket client dropped", connection=self.id)
-            self.close_soon(CloseCode.TRY_AGAIN, "too slow: reconnect to resync")
+        elif len(self._outbound) >= self._max_queue or self._queued + len(text) > self._max_queue_bytes:
+            log.warning("slow websocket client dropped", connection=self.id, queued=self._queued)
+            self._cut_off()
             return
         self._outbound.append(text)
+        self._queued += len(text)
         self._wake_writer()
+
+    def _cut_off(self) -> None:
+        """A client too slow to keep up: what was queued for it is dropped now (not when
+        its socket finally times out), it is told to reconnect, and its connection is
+        dropped soon after: it reads nothing, so it would not answer the close either."""
+        self._outbound, self._queued = None, 0
+        if self._writer is not None:
+            self._writer.cancel()
+        if not self.closed:
+            self.closed = True
+            background(self._close(CloseCode.TRY_AGAIN, "too slow: reconnect to resync", drop_after=_CLOSE_GRACE))
 
     def offer_broadcast(self, text: str, state_version: int | None) -> None:
         """A broadcast from the hub; a state snapshot older than what the client has is skipped."""
@@ -97,11 +119,16 @@ class Connection:
             self.closed = True
             await self._close(code, reason)
 
-    async def _close(self, code: int, reason: str) -> None:
+    async def _close(self, code: int, reason: str, *, drop_after: float | None = None) -> None:
+        """Close with `code`; with `drop_after`, the TCP connection is dropped that many
+        seconds on whether or not the client answered the close (it reads nothing)."""
         try:
-            await self._ws.close(code, close_reason(reason))
-        except Exception:  # already gone
+            await asyncio.wait_for(self._ws.close(code, close_reason(reason)), drop_after)
+        except Exception:  # already gone, or its socket took not even the close frame
             pass
+        if drop_after is not None and self._abort is not None:
+            await asyncio.sleep(drop_after)
+            self._abort()
 
     async def send_now(self, message: Any) -> None:
         """Write directly, bypassing the queue (the connect handshake only)."""
@@ -124,7 +151,9 @@ class Connection:
     async def _write(self) -> None:
         try:
             while self._outbound and not self.closed:
-                await self._ws.send_text(self._outbound.popleft())
+                text = self._outbound.popleft()
+                self._queued -= len(text)
+                await self._ws.send_text(text)
         except Exception:  # the socket went away; the reader side cleans up
             self.closed = True
         finally:

@@ -30,7 +30,7 @@ from agents.errors import AgentBusyError, AgentError, NotFoundError
 from . import protocol
 from .connection import Connection
 from .protocol import CloseCode
-from .server_protocol import client_gone, direct_writer
+from .server_protocol import aborter, client_gone, direct_writer
 from .streaming import StreamingResponse
 
 log = structlog.get_logger("agents.ws")
@@ -62,7 +62,12 @@ class AgentSockets:
         params = scope["path_params"]
         websocket = WebSocket(scope, receive, send)
         await agent_socket(
-            websocket, params["agent"], params["name"], write_now=direct_writer(send), gone=client_gone(send)
+            websocket,
+            params["agent"],
+            params["name"],
+            write_now=direct_writer(send),
+            gone=client_gone(send),
+            abort=aborter(send),
         )
 
 
@@ -81,6 +86,7 @@ async def agent_socket(
     *,
     write_now: Callable[[str], bool] | None = None,
     gone: Callable[[], bool] = lambda: False,
+    abort: Callable[[], None] | None = None,
 ) -> None:
     rt, hub = websocket.app.state.runtime, websocket.app.state.hub
     settings = rt.settings
@@ -112,8 +118,10 @@ async def agent_socket(
         connection_id,
         query=query,
         max_queue=settings.ws_queue_size,
+        max_queue_bytes=settings.ws_queue_bytes,
         principal=principal,
         write_now=write_now,
+        abort=abort,
     )
     calls: set[asyncio.Task[None]] = set()
     with structlog.contextvars.bound_contextvars(agent=f"{agent}/{name}", connection=connection.id):

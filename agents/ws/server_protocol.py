@@ -130,6 +130,13 @@ def client_gone(send: Any) -> Callable[[], bool]:
     return lambda: protocol.disconnected or protocol.transport.is_closing()
 
 
+def aborter(send: Any) -> Callable[[], None] | None:
+    """Drops the TCP connection behind an ASGI `send` at once (for a client cut off whose
+    socket takes not even a close frame); None when uvicorn runs another protocol."""
+    protocol = getattr(send, "__self__", None)
+    return protocol.transport.abort if isinstance(protocol, LeanWebSocketProtocol) else None
+
+
 def direct_writer(send: Any) -> Callable[[str], bool] | None:
     """The task-free text write of the protocol behind an ASGI `send`, when uvicorn runs
     ours (`api.server_config`): uvicorn hands the app its protocol's bound `send`."""
