@@ -146,18 +146,26 @@ class Agent(Generic[State]):
         async with self.runtime.turns.hold(self.keys) as turn:
             await self._current_in(turn.token, turn.snapshot)
             if outermost:
-                await self._activate()
+                await self._activate(turn.snapshot.born if turn.snapshot else "")
             yield
 
-    async def _activate(self) -> None:
-        """Run `on_start` if this call begins the agent's activation in this process."""
+    async def _activate(self, born: str) -> None:
+        """Run `on_start` if this call begins the agent's activation in this process: its
+        first call here, the first after ACTIVATION_IDLE, or the first since the agent was
+        destroyed through any process (`born` changed; see Activations)."""
         activations = self.runtime.activations
-        if activations.begins(self.keys) and self.overrides("on_start"):
+        if not self.overrides("on_start"):
+            activations.begins(self.keys)
+            return
+        if activations.begins(self.keys, born):
             try:
                 await self.on_start()
             except BaseException:
                 activations.end(self.keys)  # the next call tries again
                 raise
+            if not born:  # the first activation of this incarnation marks it
+                born = await self.runtime.store.mark_born(self.keys)
+                activations.mark(self.keys, born)
 
     async def _current_in(self, token: str, snapshot: StateSnapshot | None = None) -> None:
         """Make `self.state` current within the turn `token` (no read if it already is)."""

@@ -33,24 +33,34 @@ DESTROYED_CLOSE = (4000, "agent destroyed")
 
 
 class Activations:
-    """Which agents are active in this process (an LRU of last-call times)."""
+    """Which agents are active in this process (an LRU of last-call times), and in which
+    incarnation: an agent with `on_start` marks each incarnation in Redis (`born`, in its
+    meta hash) as its first activation after a `destroy()` begins, and every process
+    reads the mark with each turn. A process whose activation belongs to an earlier
+    incarnation (the agent was destroyed through another process) begins a new one, so
+    `on_start` runs again there too."""
 
     def __init__(self) -> None:
-        self._last: OrderedDict[str, float] = OrderedDict()
+        self._last: OrderedDict[str, tuple[float, str]] = OrderedDict()
 
-    def begins(self, keys: AgentKeys) -> bool:
-        """Record a call; True if it begins a new activation."""
+    def begins(self, keys: AgentKeys, born: str = "") -> bool:
+        """Record a call in incarnation `born`; True if it begins a new activation."""
         key, now = keys.channel, time.monotonic()
-        last = self._last.pop(key, None)
-        self._last[key] = now
+        last, was = self._last.pop(key, (None, ""))
+        self._last[key] = (now, born)
         if len(self._last) > _MAX_ACTIVATIONS:
             self._last.popitem(last=False)
-        return last is None or now - last > ACTIVATION_IDLE
+        return last is None or now - last > ACTIVATION_IDLE or was != born
+
+    def mark(self, keys: AgentKeys, born: str) -> None:
+        """The incarnation this process's activation began (written by `Agent._activate`)."""
+        if keys.channel in self._last:
+            self._last[keys.channel] = (self._last[keys.channel][0], born)
 
     def pending(self, keys: AgentKeys) -> bool:
         """Whether the next call would begin a new activation (nothing recorded)."""
         last = self._last.get(keys.channel)
-        return last is None or time.monotonic() - last > ACTIVATION_IDLE
+        return last is None or time.monotonic() - last[0] > ACTIVATION_IDLE
 
     def end(self, keys: AgentKeys) -> None:
         self._last.pop(keys.channel, None)
@@ -82,6 +92,9 @@ async def destroy(runtime: AgentRuntime, agent: Agent[Any]) -> None:
         await runtime.redis.zrem(retention_key(runtime.settings.redis_key_prefix), *members)
     deleted = 0
     async for key in runtime.redis.scan_iter(match=keys.all_keys_pattern, count=500):
-        deleted += await runtime.redis.unlink(key)
+        # Not the turn this runs in: deleted mid-scan, it let a waiting call in while keys
+        # were still being deleted (the call's writes among them). It ends with the turn.
+        if key != keys.turn:
+            deleted += await runtime.redis.unlink(key)
     runtime.activations.end(keys)
     log.info("agent destroyed", agent=f"{agent.agent_type}/{agent.name}", keys=deleted, stopped=len(temporal_ids))

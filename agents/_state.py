@@ -12,6 +12,7 @@ turn it is made in, or is made while no turn is held or waited for.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,6 +38,9 @@ class StateSnapshot:
     state: dict[str, Any] | None
     """None when the state was never written (the agent's initial state applies)."""
     version: int
+    born: str = ""
+    """The agent's incarnation, read with a turn: '' until an activation with `on_start`
+    marks one, and again after `destroy()` (see `Activations`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +55,8 @@ class TurnBusy(Exception):
     """A write made outside a turn found the agent's turn held or waited for."""
 
 
-def decode_snapshot(is_set: str, version: int | str, snap: str) -> StateSnapshot:
-    return StateSnapshot(json.loads(snap) if is_set else None, int(version))
+def decode_snapshot(is_set: str, version: int | str, snap: str, born: str = "") -> StateSnapshot:
+    return StateSnapshot(json.loads(snap) if is_set else None, int(version), born)
 
 
 def _pairs(obj: dict[str, Any]) -> list[str]:
@@ -73,6 +77,13 @@ class StateStore:
         self._wait_replicas = wait_replicas
         self._write = redis.register_script(lua("snapshot", "state_write"))
         self._read = redis.register_script(lua("snapshot", "state_read"))
+
+    async def mark_born(self, keys: AgentKeys) -> str:
+        """Mark the agent's incarnation (see Activations) unless one is marked; the mark."""
+        born = secrets.token_hex(8)
+        if await self._redis.hsetnx(keys.meta, "born", born):
+            return born
+        return await self._redis.hget(keys.meta, "born") or born
 
     def keys(self, agent_type: str, name: str) -> AgentKeys:
         return AgentKeys(self._prefix, agent_type, name)

@@ -137,7 +137,7 @@ class TurnService:
             while True:
                 reply = await self._acquire(keys=redis_keys, args=[token, self._lease_ms, _WAITER_TTL_MS])
                 if reply[0] == 1:
-                    return Turn(keys, token, snapshot=decode_snapshot(reply[1], reply[2], reply[3]))
+                    return Turn(keys, token, snapshot=decode_snapshot(*reply[1:5]))
                 if loop.time() + pause > deadline:
                     raise self._busy(keys, wait)
                 await asyncio.sleep(pause)

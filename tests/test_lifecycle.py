@@ -33,6 +33,49 @@ async def test_on_start_runs_once_before_the_first_call_and_again_after_destroy(
     assert await runtime.redis.get(starts) == "2"  # destroy ended the activation: on_start ran again
 
 
+async def test_destroy_through_one_process_starts_the_agent_anew_in_every_process(
+    two_apis: list[str], runtime: AgentRuntime, agent_name: str
+) -> None:
+    """Destroy ended the activation of the process that ran it only: through the other
+    API, on_start (the README's idiom: create the digest schedule there) never ran again."""
+    path = f"/agents/reminder-agent/{agent_name}"
+    starts = starts_key(runtime.agent("reminder-agent", agent_name))
+    async with httpx.AsyncClient(base_url=two_apis[0]) as one, httpx.AsyncClient(base_url=two_apis[1]) as other:
+        for web in (one, other):
+            assert (await web.post(f"{path}/rpc/bump", json={"args": []})).status_code == 200
+        assert await runtime.redis.get(starts) == "2"  # one activation in each process
+        assert (await one.delete(path)).json() == {"destroyed": True}
+        assert (await other.post(f"{path}/rpc/bump", json={"args": []})).json()["result"] == 1  # new again
+        assert await runtime.redis.get(starts) == "3"  # on_start ran again in the other process
+        assert (await one.post(f"{path}/rpc/bump", json={"args": []})).json()["result"] == 2
+        assert await runtime.redis.get(starts) == "4"  # and in the process that destroyed it
+        assert (await other.post(f"{path}/rpc/bump", json={"args": []})).json()["result"] == 3
+        assert await runtime.redis.get(starts) == "4"  # once per activation, not per call
+
+
+async def test_a_call_waiting_while_destroy_runs_gets_the_turn_after_it_and_keeps_its_write(
+    http: httpx.AsyncClient, runtime: AgentRuntime, agent_name: str
+) -> None:
+    """Destroy deleted its own turn lease mid-scan: a waiting call took the turn while keys
+    were still being deleted, and its write was deleted with them."""
+    reminder = runtime.agent("reminder-agent", agent_name)
+    path = f"/agents/reminder-agent/{agent_name}"
+    assert (await http.post(f"{path}/rpc/bump", json={"args": []})).json()["result"] == 1
+    async with runtime.redis.pipeline(transaction=False) as pipe:  # keys enough for a scan of many rounds
+        for i in range(6000):
+            pipe.set(reminder.keys.effect(f"filler-{i}"), 1)
+        await pipe.execute()
+
+    async def bump_soon() -> int:
+        await asyncio.sleep(0.005)
+        return (await http.post(f"{path}/rpc/bump", json={"args": []})).json()["result"]
+
+    destroyed, bumped = await asyncio.gather(http.delete(path), bump_soon())
+    assert destroyed.json() == {"destroyed": True} and bumped == 1  # after destroy: a new agent
+    assert (await reminder.refresh_state())["n"] == 1  # its write was kept
+    assert not [k async for k in runtime.redis.scan_iter(match=reminder.keys.effect("filler-*"))]
+
+
 async def running_in_temporal(client: Client, agent_name: str) -> list[str]:
     query = f"AgentType = 'reminder-agent' AND AgentName = '{agent_name}' AND ExecutionStatus = 'Running'"
     return [execution.id async for execution in client.list_workflows(query)]

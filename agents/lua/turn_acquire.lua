@@ -1,6 +1,7 @@
 -- KEYS: state, meta (which the snapshot function reads), turn, queue, alive, seq.
 -- ARGV: token, lease_ms, waiter_ttl_ms.
--- Returns {1, set, version, snapshot} when the turn is taken, {0} when queued.
+-- Returns {1, set, version, snapshot, born} when the turn is taken, {0} when queued
+-- (born: the token of the agent's current incarnation, '' none; see Activations).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local dead = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now)
@@ -16,8 +17,8 @@ if not redis.call('GET', KEYS[3]) then
       redis.call('ZREM', KEYS[4], ARGV[1])
       redis.call('ZREM', KEYS[5], ARGV[1])
     end
-    local meta = redis.call('HMGET', KEYS[2], 'set', 'version')
-    return {1, meta[1] or '', tonumber(meta[2] or '0'), snapshot()}
+    local meta = redis.call('HMGET', KEYS[2], 'set', 'version', 'born')
+    return {1, meta[1] or '', tonumber(meta[2] or '0'), snapshot(), meta[3] or ''}
   end
 end
 if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
