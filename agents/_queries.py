@@ -131,10 +131,13 @@ class RunQueries:
         driver, others = await self._plan(*flt.groups(keys))
         before = index_member(created_before, "") if created_before is not None else None
         deleted = 0
+        walked = {*driver, *(key for group in others for key in group)}
         while True:
             batch = await self._walk(driver, others, after=None, desc=False, need=500, before=before)
             for member in batch:
-                deleted += await self._tracker.delete(keys, member_id(member))
+                # A stray (an entry whose row is gone) leaves these indexes too, or the
+                # next walk would find it again, for ever.
+                deleted += await self._tracker.delete(keys, member_id(member), member=member, indexes=list(walked))
             if len(batch) < 500:
                 return deleted
 
@@ -142,7 +145,7 @@ class RunQueries:
         """Delete finished runs whose retention ran out."""
         expired = await self._redis.zrange(keys.runs_expiry, "-inf", now_ms(), byscore=True, offset=0, num=200)
         for member in expired:
-            await self._tracker.delete(keys, member_id(member))
+            await self._tracker.delete(keys, member_id(member), member=member)
         return len(expired)
 
     async def _total(self, statuses: list[str], singles: list[str]) -> int:

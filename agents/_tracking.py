@@ -220,6 +220,8 @@ class RunTracker:
         self._set_field = redis.register_script(lua("run_set_field"))
         self._get_many = redis.register_script(lua("runs_get_many"))
         self._release = redis.register_script(lua("turn_release"))
+        self._delete = redis.register_script(lua("run_delete"))
+        self._recreate = redis.register_script(lua("run_recreate"))
 
     async def create(self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None) -> bool:
         """Insert a new row; False (and nothing written) if the id is already tracked.
@@ -262,33 +264,36 @@ class RunTracker:
         rows = await self._get_many(keys=[keys.run(t) for t in tracking_ids])
         return [info for raw in rows if (info := _row(raw)) is not None]
 
-    async def delete(self, keys: AgentKeys, tracking_id: str) -> bool:
+    async def delete(
+        self, keys: AgentKeys, tracking_id: str, *, member: str | None = None, indexes: Sequence[str] = ()
+    ) -> bool:
+        """Delete a row and its index entries in one step (a transition meanwhile cannot
+        leave it in a status index). `member` and `indexes`: a stray's index entry found
+        by a walk (an entry whose row is gone), removed from those indexes too. Whether a
+        row was deleted."""
         info = _tracked(await self._redis.hgetall(keys.run(tracking_id)))
-        if info is None:
+        member = member or (info.member if info is not None else None)
+        if member is None:
             await self._redis.delete(keys.run(tracking_id))  # a half-created row, if any
             return False
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.run(tracking_id))
-            for index in [*_index_keys(keys, info), keys.runs_expiry]:
-                pipe.zrem(index, info.member)
-            await pipe.execute()
-        return True
+        # Name and metadata never change: the indexes they name are the ones read here.
+        named = _index_keys(keys, info)[2:] if info is not None else []
+        every = dict.fromkeys(
+            [keys.runs, keys.runs_expiry, *(keys.runs_by_status(s) for s in STATUSES), *named, *indexes]
+        )
+        return bool(await self._delete(keys=[keys.run(tracking_id), *every], args=[member]))
 
     async def recreate(self, keys: AgentKeys, tracking_id: str) -> None:
-        """Give a row a new `created_at` (now), moving it in every index: a restarted run
-        counts as new and comes first in lists, as on Cloudflare."""
+        """Give a row a new `created_at` (now), moving it in every index in one step: a
+        restarted run counts as new and comes first in lists, as on Cloudflare."""
         info = _tracked(await self._redis.hgetall(keys.run(tracking_id)))
         if info is None:
             return
-        fresh = now_ms()
-        moved = index_member(fresh, tracking_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for index in _index_keys(keys, info):
-                pipe.zrem(index, info.member)
-                pipe.zadd(index, {moved: 0})
-            pipe.zrem(keys.runs_expiry, info.member)
-            pipe.hset(keys.run(tracking_id), mapping={"created_at": fresh, "updated_at": fresh, "member": moved})
-            await pipe.execute()
+        plain = [keys.runs, *_index_keys(keys, info)[2:]]
+        await self._recreate(
+            keys=[keys.run(tracking_id), keys.runs_expiry, *plain, *(keys.runs_by_status(s) for s in STATUSES)],
+            args=[now_ms(), len(plain), ",".join(STATUSES), tracking_id],
+        )
 
     @asynccontextmanager
     async def control_lock(self, keys: AgentKeys, tracking_id: str) -> AsyncIterator[None]:

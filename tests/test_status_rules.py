@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from activities import BridgeActivities
 from agents import AgentRuntime
-from agents._tracking import WorkflowInfo, now_ms
+from agents._keys import index_member
+from agents._queries import RunFilter
+from agents._tracking import STATUSES, WorkflowInfo, now_ms
 from tests.test_agent_bridge import activity_env
 from workflows.contracts import AgentRef, ProgressInput, ReportInput, RunRef, StatusInput
 
@@ -97,3 +102,51 @@ async def test_numbered_pause_and_resume_reports_count_newest_first_and_fence_th
     assert await row() == ("paused", "3")
     await activity_env("x/r1", "9").run(status, StatusInput(run, "paused", controls=4))
     assert await row() == ("paused", "4")
+
+
+async def _indexed_in(runtime: AgentRuntime, keys: Any, member: str) -> list[str]:
+    found = []
+    for status in STATUSES:
+        if await runtime.redis.zscore(keys.runs_by_status(status), member) is not None:
+            found.append(status)
+    return found
+
+
+async def test_delete_and_recreate_racing_a_transition_leave_no_row_in_the_wrong_index(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    """Both read the row, then rewrote its indexes in a separate step: a transition in
+    between left the row (or a stray of it) in the wrong status index."""
+    keys = runtime.agent("recorder-agent", agent_name).keys
+    for i in range(150):
+        info = WorkflowInfo(
+            workflow_id=f"r{i}", temporal_workflow_id=f"x/r{i}", workflow_name="w", status="queued", created_at=now_ms()
+        )
+        await runtime.tracker.create(keys, info)
+        if i % 2:
+            await asyncio.gather(
+                runtime.tracker.delete(keys, f"r{i}"), runtime.tracker.transition(keys, f"r{i}", "running")
+            )
+            assert await _indexed_in(runtime, keys, info.member) == [], i
+            assert await runtime.redis.zscore(keys.runs, info.member) is None
+        else:
+            await asyncio.gather(
+                runtime.tracker.recreate(keys, f"r{i}"), runtime.tracker.transition(keys, f"r{i}", "running")
+            )
+            row = await runtime.tracker.get(keys, f"r{i}")
+            assert await _indexed_in(runtime, keys, row.member) == [row.status], i
+            if row.member != info.member:  # moved: nothing left under its old place
+                assert await _indexed_in(runtime, keys, info.member) == [], i
+
+
+async def test_a_bulk_delete_over_600_strays_ends_and_removes_them(runtime: AgentRuntime, agent_name: str) -> None:
+    """Index entries whose row is gone were walked again and again: with 500 or more,
+    the bulk delete never ended."""
+    keys = runtime.agent("recorder-agent", agent_name).keys
+    strays = {index_member(now_ms() - i, f"gone{i}"): 0 for i in range(600)}
+    await runtime.redis.zadd(keys.runs, strays)
+    await runtime.redis.zadd(keys.runs_by_status("running"), strays)
+    deleted = await asyncio.wait_for(runtime.queries.delete(keys, RunFilter.build("running", None, None)), 20)
+    assert deleted == 0  # no row among them
+    assert await runtime.redis.zcard(keys.runs_by_status("running")) == 0
+    assert await runtime.redis.zcard(keys.runs) == 0
