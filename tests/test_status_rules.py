@@ -150,3 +150,16 @@ async def test_a_bulk_delete_over_600_strays_ends_and_removes_them(runtime: Agen
     assert deleted == 0  # no row among them
     assert await runtime.redis.zcard(keys.runs_by_status("running")) == 0
     assert await runtime.redis.zcard(keys.runs) == 0
+
+
+async def test_a_late_report_of_an_earlier_control_leaves_a_later_controls_mark(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    """A pause's report landing after the next resume's mark made the resumed row say
+    `paused` until the resume's own report came (a resume answered `paused`)."""
+    run = await _row(runtime, agent_name, "running")
+    keys = runtime.agent("recorder-agent", agent_name).keys
+    await runtime.tracker.transition(keys, "r1", "paused", control_mark=True)  # signal 1: pause
+    await runtime.tracker.transition(keys, "r1", "running", only_from="paused", control_mark=True)  # 2: resume
+    await activity_env("x/r1", "10").run(BridgeActivities(runtime).status, StatusInput(run, "paused", controls=1))
+    assert (await _status(runtime, agent_name)).status == "running"

@@ -61,6 +61,8 @@ local controls = tonumber(redis.call('HGET', KEYS[1], 'controls') or '0')
 if ARGV[16] ~= '' then  -- the run's own word on a pause or resume: only the newest counts
   if tonumber(ARGV[16]) <= controls then return unchanged end
   redis.call('HSET', KEYS[1], 'controls', ARGV[16])
+  -- A later control's mark stands until the run's word on that one comes.
+  if tonumber(ARGV[16]) < tonumber(redis.call('HGET', KEYS[1], 'issued') or '0') then return unchanged end
 end
 if ARGV[17] ~= '' then  -- a control's mark: the run's own word on it (or a later one) stands
   local issued = tonumber(redis.call('HGET', KEYS[1], 'issued') or '0') + 1
