@@ -344,10 +344,9 @@ class RunService:
 
     async def _signal_tracked(self, agent: Agent[Any], tracking_id: str, event: WorkflowEventSignal) -> None:
         """Temporal has no open run under the derived id: answer from the row (404, 409),
-        or signal the Temporal id the row names (a run a schedule started)."""
+        or signal the Temporal id the row names (a run a schedule started), or the run
+        that continues a failed one on new code (`_signal`)."""
         info = _unfinished(await self.require(agent, tracking_id, reconcile=False), "take more events")
-        if info.temporal_workflow_id == temporal_workflow_id(agent, tracking_id):
-            await self._gone(agent, info)
         await self._signal(agent, info, Bridge.SIGNAL_EVENT, event)
 
     # Pause and resume: under the run's control lock, signalled first, then marked, so
@@ -379,14 +378,18 @@ class RunService:
 
     async def terminate(self, agent: Agent[Any], tracking_id: str, reason: str | None = None) -> WorkflowInfo:
         info = await self.require_unfinished(agent, tracking_id, "be terminated")
-        try:
-            await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).terminate(
-                reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
-            )
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            return await self._gone(agent, info)
+        for last in (False, True):
+            try:
+                await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).terminate(
+                    reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
+                )
+                break
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                if last:  # still none after tracking was brought up to date
+                    raise ConflictError(f"workflow {info.workflow_id!r} has already finished") from None
+                info = await self._continued(agent, info)
         self._rt.metrics.workflow_controls.labels("terminate").inc()
         return await self._move(agent, info, "terminated")
 
@@ -420,19 +423,30 @@ class RunService:
         return await self.require(agent, tracking_id, reconcile=False)
 
     async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
-        try:
-            await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).signal(
-                signal, *args, rpc_timeout=CONTROL_RPC_TIMEOUT
-            )
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                await self._gone(agent, info)
-            raise
+        for last in (False, True):
+            try:
+                await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).signal(
+                    signal, *args, rpc_timeout=CONTROL_RPC_TIMEOUT
+                )
+                return
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                if last:  # still none after tracking was brought up to date
+                    raise ConflictError(f"workflow {info.workflow_id!r} has already finished") from None
+                info = await self._continued(agent, info)
 
-    async def _gone(self, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
-        """Temporal says the run has finished: bring tracking up to date, then refuse."""
+    async def _continued(self, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
+        """Temporal has no open run for a row that says unfinished: bring tracking up to
+        date. A run that failed because a redeploy changed its code continues on the new
+        code then (see `_redeploy`): the row, to send the control to that run. Otherwise
+        the run has finished: ConflictError. A control in the seconds between "failed on
+        new code" and "continued" was refused and lost."""
         await reconcile_with_temporal(self._rt, agent, info)
-        raise ConflictError(f"workflow {info.workflow_id!r} has already finished")
+        fresh = await self._rt.tracker.get(agent.keys, info.workflow_id)
+        if fresh is None or fresh.status in FINISHED:
+            raise ConflictError(f"workflow {info.workflow_id!r} has already finished")
+        return fresh
 
     async def _move(
         self, agent: Agent[Any], info: WorkflowInfo, status: str, *, only_from: str | None = None, **fields: Any

@@ -170,3 +170,28 @@ async def waiting_on_v1(runtime: AgentRuntime, settings: Settings, tmp_path: Pat
         run_id = await agent.run_workflow("redeploy_flow", {"key": uuid.uuid4().hex[:10]})
         await wait_for_status(agent, run_id, "waiting", timeout=60)
     return agent, run_id
+
+
+async def test_a_control_sent_while_the_run_fails_on_new_code_reaches_the_run_that_continues_it(
+    v1_runtime: AgentRuntime, settings: Settings, client: Client, tmp_path: Path
+) -> None:
+    """Between "failed on new code" and "continued" (up to the reconciler's 5 s), a
+    control answered 409 'has already finished' and was dropped: runs were left waiting
+    for an approval that had been refused."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    agent = v1_runtime.agent("probe-agent", f"r-{uuid.uuid4().hex[:8]}")
+    key = uuid.uuid4().hex[:10]
+    with worker_process(settings, "v1", tmp_path / "v1.log"):
+        run_id = await agent.run_workflow("redeploy_flow", {"key": key})
+        info = await wait_for_status(agent, run_id, "waiting", timeout=60)
+    handle = client.get_workflow_handle(info.temporal_workflow_id)
+    with worker_process(settings, "top", tmp_path / "top.log"):
+        # An event the run does not wait for: its workflow task runs on the new code, and fails.
+        await agent.send_workflow_event(run_id, "noise", {})
+        await eventually(
+            handle.describe, lambda d: d.status == WorkflowExecutionStatus.FAILED, timeout=30, interval=0.02
+        )
+        await agent.approve_workflow(run_id, metadata={"by": "qa"})  # was: ConflictError, the approval lost
+        done = await wait_for_status(agent, run_id, "complete", "errored", timeout=60)
+    assert done.status == "complete" and {"by": "qa"} in done.result, done.error
