@@ -144,6 +144,7 @@ class BridgeActivities:
                     run.tracking_id,
                     status,
                     run_id=run.execution,
+                    reporter_run=run.run_id,
                     announce=workflow_status(run.tracking_id, run.workflow_name, status, **fields),
                     **fields,
                 )
@@ -208,6 +209,7 @@ class BridgeActivities:
                     only_from=None if input.controls is None else _UNFINISHED,
                     reported_controls=input.controls,
                     run_id=run.execution,
+                    reporter_run=run.run_id,
                     announce=workflow_status(run.tracking_id, run.workflow_name, input.status),
                     consumed=input.consumed,
                     # An event of that type already delivered: the wait ends at once.

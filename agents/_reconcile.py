@@ -81,6 +81,7 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
         target,
         only_from=_UNFINISHED,
         run_id=chain or None,  # not a chain a restart retired meanwhile
+        reporter_run=description.run_id,
         announce=workflow_status(info.workflow_id, info.workflow_name, target, **fields),
         **fields,
     )

@@ -391,7 +391,19 @@ class RunService:
                     raise ConflictError(f"workflow {info.workflow_id!r} has already finished") from None
                 info = await self._continued(agent, info)
         self._rt.metrics.workflow_controls.labels("terminate").inc()
-        return await self._move(agent, info, "terminated")
+        return await self._move(agent, info, "terminated", reporter_run=await self._current_run(info))
+
+    async def _current_run(self, info: WorkflowInfo) -> str | None:
+        """The run id of the run under the row's Temporal id (recorded when a control ends
+        it, so a reset of that run later is followed: see RunTracker.transition), or None
+        if Temporal does not say in time."""
+        try:
+            described = await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).describe(
+                rpc_timeout=CONTROL_RPC_TIMEOUT
+            )
+        except RPCError:
+            return None
+        return described.run_id
 
     async def restart(self, agent: Agent[Any], tracking_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
         """Run again from the beginning with the same params (a running run is ended)."""

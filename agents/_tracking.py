@@ -194,6 +194,7 @@ def _transition_args(
     reported_controls: int | None = None,
     control_mark: bool = False,
     restart: bool = False,
+    reporter_run: str | None = None,
 ) -> list[Any]:
     """The ARGV of `lua/run_transition.lua`, in its order."""
     ts = now_ms()
@@ -206,7 +207,7 @@ def _transition_args(
     args += [*(marks or ("", "")), ",".join(consumed), unless_pending or ""]
     args.append(envelope(announce_instead) if announce_instead is not None else "")
     args += ["" if reported_controls is None else reported_controls, "1" if control_mark else ""]
-    args.append("1" if restart else "")
+    args += ["1" if restart else "", reporter_run or ""]
     for name, value in fields.items():
         args += [name, _encode(name, value)]
     return args
@@ -349,6 +350,7 @@ class RunTracker:
         reported_controls: int | None = None,
         control_mark: bool = False,
         restart: bool = False,
+        reporter_run: str | None = None,
         **fields: Any,
     ) -> tuple[str, bool] | None:
         """Move a run to `status` if the rules allow, writing `fields` (JSON-encoded).
@@ -371,7 +373,10 @@ class RunTracker:
         only if the run has not yet reported taking that signal (or a later one).
         `restart`: a restart's write once its new chain (`run_id`) started, after
         `retire`: should a report of that chain have landed first, only `fields` are
-        written and its status stands.
+        written and its status stands. `reporter_run`: the reporting execution's own run
+        id, recorded when it finishes the row (`ended_run`); a report of the same chain
+        from another run reopens a finished row (a reset with Temporal's CLI or UI ran the
+        run again), its result, error and retention cleared.
         Returns (status afterwards, whether it changed), or None when not tracked.
         """
         args = _transition_args(
@@ -388,6 +393,7 @@ class RunTracker:
             reported_controls=reported_controls,
             control_mark=control_mark,
             restart=restart,
+            reporter_run=reporter_run,
         )
         result = await self._run_transition(keys, tracking_id, args)
         return (result[0], bool(result[1])) if result else None

@@ -267,3 +267,50 @@ async def test_temporal_ui_shows_a_summary_and_live_progress(
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     assert metadata.current_details == '**progress**: `{"stage":"awaiting approval","title":"budget"}`'
     await http.post(f"{url}/{run['workflow_id']}/terminate")
+
+
+@pytest.mark.parametrize("ended_by", ["completing", "terminate"])
+async def test_a_run_reset_with_the_temporal_cli_is_followed_by_its_row(
+    http: httpx.AsyncClient, client: Client, temporal_address: str, agent_name: str, ended_by: str
+) -> None:
+    """`temporal workflow reset` (the operator's everyday repair) ran a finished run
+    again while its row said `complete` the whole time, old run id and result: pause or
+    terminate were refused as 'is complete' meanwhile."""
+    url = base(agent_name)
+    run = await start(http, url, workflow="event_flow", params={})
+    await until(http, f"{url}/{run['workflow_id']}", "waiting")
+    if ended_by == "terminate":
+        assert (await http.post(f"{url}/{run['workflow_id']}/terminate", json={})).status_code == 200
+        first = await until(http, f"{url}/{run['workflow_id']}", "terminated")
+    else:
+        await http.post(f"{url}/{run['workflow_id']}/events", json={"type": "go", "payload": 1})
+        first = await until(http, f"{url}/{run['workflow_id']}", "complete")
+    subprocess.run(
+        [
+            temporal_cli(),
+            "workflow",
+            "reset",
+            "--address",
+            temporal_address,
+            "--workflow-id",
+            run["temporal_workflow_id"],
+            "--type",
+            "FirstWorkflowTask",
+            "--reapply-exclude",
+            "Signal",  # the reset run waits for its event again
+            "--reason",
+            "ops",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    again = await until(http, f"{url}/{run['workflow_id']}", "waiting", timeout=10)
+    assert again["result"] is None and again["completed_at"] is None
+    assert (await http.post(f"{url}/{run['workflow_id']}/pause")).status_code == 200  # steerable again
+    assert (await http.post(f"{url}/{run['workflow_id']}/resume")).status_code == 200
+    await http.post(f"{url}/{run['workflow_id']}/events", json={"type": "go", "payload": 2})
+    done = await until(http, f"{url}/{run['workflow_id']}", "complete")
+    assert done["result"] == {"type": "go", "payload": 2} and done["run_id"] == first["run_id"]  # the same chain
+    described = await client.get_workflow_handle(run["temporal_workflow_id"]).describe()
+    assert described.status.name == "COMPLETED"

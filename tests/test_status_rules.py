@@ -163,3 +163,22 @@ async def test_a_late_report_of_an_earlier_control_leaves_a_later_controls_mark(
     await runtime.tracker.transition(keys, "r1", "running", only_from="paused", control_mark=True)  # 2: resume
     await activity_env("x/r1", "10").run(BridgeActivities(runtime).status, StatusInput(run, "paused", controls=1))
     assert (await _status(runtime, agent_name)).status == "running"
+
+
+async def test_only_another_run_of_the_chain_reopens_a_finished_row(runtime: AgentRuntime, agent_name: str) -> None:
+    """A reset runs a finished run again as a new run of its chain: its status reports
+    reopen the row. The run that finished it (a late report) and progress (which may come
+    late from an earlier run of a continue-as-new chain) never do."""
+    run = await _row(runtime, agent_name, "running")
+    bridge = BridgeActivities(runtime)
+    ended = RunRef(run.agent, "r1", "w", execution=run.execution, run_id="run-2")
+    await activity_env("x/r1", "11").run(bridge.report, ReportInput(ended, "complete", result=1))
+    await activity_env("x/r1", "12").run(bridge.status, StatusInput(ended, "running"))  # late, same run
+    earlier = RunRef(run.agent, "r1", "w", execution=run.execution, run_id="run-1")
+    await activity_env("x/r1", "13").run(bridge.progress, ProgressInput(earlier, {"late": True}))
+    info = await _status(runtime, agent_name)
+    assert (info.status, info.result) == ("complete", 1)
+    reset = RunRef(run.agent, "r1", "w", execution=run.execution, run_id="run-3")
+    await activity_env("x/r1", "14").run(bridge.status, StatusInput(reset, "waiting", "go"))
+    info = await _status(runtime, agent_name)
+    assert (info.status, info.result, info.completed_at) == ("waiting", None, None)

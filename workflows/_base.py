@@ -259,7 +259,9 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             self._restore(input.carried)
         info = workflow.info()
         if input.agent is not None:
-            self._run = RunRef(input.agent, input.tracking_id, type(self).workflow_name, info.first_execution_run_id)
+            self._run = RunRef(
+                input.agent, input.tracking_id, type(self).workflow_name, info.first_execution_run_id, info.run_id
+            )
         step = AgentWorkflowStep(self)
         if self._run is not None and self._run.tracking_id is None:
             # Started for the agent by a schedule: the run tracks itself (durably, once).

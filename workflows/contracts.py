@@ -63,6 +63,11 @@ class RunRef:
     execution: str | None = None
     """First run id of the run's execution chain: after a restart, writes from the old
     chain are recognised and ignored."""
+    run_id: str | None = None
+    """The reporting execution's own run id: a run reset with Temporal's CLI or UI starts
+    again as a new run of the same chain, and its status reports reopen a row that
+    another run of the chain had finished (see `RunTracker.transition`). Progress, which
+    may arrive late from an earlier run of a continue-as-new chain, never reopens."""
 
 
 @dataclass

@@ -19,6 +19,7 @@
 --       applies only if the run has reported no control of that number or later ('' not
 --       such a mark); '1' for a restart's write, whose ARGV[5] is the new chain: should a
 --       report of that chain have come first, only the fields are written ('' not one);
+--       the reporting execution's own run id ('' unknown: see the reopening below);
 --       then field/value pairs.
 -- A reporter's run id (ARGV[5]) is checked against the row's: another chain's report
 -- changes nothing. A row without one (a start or restart under way) takes the first
@@ -38,7 +39,7 @@ if ARGV[5] ~= '' or ARGV[11] ~= '' or ARGV[14] ~= '' then
   run_id = redis.call('HGET', KEYS[1], 'run_id') or ''
 end
 if ARGV[18] ~= '' and run_id == ARGV[5] then  -- the new chain reported first: its status stands
-  for i = 19, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  for i = 20, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   return unchanged
 end
 if ARGV[5] ~= '' and run_id == '' then
@@ -69,7 +70,7 @@ if ARGV[17] ~= '' then  -- a control's mark: the run's own word on it (or a late
   redis.call('HSET', KEYS[1], 'issued', issued)
   if controls >= issued then return unchanged end
 end
-local target, announce, first_field = ARGV[1], ARGV[8], 19
+local target, announce, first_field = ARGV[1], ARGV[8], 20
 if ARGV[11] ~= '' then  -- a control's mark: its event is delivered and, until the run says so, not taken
   if redis.call('SISMEMBER', taken, ARGV[11]) == 1 then return unchanged end
   redis.call('HSET', pending, ARGV[11], ARGV[12] .. '|' .. run_id)
@@ -85,6 +86,14 @@ if ARGV[14] ~= '' then  -- about to wait for a type already delivered: the run t
 end
 if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return unchanged end
 local allowed = ARGV[3]
+local ended = redis.call('HGET', KEYS[1], 'ended_run')
+if ARGV[19] ~= '' and ended and ended ~= ARGV[19] and ARGV[5] ~= '' and run_id == ARGV[5]
+    and (current == 'complete' or current == 'errored' or current == 'terminated') then
+  -- Another run of the chain that finished the row: a reset ran it again. Reopened.
+  redis.call('HDEL', KEYS[1], 'result', 'error', 'completed_at', 'ended_run')
+  redis.call('DEL', pending)  -- what the earlier run was sent and did not report taking
+  allowed = '*'
+end
 local ok = allowed == '*' or string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true)
 if not ok and ARGV[4] ~= '1' then return unchanged end
 for i = first_field, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
@@ -104,6 +113,10 @@ end
 redis.call('ZREM', index[current], member)
 redis.call('ZADD', index[target], 0, member)
 redis.call('HSET', KEYS[1], 'status', target)
+if target == 'complete' or target == 'errored' or target == 'terminated' then
+  if ARGV[19] ~= '' then redis.call('HSET', KEYS[1], 'ended_run', ARGV[19]) end
+  redis.call('DEL', pending)  -- a finished run takes no event: none is pending any more
+end
 local keep = ARGV[10] ~= '' and redis.call('HGET', KEYS[1], 'retention_' .. ARGV[10])
 local expires = ''
 if keep then
