@@ -16,6 +16,7 @@ from ._deadlines import temporal_unreachable
 from ._messages import workflow_status
 from ._redeploy import continue_on_new_code, is_replay_mismatch
 from ._tracking import WorkflowInfo
+from .errors import AgentBusyError
 
 if TYPE_CHECKING:
     from ._agent import Agent
@@ -46,6 +47,9 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
             return info
         raise
     status = description.status
+    chain = description.raw_description.workflow_execution_info.first_run_id
+    if not info.run_id and chain and chain in await rt.tracker.retired(agent.keys, info.workflow_id):
+        return await _after_dead_restart(rt, agent, info, chain)
     # The result of the execution just described, not of whatever runs under the id by
     # the time it is read (a restart's), and within a deadline.
     handle = rt.temporal.get_workflow_handle(info.temporal_workflow_id, run_id=description.run_id)
@@ -53,7 +57,6 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
         return await _note_problem(rt, agent, info, handle, description)
     if status in (None, WorkflowExecutionStatus.CONTINUED_AS_NEW):
         return info
-    chain = description.raw_description.workflow_execution_info.first_run_id
     if info.run_id and chain and chain != info.run_id:
         return info  # a newer execution (restart) owns the row
     fields: dict[str, Any]
@@ -87,6 +90,23 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
     )
     if moved and moved[1]:
         log.info("tracking reconciled with temporal", tracking_id=info.workflow_id, status=target)
+    return await rt.tracker.get(agent.keys, info.workflow_id) or info
+
+
+async def _after_dead_restart(rt: AgentRuntime, agent: Agent[Any], info: WorkflowInfo, chain: str) -> WorkflowInfo:
+    """The row follows no chain and Temporal's run is one a restart retired: that restart
+    retired it, then never started its own (its process died; a restart holds the run's
+    control lock throughout, so a free lock means none is under way). The old chain goes
+    on, so the row follows it again (its reports were refused meanwhile)."""
+    try:
+        async with rt.tracker.control_lock(agent.keys, info.workflow_id, wait=0):
+            if await rt.tracker.get(agent.keys, info.workflow_id) == info:  # unchanged since read
+                await rt.tracker.unretire(agent.keys, info.workflow_id, chain)
+                log.warning(
+                    "a restart that never started its run: tracking follows the run again", tracking_id=info.workflow_id
+                )
+    except AgentBusyError:
+        pass  # a restart is under way: it will say which chain the row follows
     return await rt.tracker.get(agent.keys, info.workflow_id) or info
 
 

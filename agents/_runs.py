@@ -357,7 +357,7 @@ class RunService:
 
     async def pause(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
-            info = await self.require_unfinished(agent, tracking_id, "be paused")
+            info = await self._following(agent, await self.require_unfinished(agent, tracking_id, "be paused"))
             if info.status not in ("running", "waiting"):  # as Cloudflare, which throws
                 raise ConflictError(
                     f"workflow {tracking_id!r} is {info.status}: only a running or waiting run can be paused"
@@ -368,7 +368,7 @@ class RunService:
 
     async def resume(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
-            info = await self.require_unfinished(agent, tracking_id, "be resumed")
+            info = await self._following(agent, await self.require_unfinished(agent, tracking_id, "be resumed"))
             if info.status != "paused":
                 raise ConflictError(f"workflow {tracking_id!r} is {info.status}, not paused")
             await self._signal(agent, info, Bridge.SIGNAL_RESUME)
@@ -377,21 +377,42 @@ class RunService:
             return await self._move(agent, info, "running", only_from="paused", control_mark=True)
 
     async def terminate(self, agent: Agent[Any], tracking_id: str, reason: str | None = None) -> WorkflowInfo:
-        info = await self.require_unfinished(agent, tracking_id, "be terminated")
-        for last in (False, True):
-            try:
-                await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).terminate(
-                    reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
-                )
-                break
-            except RPCError as err:
-                if err.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                if last:  # still none after tracking was brought up to date
-                    raise ConflictError(f"workflow {info.workflow_id!r} has already finished") from None
-                info = await self._continued(agent, info)
-        self._rt.metrics.workflow_controls.labels("terminate").inc()
-        return await self._move(agent, info, "terminated", reporter_run=await self._current_run(info))
+        # Under the run's control lock, as restart: a terminate never lands between a
+        # restart's retiring the old run and its recording the new one.
+        async with self._rt.tracker.control_lock(agent.keys, tracking_id):
+            info = await self._following(agent, await self.require_unfinished(agent, tracking_id, "be terminated"))
+            for last in (False, True):
+                try:
+                    await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).terminate(
+                        reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
+                    )
+                    break
+                except RPCError as err:
+                    if err.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    if last:  # still none after tracking was brought up to date
+                        raise ConflictError(f"workflow {info.workflow_id!r} has already finished") from None
+                    info = await self._continued(agent, info)
+            self._rt.metrics.workflow_controls.labels("terminate").inc()
+            ended = await self._current_run(info)
+            return await self._move(agent, info, "terminated", run_id=info.run_id, reporter_run=ended)
+
+    async def _following(self, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
+        """`info`, following its chain again if a restart retired that chain and died
+        before starting its own (under the control lock: no restart is under way)."""
+        if info.run_id or not await self._rt.tracker.retired(agent.keys, info.workflow_id):
+            return info
+        try:
+            described = await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).describe(
+                rpc_timeout=CONTROL_RPC_TIMEOUT
+            )
+        except RPCError:
+            return info
+        chain = described.raw_description.workflow_execution_info.first_run_id
+        if chain in await self._rt.tracker.retired(agent.keys, info.workflow_id):
+            await self._rt.tracker.unretire(agent.keys, info.workflow_id, chain)
+            return await self.require(agent, info.workflow_id, reconcile=False)
+        return info
 
     async def _current_run(self, info: WorkflowInfo) -> str | None:
         """The run id of the run under the row's Temporal id (recorded when a control ends
@@ -406,33 +427,36 @@ class RunService:
         return described.run_id
 
     async def restart(self, agent: Agent[Any], tracking_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
-        """Run again from the beginning with the same params (a running run is ended)."""
-        info = await self.require(agent, tracking_id)
-        # The old chain is retired first: its late reports (an approval completing it right
-        # now) must not land on the new one. Nothing else is written until the new chain
-        # has started: with Temporal down, the row stays as it was.
-        await self._rt.tracker.retire(agent.keys, tracking_id, info.run_id or "")
-        try:
-            handle = await self._start_on_temporal(agent, info, reuse=True)
-        except BaseException as err:
-            if not _maybe_applied(err):  # it surely did not start: the row follows the old chain again
-                await self._rt.tracker.set_run_id(agent.keys, tracking_id, info.run_id or "")
-            raise
-        fields: dict[str, Any] = {"controls": 0, "issued": 0}  # the new chain numbers its pauses from 1
-        if reset_tracking:  # a new run as far as tracking goes: fresh fields, first in lists
-            fields.update(progress=None, result=None, error=None, completed_at="")
-            await self._rt.tracker.recreate(agent.keys, tracking_id)
-        await self._rt.tracker.transition(
-            agent.keys,
-            tracking_id,
-            "queued",
-            run_id=handle.first_execution_run_id or "",
-            restart=True,
-            announce=workflow_status(tracking_id, info.workflow_name, "queued"),
-            **fields,
-        )
-        self._rt.metrics.workflow_controls.labels("restart").inc()
-        return await self.require(agent, tracking_id, reconcile=False)
+        """Run again from the beginning with the same params (a running run is ended).
+        Under the run's control lock: restarts of one run (and its pauses and resumes)
+        follow one another, so each knows the chain it replaces."""
+        async with self._rt.tracker.control_lock(agent.keys, tracking_id):
+            info = await self.require(agent, tracking_id)
+            # The old chain is retired first: its late reports (an approval completing it
+            # right now) must not land on the new one. Nothing else is written until the
+            # new chain has started: with Temporal down, the row stays as it was.
+            await self._rt.tracker.retire(agent.keys, tracking_id, info.run_id or "")
+            try:
+                handle = await self._start_on_temporal(agent, info, reuse=True)
+            except BaseException as err:
+                if not _maybe_applied(err):  # surely not started: the row follows the old chain again
+                    await self._rt.tracker.unretire(agent.keys, tracking_id, info.run_id or "")
+                raise
+            fields: dict[str, Any] = {"controls": 0, "issued": 0}  # the new chain numbers its pauses from 1
+            if reset_tracking:  # a new run as far as tracking goes: fresh fields, first in lists
+                fields.update(progress=None, result=None, error=None, completed_at="")
+                await self._rt.tracker.recreate(agent.keys, tracking_id)
+            await self._rt.tracker.transition(
+                agent.keys,
+                tracking_id,
+                "queued",
+                run_id=handle.first_execution_run_id or "",
+                restart=True,
+                announce=workflow_status(tracking_id, info.workflow_name, "queued"),
+                **fields,
+            )
+            self._rt.metrics.workflow_controls.labels("restart").inc()
+            return await self.require(agent, tracking_id, reconcile=False)
 
     async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
         for last in (False, True):

@@ -297,14 +297,16 @@ class RunTracker:
         )
 
     @asynccontextmanager
-    async def control_lock(self, keys: AgentKeys, tracking_id: str) -> AsyncIterator[None]:
+    async def control_lock(
+        self, keys: AgentKeys, tracking_id: str, *, wait: float = CONTROL_LOCK_WAIT
+    ) -> AsyncIterator[None]:
         """Hold the run's pause/resume lock: such controls signal and mark one at a time,
         whichever API process they come through, so their marks land in the order their
         signals reached the run (and each mark knows its signal's number: see
-        `transition(control_mark=True)`). A holder that dies frees it after
-        CONTROL_LOCK_LEASE; AgentBusyError (503) after CONTROL_LOCK_WAIT."""
+        `transition(control_mark=True)`); restarts hold it too. A holder that dies frees
+        it after CONTROL_LOCK_LEASE_MS; AgentBusyError (503) after `wait` seconds."""
         key, token = keys.run_control(tracking_id), secrets.token_hex(8)
-        deadline = time.monotonic() + CONTROL_LOCK_WAIT
+        deadline = time.monotonic() + wait
         while not await self._redis.set(key, token, nx=True, px=CONTROL_LOCK_LEASE_MS):
             if time.monotonic() >= deadline:
                 raise AgentBusyError(f"another pause or resume of workflow {tracking_id!r} is under way; try again")
@@ -322,6 +324,16 @@ class RunTracker:
         if run_id:
             retired = [run_id, *[r for r in retired if r != run_id]][:_RETIRED_KEPT]
         await self._set_field(keys=[keys.run(tracking_id)], args=["run_id", "", "retired", " ".join(retired)])
+
+    async def unretire(self, keys: AgentKeys, tracking_id: str, run_id: str) -> None:
+        """Undo `retire`: the restart did not start a new chain, `run_id`'s goes on."""
+        retired = (await self._redis.hget(keys.run(tracking_id), "retired") or "").split()
+        kept = " ".join(r for r in retired if r != run_id)
+        await self._set_field(keys=[keys.run(tracking_id)], args=["run_id", run_id, "retired", kept])
+
+    async def retired(self, keys: AgentKeys, tracking_id: str) -> list[str]:
+        """The chains restarts retired from this row, newest first."""
+        return (await self._redis.hget(keys.run(tracking_id), "retired") or "").split()
 
     async def set_run_id(self, keys: AgentKeys, tracking_id: str, run_id: str) -> WorkflowInfo | None:
         """Record the Temporal run a row now follows; the row as it is afterwards (one

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
+import subprocess
+from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
 from temporalio.client import Client
 
-from agents import AgentRuntime
-from tests.helpers import eventually
+from agents import AgentRuntime, Settings
+from devstack import free_port
+from tests.helpers import eventually, start_api_process, start_entry_point
 from workflows.contracts import Bridge
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -132,3 +137,86 @@ async def test_approve_racing_restart_leaves_the_row_following_the_new_run(
                 timeout=10,
                 what=f"trial {trial}: the row following the restarted run",
             )
+
+
+_ROW_FOR = {"COMPLETED": {"complete"}, "FAILED": {"errored"}, "TIMED_OUT": {"errored"}, "TERMINATED": {"terminated"}}
+_UNFINISHED = {"queued", "running", "waiting", "paused"}
+
+
+async def test_chaos_controls_racing_through_two_apis_while_a_worker_and_an_api_are_killed(
+    settings: Settings, runtime: AgentRuntime, client: Client, agent_name: str, tmp_path: Path
+) -> None:
+    """The operator's chaos run in miniature: two worker and two API processes, random
+    controls on a dozen runs through both APIs, one worker and one API SIGKILLed and
+    replaced mid-way. After quiescence every row follows its Temporal run (its chain, its
+    status, paused exactly when the run's last pause or resume was a pause): 0 mismatches."""
+    rng = random.Random(1027)
+    ports = [free_port(), free_port()]
+    workers = [start_entry_point("worker.py", settings, tmp_path / f"worker{i}.log") for i in range(2)]
+    apis = [await start_api_process(settings, port, tmp_path / f"api{i}.log") for i, port in enumerate(ports)]
+    agent = runtime.agent("recorder-agent", agent_name)
+    url = f"/agents/recorder-agent/{agent_name}/workflows"
+    run_ids = [f"c{i}" for i in range(12)]
+    statuses: Counter[int] = Counter()
+    try:
+        async with httpx.AsyncClient(timeout=30) as web:
+            for i, run_id in enumerate(run_ids):
+                body = {"workflow": "approval", "id": run_id, "params": {"title": run_id}}
+                assert (await web.post(f"http://127.0.0.1:{ports[i % 2]}{url}", json=body)).status_code == 201
+
+            async def control(deadline: float) -> None:
+                loop = asyncio.get_running_loop()
+                while loop.time() < deadline:
+                    run_id, port = rng.choice(run_ids), rng.choice(ports)
+                    action = rng.choice(
+                        ["approve", "reject", "pause", "resume", "pause", "resume", "restart", "terminate"]
+                    )
+                    body = {} if action in ("approve", "reject", "restart", "terminate") else None
+                    try:
+                        response = await web.post(f"http://127.0.0.1:{port}{url}/{run_id}/{action}", json=body)
+                        statuses[response.status_code] += 1
+                    except httpx.TransportError:
+                        statuses[0] += 1  # the API that was killed
+                    await asyncio.sleep(rng.uniform(0, 0.02))
+
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 8
+            tasks = [asyncio.create_task(control(deadline)) for _ in range(6)]
+            await asyncio.sleep(2.5)
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait(10)
+            workers[0] = start_entry_point("worker.py", settings, tmp_path / "worker2.log")
+            await asyncio.sleep(2)
+            apis[1].send_signal(signal.SIGKILL)
+            apis[1].wait(10)
+            apis[1] = await start_api_process(settings, ports[1], tmp_path / "api3.log")
+            await asyncio.gather(*tasks)
+        assert not [code for code in statuses if code >= 500 and code != 503], statuses
+
+        async def mismatches() -> list[str]:
+            wrong = []
+            for run_id in run_ids:
+                row = await agent.get_workflow(run_id)  # a read, as a user's (it reconciles)
+                described = await client.get_workflow_handle(row.temporal_workflow_id).describe()
+                chain = described.raw_description.workflow_execution_info.first_run_id
+                temporal = described.status.name
+                expected = _ROW_FOR.get(temporal, _UNFINISHED)
+                if temporal == "RUNNING":  # paused exactly when the run's last pause or resume was a pause
+                    last, count = await _controls(client, row.temporal_workflow_id)
+                    expected = {"paused"} if last == "paused" and count else _UNFINISHED - {"paused"}
+                if row.run_id != chain or row.status not in expected:
+                    wrong.append(f"{run_id}: row {row.status} {row.run_id}, Temporal {temporal} {chain}")
+            return wrong
+
+        await eventually(
+            mismatches, lambda wrong: wrong == [], timeout=45, interval=0.5, what="tracking as Temporal says"
+        )
+        assert statuses[200] + statuses[202] > 50, statuses  # the controls did land, many of them
+    finally:
+        for proc in [*workers, *apis]:
+            proc.terminate()
+        for proc in [*workers, *apis]:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
