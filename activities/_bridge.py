@@ -51,6 +51,13 @@ log = structlog.get_logger("agents.bridge")
 # Methods of the Agent base a workflow may call through `self.agent`; everything else
 # on the base (hooks, internals) is not an RPC target.
 _UNFINISHED = "queued,running,waiting,paused"
+
+
+def _progress_mark(run: RunRef, seq: int | None) -> str | None:
+    """`<run id>:<n>`: the n-th progress report of that run (counts restart per run)."""
+    return None if seq is None or not run.run_id else f"{run.run_id}:{seq}"
+
+
 _BASE_CALLABLE = {"set_state", "merge_state", "reset_state", "broadcast"}
 
 
@@ -180,6 +187,7 @@ class BridgeActivities:
                     "running",
                     fields_always=True,
                     run_id=run.execution,
+                    progress_mark=_progress_mark(run, input.seq),
                     announce=workflow_status(run.tracking_id, run.workflow_name, "running"),
                     progress=input.progress,
                 )
@@ -208,6 +216,7 @@ class BridgeActivities:
                     # unfinished status (the count keeps a late one from counting).
                     only_from=None if input.controls is None else _UNFINISHED,
                     reported_controls=input.controls,
+                    progress_fence=_progress_mark(run, input.progress_seq),
                     run_id=run.execution,
                     reporter_run=run.run_id,
                     announce=workflow_status(run.tracking_id, run.workflow_name, input.status),

@@ -50,7 +50,12 @@ class Outbox:
         finally:
             close_outbox(task_queue, send)
             if self._drains:
-                await asyncio.wait(set(self._drains.values()), timeout=_DRAIN_ON_CLOSE)
+                _, late = await asyncio.wait(set(self._drains.values()), timeout=_DRAIN_ON_CLOSE)
+                # Not left to run on past the worker's shutdown (its Redis client closes next).
+                for drain in late:
+                    drain.cancel()
+                if late:
+                    log.warning("progress reports dropped at shutdown", runs=len(late))
 
     def _enqueue(self, run_key: str, message: Any) -> None:
         """On the worker's loop. `run_key` is `<workflow id>/<run id>`."""

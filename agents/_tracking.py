@@ -195,6 +195,8 @@ def _transition_args(
     control_mark: bool = False,
     restart: bool = False,
     reporter_run: str | None = None,
+    progress_mark: str | None = None,
+    progress_fence: str | None = None,
 ) -> list[Any]:
     """The ARGV of `lua/run_transition.lua`, in its order."""
     ts = now_ms()
@@ -207,7 +209,7 @@ def _transition_args(
     args += [*(marks or ("", "")), ",".join(consumed), unless_pending or ""]
     args.append(envelope(announce_instead) if announce_instead is not None else "")
     args += ["" if reported_controls is None else reported_controls, "1" if control_mark else ""]
-    args += ["1" if restart else "", reporter_run or ""]
+    args += ["1" if restart else "", reporter_run or "", progress_mark or "", progress_fence or ""]
     for name, value in fields.items():
         args += [name, _encode(name, value)]
     return args
@@ -363,6 +365,8 @@ class RunTracker:
         control_mark: bool = False,
         restart: bool = False,
         reporter_run: str | None = None,
+        progress_mark: str | None = None,
+        progress_fence: str | None = None,
         **fields: Any,
     ) -> tuple[str, bool] | None:
         """Move a run to `status` if the rules allow, writing `fields` (JSON-encoded).
@@ -388,7 +392,11 @@ class RunTracker:
         written and its status stands. `reporter_run`: the reporting execution's own run
         id, recorded when it finishes the row (`ended_run`); a report of the same chain
         from another run reopens a finished row (a reset with Temporal's CLI or UI ran the
-        run again), its result, error and retention cleared.
+        run again), its result, error and retention cleared. `progress_mark`
+        (`<run id>:<n>`, a progress report's): one older than the progress shown is not
+        written, and one older than the run's last status report (`progress_fence`, the
+        count that report carried) never moves the status: a worker the run has left may
+        deliver a report late.
         Returns (status afterwards, whether it changed), or None when not tracked.
         """
         args = _transition_args(
@@ -406,6 +414,8 @@ class RunTracker:
             control_mark=control_mark,
             restart=restart,
             reporter_run=reporter_run,
+            progress_mark=progress_mark,
+            progress_fence=progress_fence,
         )
         result = await self._run_transition(keys, tracking_id, args)
         return (result[0], bool(result[1])) if result else None

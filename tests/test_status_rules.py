@@ -182,3 +182,25 @@ async def test_only_another_run_of_the_chain_reopens_a_finished_row(runtime: Age
     await activity_env("x/r1", "14").run(bridge.status, StatusInput(reset, "waiting", "go"))
     info = await _status(runtime, agent_name)
     assert (info.status, info.result, info.completed_at) == ("waiting", None, None)
+
+
+async def test_progress_delivered_after_a_later_status_report_never_undoes_it(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    """Progress waited only for the outbox of the worker reporting status: after a run
+    moved to another worker (a rolling deploy), the old worker's late progress moved a
+    `waiting` row back to `running`."""
+    run = await _row(runtime, agent_name, "running")
+    run = RunRef(run.agent, "r1", "w", execution=run.execution, run_id="run-1")
+    bridge = BridgeActivities(runtime)
+    await activity_env("x/r1", "15").run(bridge.progress, ProgressInput(run, {"n": 1}, seq=1))
+    # The run posted reports 2 and 3 (on the worker it left), then waits, on another one.
+    await activity_env("x/r1", "16").run(bridge.status, StatusInput(run, "waiting", "go", progress_seq=3))
+    await activity_env("x/r1", "17").run(bridge.progress, ProgressInput(run, {"n": 3}, seq=3))  # late
+    info = await _status(runtime, agent_name)
+    assert (info.status, info.progress) == ("waiting", {"n": 3})  # the value shown, the status kept
+    await activity_env("x/r1", "18").run(bridge.progress, ProgressInput(run, {"n": 2}, seq=2))  # older still
+    assert (await _status(runtime, agent_name)).progress == {"n": 3}
+    await activity_env("x/r1", "19").run(bridge.progress, ProgressInput(run, {"n": 4}, seq=4))  # a new one
+    info = await _status(runtime, agent_name)
+    assert (info.status, info.progress) == ("running", {"n": 4})

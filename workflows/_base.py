@@ -149,9 +149,11 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         if self._run is None:
             return self._no_agent("report_progress")
         self._posted = True  # also on replay: it decides a command (see _delivered)
+        self._progress_seq += 1  # also on replay: status reports carry the count
         if workflow.unsafe.is_replaying():
             return  # reported when this code first ran
-        report = ProgressInput(self._run, to_jsonable_python(progress))  # a copy: the caller may reuse its dict
+        # A copy of the value: the caller may reuse its dict.
+        report = ProgressInput(self._run, to_jsonable_python(progress), seq=self._progress_seq)
         info = workflow.info()
         if not post(info.task_queue, _run_key(), report):
             await self._local(Bridge.PROGRESS, report, "report_progress")
@@ -252,6 +254,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._writes_flushing = asyncio.Lock()
         self._controls = 0
         """Pause and resume signals taken (see StatusInput.controls)."""
+        self._progress_seq = 0
+        """Progress reports posted by this run (see ProgressInput.seq)."""
 
     async def _execute(self, input: AgentWorkflowInput) -> Any:
         self._input = input
@@ -337,6 +341,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             "paused": self._paused,
             "redeploys": self._redeploys,
             "controls": self._controls,
+            "progress_seq": self._progress_seq,
         }
         workflow.continue_as_new(
             AgentWorkflowInput(
@@ -361,6 +366,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._paused = bool(carried.get("paused"))
         self._redeploys = int(carried.get("redeploys") or 0)
         self._controls = int(carried.get("controls") or 0)
+        self._progress_seq = int(carried.get("progress_seq") or 0)
 
     def _parse_params(self, params: dict[str, Any]) -> Any:
         model = type(self).params_model
@@ -432,7 +438,9 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             if self._posted and workflow.patched(_STATUS_AFTER_PROGRESS):
                 await self._delivered()
             taken = list(self._consumed)
-            report = StatusInput(self._run, status, waiting_for, consumed=taken, controls=controls)
+            report = StatusInput(
+                self._run, status, waiting_for, consumed=taken, progress_seq=self._progress_seq, controls=controls
+            )
             if await self._local(Bridge.STATUS, report, f"status {status}"):
                 # Recorded: the agent's fence holds them now. By id, not by count: a
                 # signal handler's report may be in flight beside the run's own, and

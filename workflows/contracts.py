@@ -126,6 +126,10 @@ class SendEventInput:
 class ProgressInput:
     run: RunRef
     progress: Any = None
+    seq: int | None = None
+    """The report's number in its run (1, 2, ...): a report older than the run's last
+    status report (which carries the count, `StatusInput.progress_seq`) never moves the
+    row's status, and one older than the progress shown is not written."""
 
 
 @dataclass
@@ -160,6 +164,9 @@ class StatusInput:
     """With `waiting`: the event type the run waits for (the agent checks it on delivery)."""
     consumed: list[str] = field(default_factory=list)
     """Ids of the events the run took since its last report (see WorkflowEventSignal.id)."""
+    progress_seq: int | None = None
+    """How many progress reports the run had posted when it made this one: progress
+    delivered late (by a worker the run has since left) never undoes this status."""
     controls: int | None = None
     """Set when the report answers a pause or resume signal: how many of those the run
     has taken (`paused`, or what it does on resuming). Only the newest such report

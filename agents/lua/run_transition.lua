@@ -19,8 +19,9 @@
 --       applies only if the run has reported no control of that number or later ('' not
 --       such a mark); '1' for a restart's write, whose ARGV[5] is the new chain: should a
 --       report of that chain have come first, only the fields are written ('' not one);
---       the reporting execution's own run id ('' unknown: see the reopening below);
---       then field/value pairs.
+--       the reporting execution's own run id ('' unknown: see the reopening below); a
+--       progress report's `<run id>:<n>` ('' none); a status report's count of progress
+--       reports its run had posted, as `<run id>:<n>` ('' none); then field/value pairs.
 -- A reporter's run id (ARGV[5]) is checked against the row's: another chain's report
 -- changes nothing. A row without one (a start or restart under way) takes the first
 -- reporter's as its own, unless a restart retired that chain (`retired`, space separated).
@@ -39,7 +40,7 @@ if ARGV[5] ~= '' or ARGV[11] ~= '' or ARGV[14] ~= '' then
   run_id = redis.call('HGET', KEYS[1], 'run_id') or ''
 end
 if ARGV[18] ~= '' and run_id == ARGV[5] then  -- the new chain reported first: its status stands
-  for i = 20, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  for i = 22, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   return unchanged
 end
 if ARGV[5] ~= '' and run_id == '' then
@@ -70,7 +71,19 @@ if ARGV[17] ~= '' then  -- a control's mark: the run's own word on it (or a late
   redis.call('HSET', KEYS[1], 'issued', issued)
   if controls >= issued then return unchanged end
 end
-local target, announce, first_field = ARGV[1], ARGV[8], 20
+local target, announce, first_field = ARGV[1], ARGV[8], 22
+local hold_status = false  -- progress older than the run's last status report
+if ARGV[20] ~= '' then  -- a progress report, numbered within its run
+  local run, n = string.match(ARGV[20], '^(.*):(%d+)$')
+  local shown = redis.call('HGET', KEYS[1], 'progress_seq')
+  local shown_run, shown_n = string.match(shown or '', '^(.*):(%d+)$')
+  if shown_run == run and tonumber(n) <= tonumber(shown_n) then return unchanged end
+  redis.call('HSET', KEYS[1], 'progress_seq', ARGV[20])
+  local fence = redis.call('HGET', KEYS[1], 'progress_fence')
+  local fence_run, fence_n = string.match(fence or '', '^(.*):(%d+)$')
+  hold_status = fence_run == run and tonumber(n) <= tonumber(fence_n)
+end
+if ARGV[21] ~= '' then redis.call('HSET', KEYS[1], 'progress_fence', ARGV[21]) end
 if ARGV[11] ~= '' then  -- a control's mark: its event is delivered and, until the run says so, not taken
   if redis.call('SISMEMBER', taken, ARGV[11]) == 1 then return unchanged end
   redis.call('HSET', pending, ARGV[11], ARGV[12] .. '|' .. run_id)
@@ -95,6 +108,7 @@ if ARGV[19] ~= '' and ended and ended ~= ARGV[19] and ARGV[5] ~= '' and run_id =
   allowed = '*'
 end
 local ok = allowed == '*' or string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true)
+if hold_status then ok = false end
 if not ok and ARGV[4] ~= '1' then return unchanged end
 for i = first_field, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
