@@ -27,7 +27,7 @@ from temporalio.worker import (
 )
 
 from agents import REDIS_ERRORS, AgentBusyError
-from workflows import take_carried_writes
+from workflows import return_carried_writes, take_carried_writes
 from workflows.contracts import CARRIED_WRITES_HEADER, CarriedWrite, StateWriteInput
 
 log = structlog.get_logger("agents.bridge")
@@ -36,20 +36,34 @@ _RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)
 """Seconds between attempts at a carried write (the last repeats until the activity's
 own timeout or cancellation ends the attempt)."""
 
+_RETURNED = "agents.carried-writes-returned"
+
 ApplyWrite = Callable[[StateWriteInput, str], Awaitable[Any]]
 """Applies one write under an effect id (`BridgeActivities.apply_write`)."""
 
 
 class _Outbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> Any:
+        carried: list[CarriedWrite] = []
+        instance = workflow.instance()
         if input.task_queue in (None, workflow.info().task_queue):
-            carried = take_carried_writes(workflow.instance())
+            carried = take_carried_writes(instance)
             if carried:  # only this worker's activities know to apply them
                 payload = workflow.payload_converter().to_payload(carried)
                 input.headers = {**input.headers, CARRIED_WRITES_HEADER: payload}
                 # Temporal UI shows the summary: say what the activity applies first.
                 input.summary = f"{input.summary or input.activity} (+ {', '.join(c.id for c in carried)})"
-        return super().start_activity(input)
+        handle = super().start_activity(input)
+        if carried:
+            # An activity cancelled before it started never applied them: they must not
+            # be lost (nor counted done) with it. Back in line unless it completed.
+            def back_unless_completed(done: Any) -> None:
+                # Patched: a history from before would not replay the flush this adds.
+                if (done.cancelled() or done.exception() is not None) and workflow.patched(_RETURNED):
+                    return_carried_writes(instance, carried)
+
+            handle.add_done_callback(back_unless_completed)
+        return handle
 
 
 class _WorkflowInbound(WorkflowInboundInterceptor):

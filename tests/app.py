@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -416,6 +417,19 @@ class AgentCallFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         await self.report_progress({"percent": 50})
         await step.send_event({"kind": "milestone", "total": total})
         return total
+
+
+class CancelledStepFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    """A state write, then the step that would carry it cancelled before it starts."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        await step.merge_agent_state({"carried": 1})
+        never = asyncio.ensure_future(step.do("never", TestActivities.slow, 5, timeout="1 minute"))
+        await asyncio.sleep(0)  # the step schedules its activity, with the write in its header
+        never.cancel()
+        with contextlib.suppress(BaseException):
+            await never
+        return "done"
 
 
 class CounterFlow(AgentWorkflow[RecorderAgent, dict, Any]):

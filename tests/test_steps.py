@@ -142,3 +142,15 @@ async def test_step_names_show_as_summaries_in_temporal(runtime: AgentRuntime, a
     assert activities == ["item-0", "item-1 (+ merge_agent_state#1)", "report_complete"]
     markers = await summaries(runtime, info.temporal_workflow_id, "marker_recorded_event_attributes")
     assert "merge_agent_state" in markers
+
+
+async def test_a_state_write_carried_by_a_step_cancelled_before_it_started_is_still_applied(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    """A write goes out in the header of the run's next activity: when that activity was
+    cancelled before it started, the write was dropped, yet counted done."""
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("cancelled_step_flow", {})
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    assert (info.status, info.result) == ("complete", "done"), info.error
+    assert (await agent.refresh_state()).get("carried") == 1

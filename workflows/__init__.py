@@ -5,7 +5,14 @@ wall clock; every effect goes through a step (an activity) or a non-durable brid
 call (a local activity). This package imports nothing with side effects.
 """
 
-from ._base import AgentWorkflow, AgentWorkflowEvent, run_of, take_carried_writes, workflow_name_of
+from ._base import (
+    AgentWorkflow,
+    AgentWorkflowEvent,
+    return_carried_writes,
+    run_of,
+    take_carried_writes,
+    workflow_name_of,
+)
 from ._calls import AgentQueueWorkflow, MethodCallWorkflow
 from ._durations import DurationStr, parse_duration
 from ._errors import (
@@ -44,6 +51,7 @@ __all__ = [
     "WorkflowRejectedError",
     "error_info",
     "parse_duration",
+    "return_carried_writes",
     "run_of",
     "take_carried_writes",
     "workflow_name_of",

@@ -518,6 +518,15 @@ def take_carried_writes(instance: Any) -> list[CarriedWrite]:
     return instance._take_carried() if isinstance(instance, AgentWorkflow) else []
 
 
+def return_carried_writes(instance: Any, carried: list[CarriedWrite]) -> None:
+    """For the worker's interceptor: an activity that carried `carried` ended without
+    completing (cancelled, perhaps before it started, or failed): they go back first in
+    line, for the next activity or flush to apply. Applied already by an attempt that
+    started, they are not applied twice (each has its effect id)."""
+    if isinstance(instance, AgentWorkflow):
+        instance._carried[0:0] = carried
+
+
 def run_of(instance: Any) -> RunRef | None:
     """For the worker's log context (activities._log_context): the agent run a workflow
     `instance` is, or None (a workflow of no agent)."""
