@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -381,18 +382,13 @@ class RunService:
         # restart's retiring the old run and its recording the new one.
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
             info = await self._following(agent, await self.require_unfinished(agent, tracking_id, "be terminated"))
-            for last in (False, True):
-                try:
-                    await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).terminate(
-                        reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
-                    )
-                    break
-                except RPCError as err:
-                    if err.status != RPCStatusCode.NOT_FOUND:
-                        raise
-                    if last:  # still none after tracking was brought up to date
-                        raise ConflictError(f"workflow {info.workflow_id!r} has already finished") from None
-                    info = await self._continued(agent, info)
+            info = await self._on_open_run(
+                agent,
+                info,
+                lambda handle: handle.terminate(
+                    reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
+                ),
+            )
             self._rt.metrics.workflow_controls.labels("terminate").inc()
             ended = await self._current_run(info)
             return await self._move(agent, info, "terminated", run_id=info.run_id, reporter_run=ended)
@@ -432,14 +428,18 @@ class RunService:
         follow one another, so each knows the chain it replaces."""
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
             info = await self.require(agent, tracking_id)
-            # The old chain is retired first: its late reports (an approval completing it
-            # right now) must not land on the new one. Nothing else is written until the
-            # new chain has started: with Temporal down, the row stays as it was.
-            await self._rt.tracker.retire(agent.keys, tracking_id, info.run_id or "")
+            # An unfinished run's chain is retired first: its late reports (an approval
+            # completing it right now) must not land on the new one. Nothing else is
+            # written until the new chain has started: with Temporal down, the row stays
+            # as it was. (A finished run's chain reports nothing more: the restart's own
+            # write below replaces it, and a restart that dies first leaves the row whole.)
+            retiring = info.status not in FINISHED
+            if retiring:
+                await self._rt.tracker.retire(agent.keys, tracking_id, info.run_id or "")
             try:
                 handle = await self._start_on_temporal(agent, info, reuse=True)
             except BaseException as err:
-                if not _maybe_applied(err):  # surely not started: the row follows the old chain again
+                if retiring and not _maybe_applied(err):  # surely not started: back to the old chain
                     await self._rt.tracker.unretire(agent.keys, tracking_id, info.run_id or "")
                 raise
             fields: dict[str, Any] = {"controls": 0, "issued": 0}  # the new chain numbers its pauses from 1
@@ -459,18 +459,28 @@ class RunService:
             return await self.require(agent, tracking_id, reconcile=False)
 
     async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
+        await self._on_open_run(
+            agent, info, lambda handle: handle.signal(signal, *args, rpc_timeout=CONTROL_RPC_TIMEOUT)
+        )
+
+    async def _on_open_run(
+        self, agent: Agent[Any], info: WorkflowInfo, call: Callable[[WorkflowHandle[Any, Any]], Awaitable[Any]]
+    ) -> WorkflowInfo:
+        """`call` on the run's handle. When Temporal has no open run for the row, tracking
+        is brought up to date and the call tried once more (a run that continues on new
+        code takes it: `_continued`); ConflictError if the run has finished. The row as
+        the call found it."""
         for last in (False, True):
             try:
-                await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).signal(
-                    signal, *args, rpc_timeout=CONTROL_RPC_TIMEOUT
-                )
-                return
+                await call(self._rt.temporal.get_workflow_handle(info.temporal_workflow_id))
+                return info
             except RPCError as err:
                 if err.status != RPCStatusCode.NOT_FOUND:
                     raise
                 if last:  # still none after tracking was brought up to date
                     raise ConflictError(f"workflow {info.workflow_id!r} has already finished") from None
                 info = await self._continued(agent, info)
+        return info
 
     async def _continued(self, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
         """Temporal has no open run for a row that says unfinished: bring tracking up to

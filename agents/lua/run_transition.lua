@@ -43,6 +43,11 @@ if ARGV[18] ~= '' and run_id == ARGV[5] then  -- the new chain reported first: i
   for i = 22, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   return unchanged
 end
+if ARGV[18] ~= '' and run_id ~= '' then  -- a restart (under the control lock) replaces the chain
+  local retired = redis.call('HGET', KEYS[1], 'retired') or ''
+  redis.call('HSET', KEYS[1], 'retired', string.sub(run_id .. ' ' .. retired, 1, 400), 'run_id', ARGV[5])
+  run_id = ARGV[5]
+end
 if ARGV[5] ~= '' and run_id == '' then
   local retired = redis.call('HGET', KEYS[1], 'retired')
   if retired and string.find(' ' .. retired .. ' ', ' ' .. ARGV[5] .. ' ', 1, true) then return unchanged end
