@@ -432,6 +432,22 @@ class CancelledStepFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         return "done"
 
 
+class TwoReportsFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    """White box: two status reports in flight at once (a signal handler's beside the
+    run's own) while the run takes another event. Returns the event ids it still has to
+    report as taken."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        await step.wait_for_event("one", type="one", timeout="1 minute")  # taken, not reported yet
+        await workflow.wait_condition(lambda: self._has_event("two"))
+        first = asyncio.ensure_future(self._set_status("running"))
+        second = asyncio.ensure_future(self._set_status("running"))
+        await asyncio.sleep(0)  # both have made their reports, each carrying the first event's id
+        self._take_event("two")  # taken while they are in flight: the next report must carry it
+        await asyncio.gather(first, second)
+        return list(self._consumed)
+
+
 class CounterFlow(AgentWorkflow[RecorderAgent, dict, Any]):
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
         return await self.agent.slow_increment()

@@ -314,3 +314,18 @@ async def test_an_approval_that_cannot_reach_temporal_leaves_the_run_waiting(
 
     await agent.approve_workflow(run_id, reason="now")  # the approval, sent again, lands
     assert (await wait_for_status(agent, run_id, "complete", "errored")).status == "complete"
+
+
+async def test_an_event_taken_while_two_status_reports_are_in_flight_is_still_reported(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    """Each report forgot the ids it carried by count (`del consumed[:n]`): with a signal
+    handler's report in flight beside the run's own, the second dropped an id taken after
+    both were made, which was then never reported (its pending entry stayed)."""
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("two_reports_flow", {})
+    await agent.send_workflow_event(run_id, "one", None)
+    await agent.send_workflow_event(run_id, "two", None)
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    assert info.status == "complete", info.error
+    assert len(info.result) == 1  # the second event's id, still to be reported
