@@ -396,7 +396,8 @@ class RunService:
     async def _following(self, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
         """`info`, following its chain again if a restart retired that chain and died
         before starting its own (under the control lock: no restart is under way)."""
-        if info.run_id or not await self._rt.tracker.retired(agent.keys, info.workflow_id):
+        retired = [] if info.run_id else await self._rt.tracker.retired(agent.keys, info.workflow_id)
+        if not retired:
             return info
         try:
             described = await self._rt.temporal.get_workflow_handle(info.temporal_workflow_id).describe(
@@ -405,7 +406,7 @@ class RunService:
         except RPCError:
             return info
         chain = described.raw_description.workflow_execution_info.first_run_id
-        if chain in await self._rt.tracker.retired(agent.keys, info.workflow_id):
+        if chain in retired:
             await self._rt.tracker.unretire(agent.keys, info.workflow_id, chain)
             return await self.require(agent, info.workflow_id, reconcile=False)
         return info

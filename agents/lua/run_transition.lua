@@ -64,7 +64,10 @@ if ARGV[13] ~= '' then
   end
   redis.call('EXPIRE', taken, EVENTS_TTL)
 end
-local controls = tonumber(redis.call('HGET', KEYS[1], 'controls') or '0')
+local controls = 0  -- pause and resume reports taken, read only when an argument needs it
+if ARGV[16] ~= '' or ARGV[17] ~= '' then
+  controls = tonumber(redis.call('HGET', KEYS[1], 'controls') or '0')
+end
 if ARGV[16] ~= '' then  -- the run's own word on a pause or resume: only the newest counts
   if tonumber(ARGV[16]) <= controls then return unchanged end
   redis.call('HSET', KEYS[1], 'controls', ARGV[16])
@@ -104,9 +107,9 @@ if ARGV[14] ~= '' then  -- about to wait for a type already delivered: the run t
 end
 if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return unchanged end
 local allowed = ARGV[3]
-local ended = redis.call('HGET', KEYS[1], 'ended_run')
-if ARGV[19] ~= '' and ended and ended ~= ARGV[19] and ARGV[5] ~= '' and run_id == ARGV[5]
-    and (current == 'complete' or current == 'errored' or current == 'terminated') then
+local finished = current == 'complete' or current == 'errored' or current == 'terminated'
+local ended = ARGV[19] ~= '' and finished and redis.call('HGET', KEYS[1], 'ended_run')
+if ended and ended ~= ARGV[19] and ARGV[5] ~= '' and run_id == ARGV[5] then
   -- Another run of the chain that finished the row: a reset ran it again. Reopened.
   redis.call('HDEL', KEYS[1], 'result', 'error', 'completed_at', 'ended_run')
   redis.call('DEL', pending)  -- what the earlier run was sent and did not report taking

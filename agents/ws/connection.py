@@ -66,7 +66,11 @@ class Connection:
     def send(self, message: Any) -> None:
         """Queue a message (any JSON value) for this client; ValidationError (nothing
         sent) for one JSON cannot carry, NaN included, which browsers refuse to parse."""
-        self.send_text(json.dumps(to_json_value(message, what="message"), separators=(",", ":")))
+        self.send_json(to_json_value(message, what="message"))
+
+    def send_json(self, data: Any) -> None:
+        """Queue `data` already known to be JSON (converted and checked, as RPC results are)."""
+        self.send_text(json.dumps(data, separators=(",", ":")))
 
     def send_text(self, text: str) -> None:
         if self.closed:

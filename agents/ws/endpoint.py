@@ -288,4 +288,4 @@ async def _call(agent: Agent[Any], connection: Connection, frame: dict[str, Any]
         except AgentError as err:
             connection.send(protocol.rpc_error(call_id, err.message))
     else:
-        connection.send(protocol.rpc_result(call_id, result))
+        connection.send_json(protocol.rpc_result(call_id, result))  # checked by call_callable

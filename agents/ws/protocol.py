@@ -22,8 +22,6 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-
 from agents._lifecycle import DESTROYED_CLOSE
 
 
@@ -61,7 +59,8 @@ def state_error(message: str) -> dict[str, Any]:
 
 
 def rpc_result(call_id: Any, result: Any, *, done: bool = True) -> dict[str, Any]:
-    return {"type": "rpc", "id": call_id, "success": True, "result": to_jsonable_python(result), "done": done}
+    """`result` already JSON data (`agents._rpc.rpc_json`)."""
+    return {"type": "rpc", "id": call_id, "success": True, "result": result, "done": done}
 
 
 def rpc_error(call_id: Any, message: str) -> dict[str, Any]:

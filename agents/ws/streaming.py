@@ -27,11 +27,11 @@ class StreamingResponse:
         if self._connection.closed:
             raise ConnectionError("the client of this stream has gone")
         chunk = rpc_json(self._method, chunk, what="chunk")
-        self._connection.send(protocol.rpc_result(self._id, chunk, done=False))
+        self._connection.send_json(protocol.rpc_result(self._id, chunk, done=False))
 
     def end(self, final: Any = None) -> None:
         """The final value: the client's `onDone` and the call's result."""
         if not self.ended:
             final = rpc_json(self._method, final)
             self.ended = True
-            self._connection.send(protocol.rpc_result(self._id, final, done=True))
+            self._connection.send_json(protocol.rpc_result(self._id, final, done=True))
