@@ -6,6 +6,9 @@ run's history with the activity and cost no command of their own. Worker side: b
 the activity's own code runs, each carried write is applied once (keyed by the write's
 id, as the local activity that would otherwise apply it is), retried while Redis is
 away or the agent's turn is held: a write's trouble must not count as the step failing.
+A step's activity tries them for a moment, then hands them back to the run, which applies
+them on their own and starts the step's activity again (see CARRIED_WRITES_HAND_BACK);
+any other activity retries them until they land.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 import structlog
 from temporalio import activity, workflow
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -27,14 +31,25 @@ from temporalio.worker import (
 )
 
 from agents import REDIS_ERRORS, AgentBusyError
-from workflows import return_carried_writes, take_carried_writes
-from workflows.contracts import CARRIED_WRITES_HEADER, CarriedWrite, StateWriteInput
+from workflows import carried_writes_handed_back, return_carried_writes, take_carried_writes
+from workflows.contracts import (
+    CARRIED_WRITES_HAND_BACK,
+    CARRIED_WRITES_HEADER,
+    CARRIED_WRITES_NOT_APPLIED,
+    CarriedWrite,
+    StateWriteInput,
+)
 
 log = structlog.get_logger("agents.bridge")
 
 _RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)
 """Seconds between attempts at a carried write (the last repeats until the activity's
 own timeout or cancellation ends the attempt)."""
+
+_HAND_BACK_AFTER = 2.0
+"""Seconds a step's first attempt tries its carried writes before handing them back to
+the run (at most half the step's timeout): a turn held for a moment costs no round trip,
+an outage costs none of the step's tries."""
 
 _RETURNED = "agents.carried-writes-returned"
 
@@ -51,6 +66,8 @@ class _Outbound(WorkflowOutboundInterceptor):
             if carried:  # only this worker's activities know to apply them
                 payload = workflow.payload_converter().to_payload(carried)
                 input.headers = {**input.headers, CARRIED_WRITES_HEADER: payload}
+                if carried_writes_handed_back(instance):
+                    input.headers[CARRIED_WRITES_HAND_BACK] = workflow.payload_converter().to_payload(True)
                 # Temporal UI shows the summary: say what the activity applies first.
                 input.summary = f"{input.summary or input.activity} (+ {', '.join(c.id for c in carried)})"
         handle = super().start_activity(input)
@@ -80,18 +97,42 @@ class _ActivityInbound(ActivityInboundInterceptor):
         header = input.headers.get(CARRIED_WRITES_HEADER)
         if header is not None:
             info = activity.info()
+            give_up_at = None
+            # A later attempt finds them applied by the first (one marker check each);
+            # only the first hands them back, so the step's tries are not reset.
+            if CARRIED_WRITES_HAND_BACK in input.headers and info.attempt == 1:
+                budget = _HAND_BACK_AFTER
+                if info.start_to_close_timeout is not None:
+                    budget = min(budget, info.start_to_close_timeout.total_seconds() / 2)
+                give_up_at = asyncio.get_running_loop().time() + budget
             for carried in activity.payload_converter().from_payload(header, list[CarriedWrite]):
-                await self._apply_once(carried, f"{info.workflow_id}:{info.workflow_run_id}:{carried.id}")
+                effect_id = f"{info.workflow_id}:{info.workflow_run_id}:{carried.id}"
+                await self._apply_once(carried, effect_id, give_up_at)
         return await super().execute_activity(input)
 
-    async def _apply_once(self, carried: CarriedWrite, effect_id: str) -> None:
+    async def _apply_once(self, carried: CarriedWrite, effect_id: str, give_up_at: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        not_yet: tuple[type[BaseException], ...] = (*REDIS_ERRORS, AgentBusyError)
+        if give_up_at is not None:
+            not_yet += (TimeoutError,)  # the wait for a held turn, cut at the hand-back
         attempt = 0
         while True:
             try:  # a refusal (an agent whose hooks the workflow did not know of) fails the step
-                await self._apply(carried.write, effect_id)
+                if give_up_at is None:
+                    await self._apply(carried.write, effect_id)
+                else:
+                    await asyncio.wait_for(self._apply(carried.write, effect_id), max(give_up_at - loop.time(), 0))
                 return
-            except (*REDIS_ERRORS, AgentBusyError) as err:
+            except not_yet as err:
                 delay = _RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)]
+                if give_up_at is not None and loop.time() + delay >= give_up_at:
+                    log.warning("carried state write not applied yet; handed back to the run", write=carried.id)
+                    raise ApplicationError(
+                        f"state write {carried.id} not applied yet ({err!r}): the run applies it on its own, "
+                        "then starts the step again",
+                        type=CARRIED_WRITES_NOT_APPLIED,
+                        non_retryable=True,  # the step starts its activity again itself
+                    ) from err
                 log.warning("carried state write not applied yet; retrying", write=carried.id, error=repr(err))
                 attempt += 1
                 await asyncio.sleep(delay)

@@ -432,6 +432,15 @@ class CancelledStepFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         return "done"
 
 
+class HeldWriteFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    """A state write carried by a step that allows no retry and one second, while the
+    agent's turn is held longer than that (as in a Redis outage, the write cannot land)."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        await step.merge_agent_state({"held": 1})
+        return await step.do("quick", TestActivities.slow, 0, timeout="1 second", retries={"limit": 0})
+
+
 class TwoReportsFlow(AgentWorkflow[RecorderAgent, dict, Any]):
     """White box: two status reports in flight at once (a signal handler's beside the
     run's own) while the run takes another event. Returns the event ids it still has to

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -154,3 +155,19 @@ async def test_a_state_write_carried_by_a_step_cancelled_before_it_started_is_st
     info = await wait_for_status(agent, run_id, "complete", "errored")
     assert (info.status, info.result) == ("complete", "done"), info.error
     assert (await agent.refresh_state()).get("carried") == 1
+
+
+async def test_a_carried_write_that_cannot_land_does_not_spend_the_steps_tries(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    """A write carried by a step was retried inside the step's attempt: with the agent's
+    turn held (or Redis away) for longer than the step's timeout, the step timed out and,
+    with no retry left, failed the run. The write is handed back, applied on its own once
+    the turn is free, and the step runs."""
+    agent = runtime.agent("recorder-agent", agent_name)
+    async with agent.turn():
+        run_id = await agent.run_workflow("held_write_flow", {})
+        await asyncio.sleep(4)
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    assert (info.status, info.result) == ("complete", "done"), info.error
+    assert (await agent.refresh_state()).get("held") == 1

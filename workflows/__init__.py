@@ -8,6 +8,7 @@ call (a local activity). This package imports nothing with side effects.
 from ._base import (
     AgentWorkflow,
     AgentWorkflowEvent,
+    carried_writes_handed_back,
     return_carried_writes,
     run_of,
     take_carried_writes,
@@ -49,6 +50,7 @@ __all__ = [
     "StepTimeoutError",
     "WorkflowEventSignal",
     "WorkflowRejectedError",
+    "carried_writes_handed_back",
     "error_info",
     "parse_duration",
     "return_carried_writes",

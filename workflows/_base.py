@@ -252,6 +252,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         self._carried: list[CarriedWrite] = []
         self._posted = False
         self._writes_flushing = asyncio.Lock()
+        self._hands_back_writes = False
+        """True while a step starts its activity (see CARRIED_WRITES_HAND_BACK)."""
         self._controls = 0
         """Pause and resume signals taken (see StatusInput.controls)."""
         self._progress_seq = 0
@@ -516,6 +518,13 @@ def take_carried_writes(instance: Any) -> list[CarriedWrite]:
     """For the worker's interceptor (activities._carried): the state writes an activity
     the workflow `instance` starts now carries; none for a workflow of no agent."""
     return instance._take_carried() if isinstance(instance, AgentWorkflow) else []
+
+
+def carried_writes_handed_back(instance: Any) -> bool:
+    """For the worker's interceptor: whether the activity the workflow `instance` starts
+    now is a step's, which takes its carried writes back when they cannot be applied at
+    once (see CARRIED_WRITES_HAND_BACK)."""
+    return isinstance(instance, AgentWorkflow) and instance._hands_back_writes
 
 
 def return_carried_writes(instance: Any, carried: list[CarriedWrite]) -> None:

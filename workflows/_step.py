@@ -20,7 +20,16 @@ from temporalio.exceptions import TimeoutError as TemporalTimeout
 from ._durations import Duration, describe, parse_duration
 from ._errors import EventTimeoutError, StepNameError, StepTimeoutError
 from ._retries import DEFAULT_STEP_TIMEOUT, StepRetries
-from .contracts import Bridge, CarriedWrite, InlineStepInput, ReportInput, RunRef, SendEventInput, StateWriteInput
+from .contracts import (
+    CARRIED_WRITES_NOT_APPLIED,
+    Bridge,
+    CarriedWrite,
+    InlineStepInput,
+    ReportInput,
+    RunRef,
+    SendEventInput,
+    StateWriteInput,
+)
 from .inline import is_activity, park, unpark
 
 if TYPE_CHECKING:
@@ -114,14 +123,7 @@ class AgentWorkflowStep:
             summary = name if attempt == 1 else f"{name} (attempt {attempt})"
             try:
                 if is_activity(fn):
-                    return await workflow.execute_activity(
-                        fn,
-                        args=list(args),
-                        activity_id=step_activity_id(f"do:{name}", attempt),
-                        start_to_close_timeout=limit,
-                        retry_policy=config.temporal_policy(),
-                        summary=summary,
-                    )
+                    return await self._activity(name, fn, args, config, limit, summary, attempt)
                 return await self._inline(name, fn, args, config, limit, summary, attempt)
             except (ActivityError, ApplicationError, TemporalTimeout) as err:
                 # A local activity's failure arrives as its own error, not an ActivityError.
@@ -132,6 +134,41 @@ class AgentWorkflowStep:
                     attempt += 1
                     continue
                 raise _step_failure(name, err, limit) from err
+
+    async def _activity(
+        self,
+        name: str,
+        fn: Any,
+        args: tuple[Any, ...],
+        config: StepRetries,
+        limit: timedelta,
+        summary: str,
+        attempt: int,
+    ) -> Any:
+        """The step's activity. When the state writes it carries cannot be applied at once
+        (Redis away, the agent's turn held), its worker hands them back before the step's
+        code runs: they are applied on their own, retried until they land, and the
+        activity starts again, so an outage does not spend the step's tries."""
+        while True:
+            self._wf._hands_back_writes = True  # read by the interceptor as it starts
+            try:
+                handle = workflow.start_activity(
+                    fn,
+                    args=list(args),
+                    activity_id=step_activity_id(f"do:{name}", attempt),
+                    start_to_close_timeout=limit,
+                    retry_policy=config.temporal_policy(),
+                    summary=summary,
+                )
+            finally:
+                self._wf._hands_back_writes = False
+            try:
+                return await handle
+            except ActivityError as err:
+                if not _writes_handed_back(err):
+                    raise
+            # The handle's failure put the writes back in line first (CarriedWritesInterceptor).
+            await self._wf._flush_writes()
 
     async def _inline(
         self,
@@ -293,6 +330,11 @@ class AgentWorkflowStep:
             await effect(run, n)
 
         await self._wf._durable_unnamed(what, execute)
+
+
+def _writes_handed_back(err: ActivityError) -> bool:
+    cause = err.cause
+    return isinstance(cause, ApplicationError) and cause.type == CARRIED_WRITES_NOT_APPLIED
 
 
 def _step_failure(name: str, err: Exception, limit: timedelta) -> ApplicationError:

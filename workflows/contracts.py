@@ -97,6 +97,16 @@ CARRIED_WRITES_HEADER = "agents-state-writes"
 """Activity header: the run's state writes made since its last command, applied by the
 worker that takes the activity before the activity's own code runs."""
 
+CARRIED_WRITES_HAND_BACK = "agents-state-writes-hand-back"
+"""Activity header, beside CARRIED_WRITES_HEADER: the step that started the activity takes
+its writes back when they cannot be applied at once (Redis away, the agent's turn held).
+The worker then fails the activity's first attempt with CARRIED_WRITES_NOT_APPLIED, before
+the step's own code runs; the step applies the writes on their own, retried until they
+land, and starts its activity again, so a Redis outage does not spend the step's tries."""
+
+CARRIED_WRITES_NOT_APPLIED = "CarriedWritesNotApplied"
+"""ApplicationError type: an activity handed back the writes it carried (see above)."""
+
 
 @dataclass
 class CarriedWrite:
