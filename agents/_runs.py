@@ -437,12 +437,18 @@ class RunService:
             retiring = info.status not in FINISHED
             if retiring:
                 await self._rt.tracker.retire(agent.keys, tracking_id, info.run_id or "")
+            old_run = await self._current_run(info)
             try:
                 handle = await self._start_on_temporal(agent, info, reuse=True)
             except BaseException as err:
                 if retiring and not _maybe_applied(err):  # surely not started: back to the old chain
                     await self._rt.tracker.unretire(agent.keys, tracking_id, info.run_id or "")
                 raise
+            # An approval that reached the old run marks the row after its signal, perhaps
+            # after this restart's write: then it would mark the new run `running` while
+            # that waits. The events the old run was sent are recorded as taken, so such a
+            # mark finds its event taken and changes nothing.
+            sent = await self._events_sent_to(info, old_run)
             fields: dict[str, Any] = {"controls": 0, "issued": 0}  # the new chain numbers its pauses from 1
             if reset_tracking:  # a new run as far as tracking goes: fresh fields, first in lists
                 fields.update(progress=None, result=None, error=None, completed_at="")
@@ -453,11 +459,33 @@ class RunService:
                 "queued",
                 run_id=handle.first_execution_run_id or "",
                 restart=True,
+                consumed=sent,
                 announce=workflow_status(tracking_id, info.workflow_name, "queued"),
                 **fields,
             )
             self._rt.metrics.workflow_controls.labels("restart").inc()
             return await self.require(agent, tracking_id, reconcile=False)
+
+    async def _events_sent_to(self, info: WorkflowInfo, run_id: str | None) -> list[str]:
+        """The ids of the events (approvals included) the run `run_id` of the row's
+        Temporal id was sent, from its history; none if Temporal does not say in time."""
+        if not run_id:
+            return []
+        handle = self._rt.temporal.get_workflow_handle(info.temporal_workflow_id, run_id=run_id)
+        converter = self._rt.temporal.data_converter
+        ids: list[str] = []
+        try:
+            async for event in handle.fetch_history_events(rpc_timeout=CONTROL_RPC_TIMEOUT):
+                signaled = event.workflow_execution_signaled_event_attributes
+                if event.HasField("workflow_execution_signaled_event_attributes") and (
+                    signaled.signal_name == Bridge.SIGNAL_EVENT
+                ):
+                    [sent] = await converter.decode(signaled.input.payloads, [WorkflowEventSignal])
+                    if sent.id:
+                        ids.append(sent.id)
+        except (RPCError, ValueError, TypeError):
+            log.warning("the events sent to a restarted run could not be read", workflow_id=info.workflow_id)
+        return ids
 
     async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
         await self._on_open_run(

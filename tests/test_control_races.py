@@ -17,8 +17,8 @@ from temporalio.client import Client
 
 from agents import AgentRuntime, Settings
 from devstack import free_port
-from tests.helpers import eventually, start_api_process, start_entry_point
-from workflows.contracts import Bridge
+from tests.helpers import eventually, start_api_process, start_entry_point, wait_for_status
+from workflows.contracts import Bridge, WorkflowEventSignal
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -102,7 +102,8 @@ async def test_approve_racing_restart_leaves_the_row_following_the_new_run(
     """Restart blanked the row's run id before starting the new run: the old run's
     completion (the approval's doing) landed in that gap, and the row said `complete`
     while the restarted run was RUNNING, refusing pause, resume and terminate (3 of 15
-    trials by hand)."""
+    trials by hand). And an approval that reached the old run, marked after the
+    restart's write, made the new run `running` while it waited for its own."""
     url = f"/agents/recorder-agent/{agent_name}/workflows"
     agent = runtime.agent("recorder-agent", agent_name)
     rng = random.Random(3)
@@ -131,17 +132,34 @@ async def test_approve_racing_restart_leaves_the_row_following_the_new_run(
                 return described.status.name, row.status, chain, row.run_id
 
             # The new run waits for its own approval, or took this one (then completes); the
-            # row follows its chain and never says `complete` while it runs. (Known and left:
-            # an approval that reached the old run may still mark the new one `running`.)
+            # row follows its chain: `waiting` while it waits, never `complete` while it runs.
+            # (Both answers are in: the approval's mark has landed.)
             await eventually(
                 both,
-                lambda b: (
-                    b[2] == b[3]
-                    and (b[0], b[1]) in (("RUNNING", "waiting"), ("RUNNING", "running"), ("COMPLETED", "complete"))
-                ),
+                lambda b: b[2] == b[3] and (b[0], b[1]) in (("RUNNING", "waiting"), ("COMPLETED", "complete")),
                 timeout=10,
                 what=f"trial {trial}: the row following the restarted run",
             )
+
+
+async def test_an_approval_that_reached_the_old_run_marked_after_a_restart_leaves_the_new_run_waiting(
+    client: Client, runtime: AgentRuntime, agent_name: str
+) -> None:
+    """The approve-racing-restart window held still (white box): the approval's signal
+    reaches the old run, the restart writes its new run's row, then the approval's mark
+    lands. The mark made the new run `running` while it waited for its own approval."""
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("approval", {"title": "t"})
+    info = await wait_for_status(agent, run_id, "waiting")
+    approval = WorkflowEventSignal("approval", {"approved": True, "reason": None, "metadata": None}, id="late-mark")
+    await client.get_workflow_handle(info.temporal_workflow_id).signal(Bridge.SIGNAL_EVENT, approval)
+    await wait_for_status(agent, run_id, "complete")  # the old run took it
+    await agent.restart_workflow(run_id)
+    restarted = await wait_for_status(agent, run_id, "waiting")
+    assert not await runtime.tracker.mark_resumed(agent.keys, run_id, "approval", approval.id)  # the late mark
+    assert (await agent.get_workflow(run_id)).status == "waiting"
+    described = await client.get_workflow_handle(restarted.temporal_workflow_id).describe()
+    assert described.status.name == "RUNNING"
 
 
 _ROW_FOR = {"COMPLETED": {"complete"}, "FAILED": {"errored"}, "TIMED_OUT": {"errored"}, "TERMINATED": {"terminated"}}

@@ -9,7 +9,8 @@
 --       retention the new status starts ('success', 'error' or ''); for a control's mark
 --       after it delivered an event: the event's id and type ('' none: see
 --       RunTracker.mark_resumed); ids of events the run
---       has taken (comma separated, '' none; recorded whatever else happens); an event
+--       has taken, or for a restart's write those its old run was sent (comma separated,
+--       '' none; recorded whatever else happens to the row's status); an event
 --       type: while an event of that type is pending the run goes `running` instead, with
 --       no fields written ('' none); the message to publish then; the number of a run's
 --       report of a pause or resume it took (its `controls` count: applied only if
@@ -39,8 +40,18 @@ local run_id = ''  -- the row's execution, read only when an argument needs it
 if ARGV[5] ~= '' or ARGV[11] ~= '' or ARGV[14] ~= '' then
   run_id = redis.call('HGET', KEYS[1], 'run_id') or ''
 end
+local taken, pending = KEYS[#KEYS - 1], KEYS[#KEYS]
+local function record_taken()
+  if ARGV[13] == '' then return end
+  for id in string.gmatch(ARGV[13], '[^,]+') do
+    redis.call('SADD', taken, id)
+    redis.call('HDEL', pending, id)
+  end
+  redis.call('EXPIRE', taken, EVENTS_TTL)
+end
 if ARGV[18] ~= '' and run_id == ARGV[5] then  -- the new chain reported first: its status stands
   for i = 22, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  record_taken()  -- the events the old chain was sent
   return unchanged
 end
 if ARGV[18] ~= '' and run_id ~= '' then  -- a restart (under the control lock) replaces the chain
@@ -56,14 +67,7 @@ if ARGV[5] ~= '' and run_id == '' then
 elseif ARGV[5] ~= '' and run_id ~= ARGV[5] then
   return unchanged
 end
-local taken, pending = KEYS[#KEYS - 1], KEYS[#KEYS]
-if ARGV[13] ~= '' then
-  for id in string.gmatch(ARGV[13], '[^,]+') do
-    redis.call('SADD', taken, id)
-    redis.call('HDEL', pending, id)
-  end
-  redis.call('EXPIRE', taken, EVENTS_TTL)
-end
+record_taken()
 local controls = 0  -- pause and resume reports taken, read only when an argument needs it
 if ARGV[16] ~= '' or ARGV[17] ~= '' then
   controls = tonumber(redis.call('HGET', KEYS[1], 'controls') or '0')
