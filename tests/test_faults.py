@@ -299,3 +299,28 @@ async def test_a_hung_temporal_answers_503_with_retry_after_and_reads_are_served
         await wait_for_status(agent, "n", "waiting", timeout=30)
         assert (await web.post(f"{url}/w/approve", json={})).status_code == 202
         assert (await wait_for_status(agent, "w", "complete", "errored")).status == "complete"
+
+
+async def test_a_hung_redis_answers_503_within_the_socket_timeout(
+    settings: Settings, own_redis: ValkeyServer, agent_name: str
+) -> None:
+    """Redis that accepts connections and never answers (SIGSTOP): with no socket timeout
+    on its connections, a request waited on a half-open connection for ever."""
+    settings = settings.model_copy(update={"redis_url": own_redis.url, "redis_socket_timeout": 1.0})
+    server, task = await serve_api(settings, free_port())
+    url = f"http://127.0.0.1:{server.config.port}/agents/recorder-agent/{agent_name}/state"
+    try:
+        async with httpx.AsyncClient(timeout=30) as web:
+            assert (await web.get(url)).status_code == 200  # connected before it hangs
+            own_redis.freeze()
+            try:
+                began = time.monotonic()
+                hung = await web.get(url)
+                assert hung.status_code == 503 and hung.headers["retry-after"], hung.text
+                assert time.monotonic() - began < 5  # one socket timeout, not for ever
+            finally:
+                own_redis.thaw()
+            assert (await web.get(url)).status_code == 200
+    finally:
+        server.should_exit = True
+        await task

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from temporalio.client import Client
 
 from activities.demo import executions_key
-from agents import AgentRuntime
+from agents import AgentRuntime, Reconciler
 from devstack import temporal_cli
 from tests.test_http_tracking import base, start, until
 
@@ -237,7 +237,6 @@ async def test_a_run_paused_while_waiting_is_waiting_again_after_resume(
 async def test_the_reconciler_fixes_lists_for_runs_ended_outside_the_agent(
     http: httpx.AsyncClient, runtime: AgentRuntime, client: Client, agent_name: str
 ) -> None:
-    from agents import Reconciler
 
     url = base(agent_name)
     run = await start(http, url, workflow="event_flow", params={})
@@ -314,3 +313,19 @@ async def test_a_run_reset_with_the_temporal_cli_is_followed_by_its_row(
     assert done["result"] == {"type": "go", "payload": 2} and done["run_id"] == first["run_id"]  # the same chain
     described = await client.get_workflow_handle(run["temporal_workflow_id"]).describe()
     assert described.status.name == "COMPLETED"
+
+
+async def test_the_reconciler_lease_is_extended_only_by_its_holder(runtime: AgentRuntime) -> None:
+    """The lease was checked with GET, then extended with PEXPIRE: a process whose lease
+    ran out in between extended the one another process had just taken, and both swept."""
+    first, second = Reconciler(runtime, interval=1), Reconciler(runtime, interval=1)
+    key = f"{runtime.settings.redis_key_prefix}reconciler:{runtime.settings.task_queue}"
+    await runtime.redis.delete(key)
+    assert await first._lead() and not await second._lead()
+    assert await first._lead()  # the holder extends its own
+    await runtime.redis.delete(key)  # the first's lease runs out
+    assert await second._lead()
+    await runtime.redis.pexpire(key, 500)
+    assert not await first._lead()  # neither taken back nor extended
+    assert 0 < await runtime.redis.pttl(key) <= 500
+    await runtime.redis.delete(key)
