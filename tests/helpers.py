@@ -101,9 +101,10 @@ def start_entry_point(script: str, settings: Settings, log: Path, **env: str) ->
         "PYTHONPATH": str(ROOT),
         **env,
     }
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / script)], cwd=ROOT, env=full_env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
+    with log.open("wb") as out:  # the child has its own copy: ours is closed at once
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / script)], cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT
+        )
 
 
 async def start_api_process(settings: Settings, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
