@@ -24,7 +24,8 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agents import Settings, exit_process, get_settings, open_runtime
-from agents._metrics import Metrics
+from agents.core.logging import configure_logging
+from agents.core.metrics import Metrics
 from agents.http import (
     Runtime,
     calls_router,
@@ -39,7 +40,6 @@ from agents.http import (
 from agents.http.auth import AuthMiddleware, authenticator_for
 from agents.http.limits import BodyLimitMiddleware
 from agents.http.middleware import RequestContextMiddleware
-from agents.logging import configure_logging
 from agents.ws import AgentSockets, ConnectionHub, LeanWebSocketProtocol
 
 log = structlog.get_logger("agents.api")

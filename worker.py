@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from activities import AgentsPlugin
 from agents import Reconciler, Settings, exit_process, get_settings, metrics_runtime, open_runtime
-from agents.logging import configure_logging
+from agents.core.logging import configure_logging
 
 log = structlog.get_logger("worker")
 

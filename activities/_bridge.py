@@ -20,7 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from agents import Agent, AgentBusyError, AgentRuntime, StateRejectedError, WorkflowCallback, WorkflowInfo
-from agents.effects import (
+from agents.bridge import (
     EFFECT_TTL_SECONDS,
     enter,
     maybe_await,

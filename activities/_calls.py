@@ -12,9 +12,8 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from agents import Agent, AgentRuntime
-from agents.effects import SKIPPED, run_callback
-from agents.errors import ValidationError
+from agents import Agent, AgentRuntime, ValidationError
+from agents.bridge import SKIPPED, run_callback
 from workflows.contracts import AgentRef, Bridge, MethodCallInput, QueuedCallRef
 
 log = structlog.get_logger("agents.calls")

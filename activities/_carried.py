@@ -31,7 +31,7 @@ from temporalio.worker import (
 )
 
 from agents import REDIS_ERRORS, AgentBusyError
-from workflows import carried_writes_handed_back, return_carried_writes, take_carried_writes
+from workflows import active_run
 from workflows.contracts import (
     CARRIED_WRITES_HAND_BACK,
     CARRIED_WRITES_HEADER,
@@ -60,13 +60,13 @@ ApplyWrite = Callable[[StateWriteInput, str], Awaitable[Any]]
 class _Outbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> Any:
         carried: list[CarriedWrite] = []
-        instance = workflow.instance()
-        if input.task_queue in (None, workflow.info().task_queue):
-            carried = take_carried_writes(instance)
+        run = active_run(workflow.instance())
+        if run is not None and input.task_queue in (None, workflow.info().task_queue):
+            carried = run.take_carried()
             if carried:  # only this worker's activities know to apply them
                 payload = workflow.payload_converter().to_payload(carried)
                 input.headers = {**input.headers, CARRIED_WRITES_HEADER: payload}
-                if carried_writes_handed_back(instance):
+                if run.hands_back_writes:
                     input.headers[CARRIED_WRITES_HAND_BACK] = workflow.payload_converter().to_payload(True)
                 # Temporal UI shows the summary: say what the activity applies first.
                 input.summary = f"{input.summary or input.activity} (+ {', '.join(c.id for c in carried)})"
@@ -77,7 +77,7 @@ class _Outbound(WorkflowOutboundInterceptor):
             def back_unless_completed(done: Any) -> None:
                 # Patched: a history from before would not replay the flush this adds.
                 if (done.cancelled() or done.exception() is not None) and workflow.patched(_RETURNED):
-                    return_carried_writes(instance, carried)
+                    run.return_carried(carried)
 
             handle.add_done_callback(back_unless_completed)
         return handle

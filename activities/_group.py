@@ -8,7 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from agents.settings import Settings
+from agents import Settings
 from workflows.temporal_internals import defines_activity
 
 

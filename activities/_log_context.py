@@ -25,7 +25,7 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
-from workflows import run_of
+from workflows import active_run
 
 STEP_HEADER = "agents-step"
 AGENT_HEADER = "agents-agent"
@@ -36,7 +36,8 @@ def _with_context(headers: Any, summary: str | None) -> dict[str, Payload]:
     out = dict(headers)
     if summary:
         out[STEP_HEADER] = converter.to_payload(summary)
-    run = run_of(workflow.instance())
+    active = active_run(workflow.instance())
+    run = active.ref if active is not None else None
     if run is not None:
         out[AGENT_HEADER] = converter.to_payload(f"{run.agent.agent_type}/{run.agent.name}")
     return out

@@ -4,19 +4,11 @@ client of theirs needs (the data converter, `connect_temporal`).
 Framework only; the demo app lives in `agents.demo`.
 """
 
-from ._agent import SERVER, WORKFLOW, Agent, WorkflowCallback, callable_method, interleave, kebab_case
-from ._bootstrap import exit_process, open_runtime
-from ._calls import ScheduledCall
-from ._queries import MAX_PAGE, WorkflowPage
-from ._queue import QueuedCall
-from ._reconciler import Reconciler
-from ._redis import REDIS_ERRORS, connect_redis, ready_redis, shard_messages
-from ._registry import AppRegistry
-from ._runtime import AgentRuntime
-from ._schedules import ScheduleInfo
-from ._temporal import DATA_CONVERTER, PASSTHROUGH, connect_temporal, metrics_runtime
-from ._tracking import FINISHED, STATUSES, RunStatus, WorkflowInfo
-from .errors import (
+from agents.actor.agent import SERVER, WORKFLOW, Agent, WorkflowCallback, callable_method, interleave, kebab_case
+from agents.actor.registry import AppRegistry
+from agents.control.client import DATA_CONVERTER, PASSTHROUGH, connect_temporal, metrics_runtime
+from agents.control.reconciler import Reconciler
+from agents.core.errors import (
     AgentBusyError,
     AgentError,
     ConflictError,
@@ -26,7 +18,12 @@ from .errors import (
     TurnLostError,
     ValidationError,
 )
-from .settings import Settings, get_settings
+from agents.core.records import QueuedCall, ScheduledCall, ScheduleInfo
+from agents.core.settings import Settings, get_settings
+from agents.runtime import AgentRuntime, exit_process, open_runtime
+from agents.store.connection import REDIS_ERRORS, connect_redis, ready_redis, shard_messages
+from agents.store.queries import MAX_PAGE, WorkflowPage
+from agents.store.tracking import FINISHED, STATUSES, RunStatus, WorkflowInfo
 
 __all__ = [
     "DATA_CONVERTER",

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from agents import AgentRuntime
-from agents._tracking import WorkflowInfo
+from agents.store.tracking import WorkflowInfo
 
 STATUSES = ["complete", "complete", "complete", "errored", "running"]
 

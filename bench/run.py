@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from agents.logging import configure_logging
+from agents.core.logging import configure_logging
 from bench import (
     actor,
     approval,

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.settings import get_settings  # noqa: E402
+from agents.core.settings import get_settings  # noqa: E402
 from devstack import TemporalDevServer, ValkeyServer, held_ports  # noqa: E402
 from devstack.supervise import Supervised  # noqa: E402
 

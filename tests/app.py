@@ -15,7 +15,7 @@ from temporalio import activity, workflow
 
 from activities import ActivityGroup
 from agents import SERVER, Agent, callable_method, interleave
-from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep
+from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep, active_run
 
 
 def calls_key(agent: Agent[Any]) -> str:
@@ -448,13 +448,15 @@ class TwoReportsFlow(AgentWorkflow[RecorderAgent, dict, Any]):
 
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
         await step.wait_for_event("one", type="one", timeout="1 minute")  # taken, not reported yet
-        await workflow.wait_condition(lambda: self._has_event("two"))
-        first = asyncio.ensure_future(self._set_status("running"))
-        second = asyncio.ensure_future(self._set_status("running"))
+        run = active_run(self)
+        assert run is not None
+        await workflow.wait_condition(lambda: run.has_event("two"))
+        first = asyncio.ensure_future(run.set_status("running"))
+        second = asyncio.ensure_future(run.set_status("running"))
         await asyncio.sleep(0)  # both have made their reports, each carrying the first event's id
-        self._take_event("two")  # taken while they are in flight: the next report must carry it
+        run.take_event("two")  # taken while they are in flight: the next report must carry it
         await asyncio.gather(first, second)
-        return list(self._consumed)
+        return list(run.state.consumed)
 
 
 class CounterFlow(AgentWorkflow[RecorderAgent, dict, Any]):

@@ -1,7 +1,9 @@
-"""Imports run one way: `workflows` <- `agents` <- `activities` <- the entry points, no
-module imports another in a circle, and a package reaches another only through its
-public modules. Read from the source (every import, those inside functions too; imports
-under `if TYPE_CHECKING:` are annotations only and do not count)."""
+"""Imports run one way: `workflows` <- `agents` <- `activities` <- the entry points;
+inside `agents`, room by room (`core` <- `store` <- `actor` <- `control` <- `runtime` <-
+the adapters); no module imports another in a circle; a package reaches another only
+through its public modules. Read from the source: every import, those inside functions
+and those under `if TYPE_CHECKING:` too (a reader sees a circle whether or not Python
+does)."""
 
 from __future__ import annotations
 
@@ -28,12 +30,8 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _runtime_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
-    skipped = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skipped |= {id(child) for stmt in node.body for child in ast.walk(stmt)}
-    return [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) and id(n) not in skipped]
+def _imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
 
 
 def _targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
@@ -61,8 +59,7 @@ def _targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
 
 def _graph() -> dict[str, set[str]]:
     return {
-        m: set().union(*[_targets(m, n) for n in _runtime_imports(ast.parse(p.read_text()))], set())
-        for m, p in MODULES.items()
+        m: set().union(*[_targets(m, n) for n in _imports(ast.parse(p.read_text()))], set()) for m, p in MODULES.items()
     }
 
 
@@ -103,8 +100,45 @@ def _is_demo(module: str) -> bool:
     return module.split(".")[1:2] == ["demo"]
 
 
+ROOMS = {
+    "core": 0,
+    "store": 1,
+    "actor": 2,
+    "control": 3,
+    "runtime": 4,
+    "": 4,
+    "bridge": 5,
+    "http": 5,
+    "ws": 5,
+    "client": 5,
+}
+"""The rooms of `agents`, lowest first: `core` (errors, settings, names, keys: no I/O),
+`store` (Redis), `actor` (the Agent), `control` (Temporal), the composition root
+(`agents.runtime` and the package's front), then the adapters. A room imports its own
+and lower ones."""
+
+
+def _room(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "agents" or _is_demo(module):
+        return None
+    return ROOMS[parts[1] if len(parts) > 1 else ""]
+
+
 def test_no_module_imports_another_in_a_circle() -> None:
     assert _cycles(_graph()) == []
+
+
+def test_the_rooms_of_agents_import_only_their_own_and_lower_ones() -> None:
+    wrong = [
+        f"{module} -> {target}"
+        for module, targets in _graph().items()
+        for target in targets
+        if (here := _room(module)) is not None and (there := _room(target)) is not None and there > here
+    ]
+    assert wrong == []
+    top = sorted(p.name for p in (ROOT / "agents").glob("*.py"))
+    assert top == ["__init__.py", "bridge.py", "runtime.py"]  # everything else lives in a room
 
 
 def test_packages_import_only_downwards_and_only_public_modules_of_others() -> None:
@@ -126,17 +160,18 @@ def test_packages_import_only_downwards_and_only_public_modules_of_others() -> N
 
 def test_the_check_sees_what_it_should() -> None:
     graph = _graph()
-    assert "workflows" in graph["agents._runs"] or "workflows.contracts" in graph["agents._runs"]
+    assert "workflows" in graph["agents.control.runs"] or "workflows.contracts" in graph["agents.control.runs"]
+    assert "agents.control.ports" in graph["agents.control.runs"]  # an import under TYPE_CHECKING counts
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
 
 
 def test_lua_lives_in_lua_files() -> None:
-    """Scripts are `agents/lua/*.lua` resources (loaded by `agents._lua`), not strings in
+    """Scripts are `agents/store/lua/*.lua` resources (loaded by `agents.store.scripts`), not strings in
     Python modules, so Python and Lua never both build the same names."""
     inline = [m for m, path in MODULES.items() if "redis.call(" in path.read_text()]
     assert inline == []
     assert {"run_transition", "state_write", "turn_acquire"} <= {
-        p.stem for p in (ROOT / "agents" / "lua").glob("*.lua")
+        p.stem for p in (ROOT / "agents" / "store" / "lua").glob("*.lua")
     }
 
 

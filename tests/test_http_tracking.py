@@ -104,7 +104,7 @@ async def test_complete_error_and_queries_by_status_name_metadata_and_limit(
 
 async def _seed(runtime: AgentRuntime, agent_name: str, count: int, **kwargs: object) -> list[str]:
     """Tracked rows written directly (no Temporal run), for pagination tests."""
-    from agents._tracking import WorkflowInfo
+    from agents.store.tracking import WorkflowInfo
 
     agent = runtime.agent("recorder-agent", agent_name)
     ids = []

@@ -12,7 +12,7 @@ from starlette.routing import Match
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from agents._starlette import route_match, routed_scope
+from agents.http.starlette_internals import route_match, routed_scope
 from workflows import temporal_internals
 from workflows.versions import require_tested
 

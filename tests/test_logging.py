@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from agents import AgentRuntime
-from agents.logging import configure_logging
+from agents.core.logging import configure_logging
 from tests.helpers import wait_for_status
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from activities import BridgeActivities
 from agents import AgentRuntime
-from agents._keys import index_member
-from agents._queries import RunFilter
-from agents._tracking import STATUSES, WorkflowInfo, now_ms
+from agents.core.keys import index_member
+from agents.store.queries import RunFilter
+from agents.store.tracking import STATUSES, WorkflowInfo, now_ms
 from tests.test_agent_bridge import activity_env
 from workflows.contracts import AgentRef, ProgressInput, ReportInput, RunRef, StatusInput
 

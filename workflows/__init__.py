@@ -5,15 +5,7 @@ wall clock; every effect goes through a step (an activity) or a non-durable brid
 call (a local activity). This package imports nothing with side effects.
 """
 
-from ._base import (
-    AgentWorkflow,
-    AgentWorkflowEvent,
-    carried_writes_handed_back,
-    return_carried_writes,
-    run_of,
-    take_carried_writes,
-    workflow_name_of,
-)
+from ._base import AgentWorkflow, AgentWorkflowEvent, active_run, workflow_name_of
 from ._calls import AgentQueueWorkflow, MethodCallWorkflow
 from ._durations import DurationStr, parse_duration
 from ._errors import (
@@ -22,9 +14,11 @@ from ._errors import (
     StepNameError,
     StepTimeoutError,
     WorkflowRejectedError,
+    error_info,
 )
 from ._retries import StepRetries
-from ._step import AgentWorkflowStep, ReceivedEvent, error_info
+from ._run import ActiveRun, ReceivedEvent, RunState
+from ._step import AgentWorkflowStep
 from .contracts import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal
 
 FRAMEWORK_WORKFLOWS = (MethodCallWorkflow, AgentQueueWorkflow)
@@ -32,6 +26,9 @@ FRAMEWORK_WORKFLOWS = (MethodCallWorkflow, AgentQueueWorkflow)
 worker registers next to the app's."""
 
 __all__ = [
+    "ActiveRun",
+    "RunState",
+    "active_run",
     "FRAMEWORK_WORKFLOWS",
     "AgentQueueWorkflow",
     "MethodCallWorkflow",
@@ -50,11 +47,7 @@ __all__ = [
     "StepTimeoutError",
     "WorkflowEventSignal",
     "WorkflowRejectedError",
-    "carried_writes_handed_back",
     "error_info",
     "parse_duration",
-    "return_carried_writes",
-    "run_of",
-    "take_carried_writes",
     "workflow_name_of",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 
 class WorkflowRejectedError(ApplicationError):
@@ -47,3 +47,12 @@ class StepNameError(ApplicationError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, type="StepNameError", non_retryable=True)
+
+
+def error_info(exc: BaseException) -> dict[str, str]:
+    """`{name, message}` of the error a user would recognise (the root cause)."""
+    while isinstance(exc, ActivityError) and exc.cause is not None:
+        exc = exc.cause
+    if isinstance(exc, ApplicationError):
+        return {"name": exc.type or type(exc).__name__, "message": exc.message}
+    return {"name": type(exc).__name__, "message": str(exc)}

@@ -8,18 +8,17 @@ no new step starts while a run is paused.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 from ._durations import Duration, describe, parse_duration
-from ._errors import EventTimeoutError, StepNameError, StepTimeoutError
+from ._errors import EventTimeoutError, StepNameError, StepTimeoutError, error_info
 from ._retries import DEFAULT_STEP_TIMEOUT, StepRetries
+from ._run import BRIDGE_RETRY, BRIDGE_TIMEOUT, ActiveRun, ReceivedEvent
 from .contracts import (
     CARRIED_WRITES_NOT_APPLIED,
     Bridge,
@@ -32,15 +31,9 @@ from .contracts import (
 )
 from .inline import is_activity, park, unpark
 
-if TYPE_CHECKING:
-    from ._base import AgentWorkflow
-
 DEFAULT_EVENT_TIMEOUT: Duration = "24 hours"
 MAX_EVENT_TIMEOUT = timedelta(days=366)
 
-# Bridge activities write to Redis: retried until Redis is back, never given up on.
-BRIDGE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
-BRIDGE_TIMEOUT = timedelta(seconds=30)
 MAX_STEP_NAME = 200
 
 
@@ -49,35 +42,13 @@ def step_activity_id(key: str, attempt: int = 1) -> str:
     `merge_agent_state#2`), so that a replay on changed code whose steps no longer line
     up by name fails as nondeterministic instead of handing one step's result to another,
     and the run continues on the new code with its completed steps matched by name
-    (see `agents._redeploy`). A linear retry's later attempts add `@<attempt>`."""
+    (see `agents.control.redeploy`). A linear retry's later attempts add `@<attempt>`."""
     return key if attempt == 1 else f"{key}@{attempt}"
 
 
-@dataclass
-class ReceivedEvent:
-    """An event delivered to `wait_for_event`."""
-
-    type: str
-    payload: Any
-    timestamp: datetime
-    resumes: bool = False
-    """An agent of an earlier version marked the run `running` as it delivered this."""
-    id: str = ""
-    """The event's id (see WorkflowEventSignal.id); empty from older agents."""
-
-
-def error_info(exc: BaseException) -> dict[str, str]:
-    """`{name, message}` of the error a user would recognise (the root cause)."""
-    while isinstance(exc, ActivityError) and exc.cause is not None:
-        exc = exc.cause
-    if isinstance(exc, ApplicationError):
-        return {"name": exc.type or type(exc).__name__, "message": exc.message}
-    return {"name": type(exc).__name__, "message": str(exc)}
-
-
 class AgentWorkflowStep:
-    def __init__(self, owner: AgentWorkflow[Any, Any, Any]) -> None:
-        self._wf = owner
+    def __init__(self, run: ActiveRun) -> None:
+        self._run = run
         self._names: set[str] = set()
         self._uses: dict[str, int] = {}
 
@@ -114,10 +85,10 @@ class AgentWorkflowStep:
         name = self._claim(name)
         config = StepRetries.parse(retries)
         limit = parse_duration(timeout or DEFAULT_STEP_TIMEOUT, what=f"step {name!r} timeout")
-        return await self._wf._durable(f"do:{name}", lambda: self._do(name, fn, args, config, limit))
+        return await self._run.durable(f"do:{name}", lambda: self._do(name, fn, args, config, limit))
 
     async def _do(self, name: str, fn: Any, args: tuple[Any, ...], config: StepRetries, limit: timedelta) -> Any:
-        await self._wf._until_resumed()
+        await self._run.until_resumed()
         attempt = 1
         while True:
             summary = name if attempt == 1 else f"{name} (attempt {attempt})"
@@ -150,7 +121,7 @@ class AgentWorkflowStep:
         code runs: they are applied on their own, retried until they land, and the
         activity starts again, so an outage does not spend the step's tries."""
         while True:
-            self._wf._hands_back_writes = True  # read by the interceptor as it starts
+            self._run.state.hands_back_writes = True  # read by the interceptor as it starts
             try:
                 handle = workflow.start_activity(
                     fn,
@@ -161,14 +132,14 @@ class AgentWorkflowStep:
                     summary=summary,
                 )
             finally:
-                self._wf._hands_back_writes = False
+                self._run.state.hands_back_writes = False
             try:
                 return await handle
             except ActivityError as err:
                 if not _writes_handed_back(err):
                     raise
             # The handle's failure put the writes back in line first (CarriedWritesInterceptor).
-            await self._wf._flush_writes()
+            await self._run.flush_writes()
 
     async def _inline(
         self,
@@ -180,14 +151,14 @@ class AgentWorkflowStep:
         summary: str,
         attempt: int,
     ) -> Any:
-        await self._wf._flush_writes()  # the body may read the agent's state
+        await self._run.flush_writes()  # the body may read the agent's state
         info = workflow.info()
         key = f"{info.workflow_id}|{info.run_id}|{name}"
         park(key, fn, args)
         try:
             return await workflow.execute_local_activity(
                 Bridge.INLINE_STEP,
-                InlineStepInput(key, self._wf._run),
+                InlineStepInput(key, self._run.ref),
                 activity_id=step_activity_id(f"do:{name}", attempt),
                 start_to_close_timeout=limit,
                 retry_policy=config.temporal_policy(),
@@ -200,11 +171,11 @@ class AgentWorkflowStep:
         """Durable timer: the run sleeps `duration` (seconds to a year)."""
         name = self._claim(name)
         delta = parse_duration(duration, what=f"sleep {name!r}")
-        await self._wf._durable(f"sleep:{name}", lambda: self._sleep(name, delta))
+        await self._run.durable(f"sleep:{name}", lambda: self._sleep(name, delta))
 
     async def _sleep(self, name: str, delta: timedelta) -> None:
-        await self._wf._until_resumed()
-        await self._wf._flush_writes()
+        await self._run.until_resumed()
+        await self._run.flush_writes()
         if delta > timedelta(0):
             await workflow.sleep(delta, summary=name)
 
@@ -218,12 +189,12 @@ class AgentWorkflowStep:
         target = when
 
         async def sleep() -> None:
-            await self._wf._until_resumed()
-            await self._wf._flush_writes()
+            await self._run.until_resumed()
+            await self._run.flush_writes()
             if (delta := target - workflow.now()) > timedelta(0):
                 await workflow.sleep(delta, summary=name)
 
-        await self._wf._durable(f"sleep:{name}", sleep)
+        await self._run.durable(f"sleep:{name}", sleep)
 
     async def wait_for_event(self, name: str, *, type: str, timeout: Duration | None = None) -> ReceivedEvent:
         """Wait for an event of `type`. One sent before the wait is kept and returned."""
@@ -231,33 +202,33 @@ class AgentWorkflowStep:
         limit = parse_duration(timeout or DEFAULT_EVENT_TIMEOUT, what=f"wait {name!r} timeout")
         if limit > MAX_EVENT_TIMEOUT or limit <= timedelta(0):
             raise ValueError(f"wait {name!r}: timeout must be between 1 ms and 1 year")
-        recorded = await self._wf._durable(f"wait:{name}", lambda: self._wait(name, type, limit))
+        recorded = await self._run.durable(f"wait:{name}", lambda: self._wait(name, type, limit))
         return ReceivedEvent(recorded[0], recorded[1], datetime.fromisoformat(recorded[2]))
 
     async def _wait(self, name: str, type: str, limit: timedelta) -> list[Any]:
         """The event as [type, payload, iso time], a form that survives continue-as-new."""
-        await self._wf._until_resumed()
-        event = self._wf._take_event(type)
+        await self._run.until_resumed()
+        event = self._run.take_event(type)
         if event is None:
-            self._wf._waiting_for = type
-            await self._wf._set_status("waiting", waiting_for=type)
+            self._run.state.waiting_for = type
+            await self._run.set_status("waiting", waiting_for=type)
             try:
-                await workflow.wait_condition(lambda: self._wf._has_event(type), timeout=limit, timeout_summary=name)
+                await workflow.wait_condition(lambda: self._run.has_event(type), timeout=limit, timeout_summary=name)
             except TimeoutError:
                 raise EventTimeoutError(
                     f"wait_for_event {name!r} timed out after {describe(limit)} waiting for an event of type {type!r}"
                 ) from None
             finally:
-                self._wf._waiting_for = None
-            event = self._wf._take_event(type)
+                self._run.state.waiting_for = None
+            event = self._run.take_event(type)
             assert event is not None
             if not event.resumes:  # else an agent of an earlier version marked it running
-                await self._wf._resumed(event)
+                await self._run.resumed(event)
         return [event.type, event.payload, event.timestamp.isoformat()]
 
     async def report_complete(self, result: Any = None) -> None:
         """Record the run's result and call the agent's `on_workflow_complete`, once."""
-        await self._wf._report(ReportInput(self._wf._run, "complete", result=result))
+        await self._run.report(ReportInput(self._run.ref, "complete", result=result))
 
     async def report_error(self, error: BaseException | str | dict[str, str]) -> None:
         """Record the run's error and call the agent's `on_workflow_error`, once."""
@@ -267,7 +238,7 @@ class AgentWorkflowStep:
             info = {"name": "Error", "message": error}
         else:
             info = {"name": str(error.get("name", "Error")), "message": str(error.get("message", ""))}
-        await self._wf._report(ReportInput(self._wf._run, "error", error=info))
+        await self._run.report(ReportInput(self._run.ref, "error", error=info))
 
     async def send_event(self, event: Any) -> None:
         """Deliver `event` to the agent's `on_workflow_event`, durably (the activity finds
@@ -311,25 +282,25 @@ class AgentWorkflowStep:
 
         async def carry(run: RunRef, n: int) -> None:
             carried = CarriedWrite(f"{what}#{n}", StateWriteInput(run, mode, dict(values or {})))  # type: ignore[arg-type]
-            self._wf._carried.append(carried)
-            if not self._wf._carries_writes:
-                await self._wf._flush_writes()
+            self._run.state.carried.append(carried)
+            if not self._run.carries_writes:
+                await self._run.flush_writes()
 
         await self._once(what, carry)
 
     async def _once(self, what: str, effect: Callable[[RunRef, int], Awaitable[None]]) -> None:
         """A durable effect on the run's agent, once: `effect(run, n)` for the n-th of its
         kind, skipped when a continuation already did it (see `_durable_unnamed`)."""
-        run = self._wf._run
+        run = self._run.ref
         if run is None:
-            self._wf._no_agent(what)
+            self._run.no_agent(what)
             return
 
         async def execute(n: int) -> None:
-            await self._wf._until_resumed()
+            await self._run.until_resumed()
             await effect(run, n)
 
-        await self._wf._durable_unnamed(what, execute)
+        await self._run.durable_unnamed(what, execute)
 
 
 def _writes_handed_back(err: ActivityError) -> bool:

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ._errors import AgentHttpError
+from agents.client._errors import AgentHttpError
 
 
 class AgentHttp:

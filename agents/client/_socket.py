@@ -15,9 +15,8 @@ from urllib.parse import urlencode
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from agents.client._errors import AgentClientError
 from agents.ws.protocol import CloseCode
-
-from ._errors import AgentClientError
 
 StateCallback = Callable[[Any, str], Any]
 MessageCallback = Callable[[dict[str, Any]], Any]

@@ -7,7 +7,7 @@ import json
 
 from starlette.types import Scope, Send
 
-from agents.errors import AgentError
+from agents.core.errors import AgentError
 
 
 async def send_error(send: Send, err: AgentError, headers: list[tuple[bytes, bytes]] | None = None) -> None:

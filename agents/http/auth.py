@@ -26,13 +26,12 @@ from starlette.datastructures import QueryParams
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agents._auth import Access, Authenticator, Principal
-from agents._starlette import route_match
-from agents.errors import AgentError
-from agents.settings import Settings
+from agents.core.auth import Access, Authenticator, Principal
+from agents.core.errors import AgentError
+from agents.core.settings import Settings
+from agents.http.asgi import header, send_error
+from agents.http.starlette_internals import route_match
 from agents.ws.protocol import CloseCode, close_reason
-
-from .asgi import header, send_error
 
 log = structlog.get_logger("agents.auth")
 

@@ -9,10 +9,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from agents.errors import NotFoundError
-
-from .deps import AgentDep
-from .schemas import Deleted, Destroyed, QueuedCallOut, QueueOut, ScheduledCallOut, ScheduledCallsOut
+from agents.core.errors import NotFoundError
+from agents.http.deps import AgentDep
+from agents.http.schemas import Deleted, Destroyed, QueuedCallOut, QueueOut, ScheduledCallOut, ScheduledCallsOut
 
 router = APIRouter(prefix="/agents/{agent}/{name}", tags=["calls"])
 

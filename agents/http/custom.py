@@ -11,10 +11,9 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 from starlette.routing import Match
 
-from agents._agent import enter
-from agents._starlette import route_match
-
-from .deps import AgentDep
+from agents.actor.agent import enter
+from agents.http.deps import AgentDep
+from agents.http.starlette_internals import route_match
 
 router = APIRouter()
 

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 
-from agents._agent import Agent, enter
-from agents._names import SAFE_NAME
-from agents._runtime import AgentRuntime
-from agents.errors import AgentError, ForbiddenError
+from agents.actor.agent import Agent, enter
+from agents.core.errors import AgentError, ForbiddenError
+from agents.core.names import SAFE_NAME
+from agents.runtime import AgentRuntime
 
 NAME_PATTERN = f"^{SAFE_NAME}$"
 

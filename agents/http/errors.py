@@ -16,8 +16,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
-from agents._deadlines import temporal_unreachable
-from agents.errors import AgentError
+from agents.control.deadlines import temporal_unreachable
+from agents.core.errors import AgentError
 
 _CODES = {
     400: "bad_request",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from .deps import AgentDep
-from .schemas import Delivered, DeliverEvent
+from agents.http.deps import AgentDep
+from agents.http.schemas import Delivered, DeliverEvent
 
 router = APIRouter(prefix="/agents/{agent}/{name}/events", tags=["workflows"])
 

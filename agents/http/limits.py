@@ -6,9 +6,8 @@ from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agents.errors import AgentError, TooLargeError
-
-from .asgi import header, send_error
+from agents.core.errors import AgentError, TooLargeError
+from agents.http.asgi import header, send_error
 
 
 class BodyLimitMiddleware:

@@ -12,9 +12,8 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agents._metrics import Metrics
-
-from .asgi import header
+from agents.core.metrics import Metrics
+from agents.http.asgi import header
 
 log = structlog.get_logger("agents.http")
 _std_log = logging.getLogger("agents.http")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from .deps import AgentDep
-from .schemas import Accepted, CreateSchedule, Deleted, ScheduleOut, SchedulesOut, accepted
+from agents.http.deps import AgentDep
+from agents.http.schemas import Accepted, CreateSchedule, Deleted, ScheduleOut, SchedulesOut, accepted
 
 router = APIRouter(prefix="/agents/{agent}/{name}/schedules", tags=["schedules"])
 
@@ -22,7 +22,7 @@ async def create(agent: AgentDep, body: CreateSchedule) -> ScheduleOut:
         metadata=body.metadata,
         overlap=body.overlap,
     )
-    return ScheduleOut.of(await agent.runtime.schedules.get(agent, schedule_id))
+    return ScheduleOut.of(await agent.get_workflow_schedule(schedule_id))
 
 
 @router.get("", response_model=SchedulesOut)
@@ -32,7 +32,7 @@ async def list_schedules(agent: AgentDep) -> SchedulesOut:
 
 @router.get("/{schedule_id}", response_model=ScheduleOut)
 async def get(agent: AgentDep, schedule_id: str) -> ScheduleOut:
-    return ScheduleOut.of(await agent.runtime.schedules.get(agent, schedule_id))
+    return ScheduleOut.of(await agent.get_workflow_schedule(schedule_id))
 
 
 @router.post("/{schedule_id}/pause", response_model=ScheduleOut)

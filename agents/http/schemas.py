@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from agents._queries import WorkflowPage
-from agents._tracking import WorkflowInfo
+from agents.store.queries import WorkflowPage
+from agents.store.tracking import WorkflowInfo
 
 
 class _Strict(BaseModel):

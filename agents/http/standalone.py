@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
-from .deps import Runtime
-from .schemas import Accepted, Approve, Reject, WorkflowEvent, accepted
+from agents.http.deps import Runtime
+from agents.http.schemas import Accepted, Approve, Reject, WorkflowEvent, accepted
 
 router = APIRouter(prefix="/workflows", tags=["standalone runs"])
 

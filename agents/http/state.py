@@ -6,11 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
-from agents._agent import Agent
-from agents._rpc import call_callable, rpc_json
-
-from .deps import AgentDep
-from .schemas import RpcCall, RpcResult, StateOut
+from agents.actor.agent import Agent
+from agents.actor.rpc import call_callable, rpc_json
+from agents.http.deps import AgentDep
+from agents.http.schemas import RpcCall, RpcResult, StateOut
 
 router = APIRouter(prefix="/agents/{agent}/{name}", tags=["agents"])
 

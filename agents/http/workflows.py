@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from agents.errors import NotFoundError, ValidationError
-
-from .deps import AgentDep
-from .schemas import (
+from agents.core.errors import NotFoundError, ValidationError
+from agents.http.deps import AgentDep
+from agents.http.schemas import (
     Accepted,
     Approve,
     Deleted,
@@ -53,8 +52,8 @@ def _epoch_ms(value: str | None) -> int | None:
 @router.post("", status_code=201, response_model=WorkflowInfoOut)
 async def start_workflow(agent: AgentDep, body: StartWorkflow) -> WorkflowInfoOut:
     # The row comes back with the start's last write: no second read.
-    info = await agent.runtime.runs.start(
-        agent, body.workflow, body.params, id=body.id, metadata=body.metadata, retention=body.retention
+    info = await agent.start_tracked_run(
+        body.workflow, body.params, id=body.id, metadata=body.metadata, retention=body.retention
     )
     return WorkflowInfoOut.of(info)
 
@@ -120,7 +119,7 @@ async def delete_workflows(
 
 @router.get("/{workflow_id}", response_model=WorkflowInfoOut)
 async def get_workflow(agent: AgentDep, workflow_id: str) -> WorkflowInfoOut:
-    return WorkflowInfoOut.of(await agent.runtime.runs.require(agent, workflow_id))
+    return WorkflowInfoOut.of(await agent.require_workflow(workflow_id))
 
 
 @router.delete("/{workflow_id}", response_model=Deleted)

@@ -1,9 +1,9 @@
 """Real-time: the WebSocket protocol (Cloudflare-compatible) and the per-process hub."""
 
-from .connection import Connection
-from .endpoint import AgentSockets
-from .hub import ConnectionHub
-from .server_protocol import LeanWebSocketProtocol
-from .streaming import StreamingResponse
+from agents.ws.connection import Connection
+from agents.ws.endpoint import AgentSockets
+from agents.ws.hub import ConnectionHub
+from agents.ws.server_protocol import LeanWebSocketProtocol
+from agents.ws.streaming import StreamingResponse
 
 __all__ = ["AgentSockets", "Connection", "ConnectionHub", "LeanWebSocketProtocol", "StreamingResponse"]

@@ -14,11 +14,10 @@ from typing import Any
 import structlog
 from starlette.websockets import WebSocket
 
-from agents._auth import ANONYMOUS, Principal
-from agents._payloads import to_json_value
-from agents._tasks import background
-
-from .protocol import CloseCode, close_reason
+from agents.core.auth import ANONYMOUS, Principal
+from agents.core.payloads import to_json_value
+from agents.core.tasks import background
+from agents.ws.protocol import CloseCode, close_reason
 
 log = structlog.get_logger("agents.ws")
 

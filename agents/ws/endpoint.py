@@ -18,20 +18,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from uvicorn.protocols.utils import ClientDisconnected
 
-from agents._agent import SERVER, WORKFLOW, Agent, enter
-from agents._auth import ANONYMOUS
-from agents._names import SAFE_NAME_RE
-from agents._payloads import MAX_JSON_DEPTH
-from agents._rpc import call_callable
-from agents._starlette import routed_scope
-from agents._tasks import background
-from agents.errors import AgentBusyError, AgentError, NotFoundError
-
-from . import protocol
-from .connection import Connection
-from .protocol import CloseCode
-from .server_protocol import aborter, client_gone, direct_writer
-from .streaming import StreamingResponse
+from agents.actor.agent import SERVER, WORKFLOW, Agent, enter
+from agents.actor.rpc import call_callable
+from agents.core.auth import ANONYMOUS
+from agents.core.errors import AgentBusyError, AgentError, NotFoundError
+from agents.core.names import SAFE_NAME_RE
+from agents.core.payloads import MAX_JSON_DEPTH
+from agents.core.tasks import background
+from agents.http.starlette_internals import routed_scope
+from agents.ws import protocol
+from agents.ws.connection import Connection
+from agents.ws.protocol import CloseCode
+from agents.ws.server_protocol import aborter, client_gone, direct_writer
+from agents.ws.streaming import StreamingResponse
 
 log = structlog.get_logger("agents.ws")
 

@@ -18,11 +18,10 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 
-from agents._metrics import Metrics
-from agents._redis import REDIS_ERRORS, ShardOwners, shard_messages, shard_subscriptions_live
-
-from .connection import Connection
-from .protocol import CloseCode
+from agents.core.metrics import Metrics
+from agents.store.connection import REDIS_ERRORS, ShardOwners, shard_messages, shard_subscriptions_live
+from agents.ws.connection import Connection
+from agents.ws.protocol import CloseCode
 
 log = structlog.get_logger("agents.ws")
 

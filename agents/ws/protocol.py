@@ -13,7 +13,7 @@ Server -> client afterwards:
   {"type": "rpc", "id", "success": true, "result", "done": true}   (done: false for chunks)
   {"type": "rpc", "id", "success": false, "error"}
   {"type": "error", "error"}                       a malformed frame (the connection stays)
-  {"type": "workflow_status" | "workflow_progress", ...}           see agents._messages
+  {"type": "workflow_status" | "workflow_progress", ...}           see agents.core.messages
   anything the agent or a workflow broadcasts
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
-from agents._lifecycle import DESTROYED_CLOSE
+from agents.core.messages import DESTROYED_CLOSE
 
 
 class CloseCode(IntEnum):
@@ -59,7 +59,7 @@ def state_error(message: str) -> dict[str, Any]:
 
 
 def rpc_result(call_id: Any, result: Any, *, done: bool = True) -> dict[str, Any]:
-    """`result` already JSON data (`agents._rpc.rpc_json`)."""
+    """`result` already JSON data (`agents.actor.rpc.rpc_json`)."""
     return {"type": "rpc", "id": call_id, "success": True, "result": result, "done": done}
 
 

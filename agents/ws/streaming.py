@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents._rpc import rpc_json
-
-from . import protocol
-from .connection import Connection
+from agents.actor.rpc import rpc_json
+from agents.ws import protocol
+from agents.ws.connection import Connection
 
 
 class StreamingResponse:

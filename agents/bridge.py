@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._agent import WORKFLOW, Agent, enter, maybe_await
-from ._calls import SKIPPED, ScheduledCall, run_callback
-from ._messages import workflow_progress, workflow_status
-from ._queue import QueuedCall
-from ._state import EFFECT_TTL_SECONDS, WriteMode
-from ._tracking import now_ms
+from agents.actor.agent import WORKFLOW, Agent, enter, maybe_await
+from agents.actor.callbacks import SKIPPED, run_callback
+from agents.core.messages import workflow_progress, workflow_status
+from agents.core.records import QueuedCall, ScheduledCall
+from agents.store.state import EFFECT_TTL_SECONDS, WriteMode
+from agents.store.tracking import now_ms
 
 __all__ = [
     "EFFECT_TTL_SECONDS",

@@ -7,9 +7,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ._agent import Agent, callable_options, enter
-from ._payloads import check_json, to_json_value
-from .errors import AgentError, NotFoundError, ValidationError
+from agents.actor.agent import Agent, callable_options, enter
+from agents.core.errors import AgentError, NotFoundError, ValidationError
+from agents.core.payloads import check_json, to_json_value
 
 
 class RpcFailedError(AgentError):

@@ -1,4 +1,4 @@
-"""The Lua scripts, kept as `.lua` files in `agents/lua/` and loaded as package resources.
+"""The Lua scripts, kept as `.lua` files in `agents/store/lua/` and loaded as package resources.
 
 Each script takes every key it touches fully built in KEYS (so it stays legal on Redis
 Cluster, where one agent's keys share a hash slot) and gets whatever Python also builds
@@ -12,6 +12,6 @@ from importlib.resources import files
 
 @cache
 def lua(*names: str) -> str:
-    """The text of the scripts `names` (`agents/lua/<name>.lua`), joined in that order:
+    """The text of the scripts `names` (`agents/store/lua/<name>.lua`), joined in that order:
     `lua("snapshot", "state_write")` gives the write script its snapshot function."""
-    return "\n".join((files("agents") / "lua" / f"{name}.lua").read_text() for name in names)
+    return "\n".join((files("agents.store") / "lua" / f"{name}.lua").read_text() for name in names)

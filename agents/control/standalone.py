@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any
 from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
+from agents.control.runs import AGENT_NAME, AGENT_TYPE, CONTROL_RPC_TIMEOUT, check_event
+from agents.core.errors import ConflictError, NotFoundError, ValidationError
 from workflows import Bridge, WorkflowEventSignal, error_info
 
-from ._runs import AGENT_NAME, AGENT_TYPE, CONTROL_RPC_TIMEOUT, check_event
-from .errors import ConflictError, NotFoundError, ValidationError
-
 if TYPE_CHECKING:
-    from ._runtime import AgentRuntime
+    from agents.control.ports import ControlRuntime
 
 _STATUS = {
     WorkflowExecutionStatus.RUNNING: "running",
@@ -29,7 +28,7 @@ _STATUS = {
 
 
 class StandaloneRuns:
-    def __init__(self, runtime: AgentRuntime) -> None:
+    def __init__(self, runtime: ControlRuntime) -> None:
         self._rt = runtime
 
     async def _describe(self, workflow_id: str) -> WorkflowExecutionDescription:

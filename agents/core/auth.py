@@ -16,8 +16,8 @@ from typing import Literal
 
 import jwt
 
-from agents._names import SAFE_NAME_RE
-from agents.errors import ForbiddenError, UnauthenticatedError
+from agents.core.errors import ForbiddenError, UnauthenticatedError
+from agents.core.names import SAFE_NAME_RE
 
 Access = Literal["read", "control"]
 _RANK = {"read": 0, "control": 1}

@@ -17,10 +17,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ._keys import AgentKeys, index_member
-from ._lua import lua
-from ._messages import WORKFLOW_NAME_HOLE, envelope, workflow_status
-from .errors import AgentBusyError
+from agents.core.errors import AgentBusyError
+from agents.core.keys import AgentKeys, index_member
+from agents.core.messages import WORKFLOW_NAME_HOLE, envelope, workflow_status
+from agents.store.scripts import lua
 
 _RETIRED_KEPT = 8
 """Chains a row remembers as restarted away: their late reports are refused."""

@@ -18,11 +18,11 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from ._keys import AgentKeys
-from ._lua import lua
-from ._messages import state_broadcast_parts
-from ._redis import is_cluster
-from .errors import TurnLostError
+from agents.core.errors import TurnLostError
+from agents.core.keys import AgentKeys
+from agents.core.messages import state_broadcast_parts
+from agents.store.connection import is_cluster
+from agents.store.scripts import lua
 
 EFFECT_TTL_SECONDS = 7 * 24 * 3600
 

@@ -8,8 +8,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from ._deadlines import RpcDeadlines
-from .settings import Settings
+from agents.control.deadlines import RpcDeadlines
+from agents.core.settings import Settings
 
 # Pydantic models and dataclasses both round-trip through Temporal payloads.
 DATA_CONVERTER = pydantic_data_converter

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from agents.actor.agent import Agent
+from agents.core.errors import NotFoundError
 from workflows import AgentWorkflow
 from workflows.temporal_internals import defines_activity
-
-from ._agent import Agent
-from .errors import NotFoundError
 
 
 def _is_activity_group(obj: Any) -> bool:

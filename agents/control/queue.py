@@ -11,47 +11,34 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from agents.control.runs import search_attributes
+from agents.core.errors import ConflictError, ValidationError
+from agents.core.ids import AgentId
+from agents.core.payloads import check_json
+from agents.core.records import QueuedCall
+from agents.store.tracking import now_ms
 from workflows.contracts import AgentRef, Bridge, QueuedCallRef, QueueInput
 
-from ._calls import callback_name
-from ._payloads import check_json
-from ._runs import search_attributes
-from ._tracking import now_ms
-from .errors import ConflictError, ValidationError
-
 if TYPE_CHECKING:
-    from ._agent import Agent
-    from ._runtime import AgentRuntime
+    from agents.control.ports import ControlRuntime
+    from agents.core.ids import AgentId
 
 MAX_QUEUED = 10_000
 """Calls one agent may have waiting in its queue."""
 
 
-@dataclass(slots=True)
-class QueuedCall:
-    """One queued method call (Cloudflare's `QueueItem`)."""
-
-    id: str
-    callback: str
-    payload: Any
-    created_at: int
-    """Epoch milliseconds."""
-    attempts: int = 5
-    """Tries (with backoff) before a failing call is dropped."""
-
-
 class CallQueue:
-    def __init__(self, runtime: AgentRuntime) -> None:
+    def __init__(self, runtime: ControlRuntime) -> None:
         self._rt = runtime
 
-    def workflow_id(self, agent: Agent[Any]) -> str:
+    def workflow_id(self, agent: AgentId) -> str:
         return f"{agent.agent_type}/{agent.name}/queue"
 
-    async def push(self, agent: Agent[Any], callback: Any, payload: Any, *, attempts: int = 5) -> str:
-        method = callback_name(agent, callback)
+    async def push(self, agent: AgentId, method: str, payload: Any, *, attempts: int = 5) -> str:
+        """`method`: the agent's method to call, checked by the agent (`callback_name`)."""
         check_json(payload, what="payload")
         keys = agent.keys
         if await self._rt.redis.llen(keys.queue) >= MAX_QUEUED:
@@ -74,18 +61,18 @@ class CallQueue:
         )
         return call.id
 
-    async def list(self, agent: Agent[Any]) -> list[QueuedCall]:
+    async def list(self, agent: AgentId) -> list[QueuedCall]:
         ids = await self._rt.redis.lrange(agent.keys.queue, 0, -1)
         if not ids:
             return []
         raws = await self._rt.redis.hmget(agent.keys.queue_items, ids)
         return [QueuedCall(**json.loads(raw)) for raw in raws if raw is not None]
 
-    async def get(self, agent: Agent[Any], call_id: str) -> QueuedCall | None:
+    async def get(self, agent: AgentId, call_id: str) -> QueuedCall | None:
         raw = await self._rt.redis.hget(agent.keys.queue_items, call_id)
         return None if raw is None else QueuedCall(**json.loads(raw))
 
-    async def head(self, agent: Agent[Any]) -> QueuedCallRef | None:
+    async def head(self, agent: AgentId) -> QueuedCallRef | None:
         """The oldest queued call, as the queue workflow names it."""
         ref = AgentRef(agent.agent_type, agent.name)
         while (call_id := await self._rt.redis.lindex(agent.keys.queue, 0)) is not None:
@@ -95,14 +82,14 @@ class CallQueue:
             await self._rt.redis.lrem(agent.keys.queue, 1, call_id)  # a half-removed call
         return None
 
-    async def remove(self, agent: Agent[Any], call_id: str) -> bool:
+    async def remove(self, agent: AgentId, call_id: str) -> bool:
         async with self._rt.redis.pipeline(transaction=True) as pipe:
             pipe.lrem(agent.keys.queue, 1, call_id)
             pipe.hdel(agent.keys.queue_items, call_id)
             removed, _ = await pipe.execute()
         return bool(removed)
 
-    async def clear(self, agent: Agent[Any]) -> int:
+    async def clear(self, agent: AgentId) -> int:
         async with self._rt.redis.pipeline(transaction=True) as pipe:
             pipe.llen(agent.keys.queue)
             pipe.delete(agent.keys.queue, agent.keys.queue_items)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,39 +25,16 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from agents.control.runs import ID_PATTERN, search_attributes
+from agents.core.errors import ConflictError, NotFoundError, ValidationError
+from agents.core.payloads import check_json
+from agents.core.records import ScheduleInfo
+from agents.store.tracking import now_ms
 from workflows import AgentRef, AgentWorkflowInput, parse_duration
 
-from ._payloads import check_json
-from ._runs import ID_PATTERN, search_attributes
-from ._tracking import now_ms
-from .errors import ConflictError, NotFoundError, ValidationError
-
 if TYPE_CHECKING:
-    from ._agent import Agent
-    from ._runtime import AgentRuntime
-
-
-@dataclass(slots=True)
-class ScheduleInfo:
-    """One of an agent's schedules, as `get_workflow_schedules` and the HTTP API return it."""
-
-    id: str
-    workflow_name: str
-    params: dict[str, Any]
-    metadata: dict[str, Any]
-    """The runs' metadata (`schedule` names the schedule)."""
-    overlap: str
-    created_at: int
-    cron: str | None = None
-    every: str | None = None
-    at: str | None = None
-    """Exactly one of `cron`, `every` and `at` is set."""
-    paused: bool | None = None
-    """None when Temporal no longer has the schedule (`missing_in_temporal`)."""
-    runs_started: int = 0
-    next_runs: list[str] = field(default_factory=list)
-    """The next (up to five) start times, ISO 8601."""
-    missing_in_temporal: bool = False
+    from agents.control.ports import ControlRuntime
+    from agents.core.ids import AgentId
 
 
 OVERLAP = {p.name.lower(): p for p in ScheduleOverlapPolicy if p.name != "UNSPECIFIED"}
@@ -117,7 +93,7 @@ def _at(at: Any) -> datetime:
 
 
 async def create_temporal_schedule(
-    rt: AgentRuntime, schedule_id: str, schedule: Schedule, *, taken: str
+    rt: ControlRuntime, schedule_id: str, schedule: Schedule, *, taken: str
 ) -> ScheduleHandle:
     """Create a Temporal Schedule: ConflictError(`taken`) if the id exists, 422 with
     Temporal's reason if it refuses the spec."""
@@ -132,18 +108,18 @@ async def create_temporal_schedule(
 
 
 class ScheduleService:
-    def __init__(self, runtime: AgentRuntime) -> None:
+    def __init__(self, runtime: ControlRuntime) -> None:
         self._rt = runtime
 
-    def _key(self, agent: Agent[Any]) -> str:
+    def _key(self, agent: AgentId) -> str:
         return agent.keys.schedules
 
-    def _handle(self, agent: Agent[Any], schedule_id: str) -> ScheduleHandle:
+    def _handle(self, agent: AgentId, schedule_id: str) -> ScheduleHandle:
         return self._rt.temporal.get_schedule_handle(f"{agent.agent_type}/{agent.name}/{schedule_id}")
 
     async def create(
         self,
-        agent: Agent[Any],
+        agent: AgentId,
         workflow: str,
         params: Any,
         *,
@@ -199,7 +175,7 @@ class ScheduleService:
             raise
         return schedule_id
 
-    async def get(self, agent: Agent[Any], schedule_id: str) -> ScheduleInfo:
+    async def get(self, agent: AgentId, schedule_id: str) -> ScheduleInfo:
         raw = await self._rt.redis.hget(self._key(agent), schedule_id)
         if raw is None:
             raise NotFoundError(f"no schedule {schedule_id!r} for {agent.agent_type}/{agent.name}")
@@ -218,26 +194,26 @@ class ScheduleService:
             next_runs=[t.isoformat() for t in info.next_action_times[:5]],
         )
 
-    async def list(self, agent: Agent[Any]) -> list[ScheduleInfo]:
+    async def list(self, agent: AgentId) -> list[ScheduleInfo]:
         ids = sorted(await self._rt.redis.hkeys(self._key(agent)))
         return [await self.get(agent, schedule_id) for schedule_id in ids]
 
-    async def pause(self, agent: Agent[Any], schedule_id: str) -> ScheduleInfo:
+    async def pause(self, agent: AgentId, schedule_id: str) -> ScheduleInfo:
         await self.get(agent, schedule_id)
         await self._handle(agent, schedule_id).pause(note=f"paused by {agent.agent_type}/{agent.name}")
         return await self.get(agent, schedule_id)
 
-    async def resume(self, agent: Agent[Any], schedule_id: str) -> ScheduleInfo:
+    async def resume(self, agent: AgentId, schedule_id: str) -> ScheduleInfo:
         await self.get(agent, schedule_id)
         await self._handle(agent, schedule_id).unpause(note=f"resumed by {agent.agent_type}/{agent.name}")
         return await self.get(agent, schedule_id)
 
-    async def trigger(self, agent: Agent[Any], schedule_id: str) -> None:
+    async def trigger(self, agent: AgentId, schedule_id: str) -> None:
         """Start a run now, whatever the spec says (even while paused)."""
         await self.get(agent, schedule_id)
         await self._handle(agent, schedule_id).trigger(overlap=ScheduleOverlapPolicy.ALLOW_ALL)
 
-    async def delete(self, agent: Agent[Any], schedule_id: str) -> None:
+    async def delete(self, agent: AgentId, schedule_id: str) -> None:
         await self.get(agent, schedule_id)
         try:
             await self._handle(agent, schedule_id).delete()

@@ -18,10 +18,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ._keys import AgentKeys, index_member, member_id
-from ._names import SAFE_NAME
-from ._tracking import STATUSES, RunTracker, WorkflowInfo, metadata_index_value, now_ms
-from .errors import InvalidCursorError, ValidationError
+from agents.core.errors import InvalidCursorError, ValidationError
+from agents.core.keys import AgentKeys, index_member, member_id
+from agents.core.names import SAFE_NAME
+from agents.store.tracking import STATUSES, RunTracker, WorkflowInfo, metadata_index_value, now_ms
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 50

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from temporalio.service import RPCError
 
-from ._deadlines import DEFAULT_RPC_TIMEOUT
-from ._lua import lua
-from ._reconcile import reconcile_with_temporal
-from ._runs import AGENT_NAME, AGENT_TYPE
-from ._tracking import FINISHED, now_ms, retention_key
-from .errors import NotFoundError
+from agents.control.deadlines import DEFAULT_RPC_TIMEOUT
+from agents.control.reconcile import reconcile_with_temporal
+from agents.control.runs import AGENT_NAME, AGENT_TYPE
+from agents.core.errors import NotFoundError
+from agents.store.scripts import lua
+from agents.store.tracking import FINISHED, now_ms, retention_key
 
 if TYPE_CHECKING:
-    from ._runtime import AgentRuntime
+    from agents.control.ports import ControlRuntime
 
 log = structlog.get_logger("agents.reconciler")
 
@@ -35,7 +35,7 @@ _ENDED = '(ExecutionStatus="Terminated" OR ExecutionStatus="TimedOut" OR Executi
 
 class Reconciler:
     def __init__(
-        self, runtime: AgentRuntime, *, interval: float = 5.0, look_back: timedelta = timedelta(hours=1)
+        self, runtime: ControlRuntime, *, interval: float = 5.0, look_back: timedelta = timedelta(hours=1)
     ) -> None:
         self._rt = runtime
         self._interval = interval

@@ -10,17 +10,16 @@ import structlog
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
+from agents.control.deadlines import temporal_unreachable
+from agents.control.redeploy import continue_on_new_code, is_replay_mismatch
+from agents.core.errors import AgentBusyError
+from agents.core.messages import workflow_status
+from agents.store.tracking import WorkflowInfo
 from workflows import error_info
 
-from ._deadlines import temporal_unreachable
-from ._messages import workflow_status
-from ._redeploy import continue_on_new_code, is_replay_mismatch
-from ._tracking import WorkflowInfo
-from .errors import AgentBusyError
-
 if TYPE_CHECKING:
-    from ._agent import Agent
-    from ._runtime import AgentRuntime
+    from agents.control.ports import ControlRuntime
+    from agents.core.ids import AgentId
 
 log = structlog.get_logger("agents.reconcile")
 
@@ -34,7 +33,7 @@ PROBLEM_ATTEMPTS = 3
 _TIMED_OUT = {"name": "TimeoutError", "message": "the run exceeded its Temporal execution timeout"}
 
 
-async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
+async def reconcile_with_temporal(rt: ControlRuntime, agent: AgentId, info: WorkflowInfo) -> WorkflowInfo:
     handle = rt.temporal.get_workflow_handle(info.temporal_workflow_id)
     try:
         description = await handle.describe(rpc_timeout=_DESCRIBE_TIMEOUT)
@@ -93,7 +92,7 @@ async def reconcile_with_temporal(rt: AgentRuntime, agent: Agent[Any], info: Wor
     return await rt.tracker.get(agent.keys, info.workflow_id) or info
 
 
-async def _after_dead_restart(rt: AgentRuntime, agent: Agent[Any], info: WorkflowInfo, chain: str) -> WorkflowInfo:
+async def _after_dead_restart(rt: ControlRuntime, agent: AgentId, info: WorkflowInfo, chain: str) -> WorkflowInfo:
     """The row follows no chain and Temporal's run is one a restart retired: that restart
     retired it, then never started its own (its process died; a restart holds the run's
     control lock throughout, so a free lock means none is under way). The old chain goes
@@ -110,14 +109,14 @@ async def _after_dead_restart(rt: AgentRuntime, agent: Agent[Any], info: Workflo
     return await rt.tracker.get(agent.keys, info.workflow_id) or info
 
 
-def _strict(rt: AgentRuntime, workflow_name: str) -> bool:
+def _strict(rt: ControlRuntime, workflow_name: str) -> bool:
     """Whether the workflow opted out of continuing on new code (`strict_replay`)."""
     cls = rt.registry.workflows.get(workflow_name)
     return bool(cls is not None and cls.strict_replay)
 
 
 async def _note_problem(
-    rt: AgentRuntime, agent: Agent[Any], info: WorkflowInfo, handle: Any, description: Any
+    rt: ControlRuntime, agent: AgentId, info: WorkflowInfo, handle: Any, description: Any
 ) -> WorkflowInfo:
     """Show on the row (and tell its clients) when the run's workflow task keeps failing:
     Temporal retries it for ever, and nothing else would tell the user."""

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 import structlog
 from redis.asyncio import Redis
 
-from ._keys import AgentKeys
-from ._lua import lua
-from ._state import StateSnapshot, decode_snapshot
-from ._tasks import background
-from .errors import AgentBusyError
+from agents.core.errors import AgentBusyError
+from agents.core.keys import AgentKeys
+from agents.core.tasks import background
+from agents.store.scripts import lua
+from agents.store.state import StateSnapshot, decode_snapshot
 
 log = structlog.get_logger("agents.turns")
 

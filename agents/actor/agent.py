@@ -18,17 +18,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import structlog
 
-from ._payloads import check_json, to_json_value
-from ._queries import RunFilter, WorkflowPage
-from ._state import StateSnapshot, TurnBusy, WriteMode
-from ._tracking import WorkflowInfo
-from .errors import NotFoundError, StateRejectedError, ValidationError
+from agents.core.errors import NotFoundError, StateRejectedError, ValidationError
+from agents.core.payloads import check_json, to_json_value
+from agents.store.queries import RunFilter, WorkflowPage
+from agents.store.state import StateSnapshot, TurnBusy, WriteMode
+from agents.store.tracking import WorkflowInfo
 
 if TYPE_CHECKING:
-    from ._calls import ScheduledCall
-    from ._queue import QueuedCall
-    from ._runtime import AgentRuntime
-    from ._schedules import ScheduleInfo
+    from agents.actor.ports import AgentServices
+    from agents.core.records import QueuedCall, ScheduledCall, ScheduleInfo
 
 State = TypeVar("State", bound=Mapping[str, Any])
 
@@ -87,6 +85,17 @@ def callable_options(agent: Agent[Any], method: str) -> dict[str, Any] | None:
     return getattr(fn, "__agent_callable__", None)
 
 
+def callback_name(agent: Agent[Any], callback: Any) -> str:
+    """The method name of `callback` (a name or a bound method of the agent), checked:
+    a public method of the agent's own class, not one of the framework's."""
+    name = getattr(callback, "__name__", callback)
+    if not isinstance(name, str) or name.startswith("_") or not callable(getattr(type(agent), name, None)):
+        raise ValidationError(f"{type(agent).__name__} has no method {name!r} to call")
+    if hasattr(Agent, name):
+        raise ValidationError(f"{name!r} is a framework method; schedule a method of your own agent class")
+    return name
+
+
 class Agent(Generic[State]):
     """Subclass, set `initial_state`, add hooks and `@callable_method` methods."""
 
@@ -99,7 +108,7 @@ class Agent(Generic[State]):
         super().__init_subclass__(**kwargs)
         cls.agent_type = agent_type or cls.__dict__.get("agent_type") or kebab_case(cls.__name__)
 
-    def __init__(self, name: str, *, runtime: AgentRuntime, snapshot: StateSnapshot | None = None) -> None:
+    def __init__(self, name: str, *, runtime: AgentServices, snapshot: StateSnapshot | None = None) -> None:
         self.name = name
         self.runtime = runtime
         self.keys = runtime.store.keys(self.agent_type, name)
@@ -323,8 +332,20 @@ class Agent(Generic[State]):
     ) -> str:
         """Validate `params`, start the run on Temporal and track it; return its id
         (`wf_<random>` unless given)."""
-        info = await self.runtime.runs.start(self, name, params, id=id, metadata=metadata, retention=retention)
+        info = await self.start_tracked_run(name, params, id=id, metadata=metadata, retention=retention)
         return info.workflow_id
+
+    async def start_tracked_run(
+        self,
+        name: str,
+        params: Any = None,
+        *,
+        id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        retention: Any = None,
+    ) -> WorkflowInfo:
+        """`run_workflow`, returning the run's tracked row as it is right after the start."""
+        return await self.runtime.runs.start(self, name, params, id=id, metadata=metadata, retention=retention)
 
     async def send_workflow_event(self, workflow_id: str, type: str, payload: Any = None) -> None:
         """Deliver an event of `type` to a run this agent started (kept until a wait takes
@@ -358,6 +379,10 @@ class Agent(Generic[State]):
             self, name, params, cron=cron, every=every, at=at, id=id, metadata=metadata, overlap=overlap
         )
 
+    async def get_workflow_schedule(self, schedule_id: str) -> ScheduleInfo:
+        """One of this agent's workflow schedules (NotFoundError if it has none of that id)."""
+        return await self.runtime.schedules.get(self, schedule_id)
+
     async def get_workflow_schedules(self) -> list[ScheduleInfo]:
         """This agent's workflow schedules, with their next times and how many runs each
         started (`get_schedules` lists scheduled method calls, as on Cloudflare)."""
@@ -390,14 +415,18 @@ class Agent(Generic[State]):
         (the `ScheduledCall`, whose `id` serves for idempotence: a call runs at least
         once), and a failing call is tried `attempts` times with backoff, then logged and
         given up. Durable on Temporal (visible in Temporal UI)."""
-        return await self.runtime.calls.create(self, when, callback, payload, id=id, attempts=attempts, every=None)
+        return await self.runtime.calls.create(
+            self, when, callback_name(self, callback), payload, id=id, attempts=attempts, every=None
+        )
 
     async def schedule_every(
         self, seconds: float, callback: Any, payload: Any = None, *, id: str | None = None, attempts: int = 5
     ) -> ScheduledCall:
         """Call `callback` every `seconds` (at least 1), the first time `seconds` from now;
         a call still running when the next is due makes that one skip."""
-        return await self.runtime.calls.create(self, None, callback, payload, id=id, attempts=attempts, every=seconds)
+        return await self.runtime.calls.create(
+            self, None, callback_name(self, callback), payload, id=id, attempts=attempts, every=seconds
+        )
 
     async def get_schedule(self, id: str) -> ScheduledCall | None:
         """One scheduled call, or None."""
@@ -419,7 +448,7 @@ class Agent(Generic[State]):
         at a time in the order queued, each in the agent's turn as `method(payload)` or
         `method(payload, item)`, at least once; a failing one is tried `attempts` times
         with backoff, then logged and dropped, and the queue moves on."""
-        return await self.runtime.queue.push(self, callback, payload, attempts=attempts)
+        return await self.runtime.queue.push(self, callback_name(self, callback), payload, attempts=attempts)
 
     async def get_queue(self) -> list[QueuedCall]:
         """The calls waiting in the queue, next first."""
@@ -442,10 +471,8 @@ class Agent(Generic[State]):
         cancelled, its running workflows terminated, its WebSocket clients closed (4000)
         and every key of it deleted from Redis. The next call finds it new. Runs in the
         agent's turn (from inside a method of the agent too)."""
-        from ._lifecycle import destroy
-
         async with self.turn():
-            await destroy(self.runtime, self)
+            await self.runtime.destroy(self)
         self._snapshot = StateSnapshot(None, 0)
 
     async def approve_workflow(self, workflow_id: str, reason: str | None = None, metadata: Any = None) -> None:
@@ -473,6 +500,12 @@ class Agent(Generic[State]):
     async def restart_workflow(self, workflow_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
         """Run again from the beginning with the same params."""
         return await self.runtime.runs.restart(self, workflow_id, reset_tracking=reset_tracking)
+
+    async def require_workflow(self, workflow_id: str) -> WorkflowInfo:
+        """`get_workflow`, or NotFoundError (404 over HTTP) if this agent has no such run."""
+        if (info := await self.get_workflow(workflow_id)) is None:
+            raise NotFoundError(f"no workflow {workflow_id!r} for {self.agent_type}/{self.name}")
+        return info
 
     async def get_workflow(self, workflow_id: str) -> WorkflowInfo | None:
         """The tracked row of a run this agent started, or None (reconciled with Temporal first)."""

@@ -26,20 +26,19 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from agents.control.reconcile import reconcile_with_temporal
+from agents.core.errors import AgentError, ConflictError, NotFoundError, ValidationError
+from agents.core.messages import workflow_status
+from agents.core.names import SAFE_NAME_RE
+from agents.core.payloads import check_json
+from agents.store.tracking import FINISHED, RunStatus, WorkflowInfo, now_ms
 from workflows import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal, parse_duration
-
-from ._messages import workflow_status
-from ._names import SAFE_NAME_RE
-from ._payloads import check_json
-from ._reconcile import reconcile_with_temporal
-from ._tracking import FINISHED, RunStatus, WorkflowInfo, now_ms
-from .errors import AgentError, ConflictError, NotFoundError, ValidationError
 
 log = structlog.get_logger("agents.runs")
 
 if TYPE_CHECKING:
-    from ._agent import Agent
-    from ._runtime import AgentRuntime
+    from agents.control.ports import ControlRuntime
+    from agents.core.ids import AgentId
 
 ID_PATTERN = SAFE_NAME_RE
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")
@@ -53,7 +52,7 @@ AGENT_NAME = SearchAttributeKey.for_keyword("AgentName")
 AGENT_WORKFLOW = SearchAttributeKey.for_keyword("AgentWorkflow")
 
 
-def temporal_workflow_id(agent: Agent[Any], tracking_id: str) -> str:
+def temporal_workflow_id(agent: AgentId, tracking_id: str) -> str:
     """Temporal ids are namespaced by agent, so two agents may use the same run id."""
     return f"{agent.agent_type}/{agent.name}/{tracking_id}"
 
@@ -77,7 +76,7 @@ def parse_retention(retention: Any) -> dict[str, int] | None:
     return out
 
 
-def search_attributes(agent: Agent[Any], workflow_name: str) -> TypedSearchAttributes:
+def search_attributes(agent: AgentId, workflow_name: str) -> TypedSearchAttributes:
     """What makes an agent's runs findable in Temporal UI (and tells them from standalone runs)."""
     return TypedSearchAttributes(
         [
@@ -96,7 +95,7 @@ def check_event(type: Any, payload: Any) -> None:
 
 
 def _queued_row(
-    agent: Agent[Any], tracking_id: str, workflow: str, params: dict[str, Any], metadata: dict[str, Any]
+    agent: AgentId, tracking_id: str, workflow: str, params: dict[str, Any], metadata: dict[str, Any]
 ) -> WorkflowInfo:
     """The tracking row of a run about to start."""
     return WorkflowInfo(
@@ -111,7 +110,7 @@ def _queued_row(
 
 
 class RunService:
-    def __init__(self, runtime: AgentRuntime) -> None:
+    def __init__(self, runtime: ControlRuntime) -> None:
         self._rt = runtime
 
     def validate_params(self, workflow_name: str, params: Any) -> dict[str, Any]:
@@ -136,7 +135,7 @@ class RunService:
 
     async def start(
         self,
-        agent: Agent[Any],
+        agent: AgentId,
         name: str,
         params: Any,
         *,
@@ -174,7 +173,7 @@ class RunService:
             raise NotFoundError(f"workflow {id!r} was deleted as it started")
         return row
 
-    async def _start_again(self, agent: Agent[Any], id: str, name: str) -> WorkflowInfo:
+    async def _start_again(self, agent: AgentId, id: str, name: str) -> WorkflowInfo:
         """A start under an id that is tracked already: 409, unless it is the row of a
         start that timed out (queued, no run, older than a start may take), which this
         start completes: the run is started now, or found started then."""
@@ -200,7 +199,7 @@ class RunService:
         return _found(agent, id, await self._rt.tracker.set_run_id(agent.keys, id, handle.first_execution_run_id or ""))
 
     async def deliver(
-        self, agent: Agent[Any], workflow: str, key: str, *, type: str, payload: Any, params: Any = None
+        self, agent: AgentId, workflow: str, key: str, *, type: str, payload: Any, params: Any = None
     ) -> tuple[str, bool]:
         """Deliver an event to the run of `workflow` for `key`, starting it first if none
         is running (Temporal signal-with-start on a deterministic id). Returns
@@ -248,7 +247,7 @@ class RunService:
         return tracking_id, created or info is not None
 
     async def start_continuation(
-        self, agent: Agent[Any], info: WorkflowInfo, carried: dict[str, Any], *, reason: str
+        self, agent: AgentId, info: WorkflowInfo, carried: dict[str, Any], *, reason: str
     ) -> WorkflowHandle[Any, Any]:
         """Start a failed run again under its workflow id with `carried` (what it had done:
         see `_redeploy`); WorkflowAlreadyStartedError if it is running again already."""
@@ -256,7 +255,7 @@ class RunService:
 
     async def _start_on_temporal(
         self,
-        agent: Agent[Any],
+        agent: AgentId,
         info: WorkflowInfo,
         *,
         reuse: bool,
@@ -307,20 +306,20 @@ class RunService:
                 ) from err
             raise
 
-    async def get(self, agent: Agent[Any], tracking_id: str, *, reconcile: bool = True) -> WorkflowInfo | None:
+    async def get(self, agent: AgentId, tracking_id: str, *, reconcile: bool = True) -> WorkflowInfo | None:
         info = await self._rt.tracker.get(agent.keys, tracking_id)
         if info is not None and reconcile and info.status not in FINISHED:
             info = await reconcile_with_temporal(self._rt, agent, info)
         return info
 
-    async def require(self, agent: Agent[Any], tracking_id: str, *, reconcile: bool = True) -> WorkflowInfo:
+    async def require(self, agent: AgentId, tracking_id: str, *, reconcile: bool = True) -> WorkflowInfo:
         return _found(agent, tracking_id, await self.get(agent, tracking_id, reconcile=reconcile))
 
-    async def require_unfinished(self, agent: Agent[Any], tracking_id: str, doing: str) -> WorkflowInfo:
+    async def require_unfinished(self, agent: AgentId, tracking_id: str, doing: str) -> WorkflowInfo:
         # No reconcile here: a control that finds the run gone on Temporal reconciles then.
         return _unfinished(await self.require(agent, tracking_id, reconcile=False), doing)
 
-    async def signal_event(self, agent: Agent[Any], tracking_id: str, type: str, payload: Any) -> None:
+    async def signal_event(self, agent: AgentId, tracking_id: str, type: str, payload: Any) -> None:
         check_event(type, payload)
         # Signalled first, with no Redis call before it: the run is addressed by an id
         # derived from the tracking id, and an unknown or finished run is told apart
@@ -343,7 +342,7 @@ class RunService:
             log.warning("a delivered event's run could not be marked running", workflow_id=tracking_id, exc_info=True)
         self._rt.metrics.workflow_controls.labels("approval" if type == "approval" else "event").inc()
 
-    async def _signal_tracked(self, agent: Agent[Any], tracking_id: str, event: WorkflowEventSignal) -> None:
+    async def _signal_tracked(self, agent: AgentId, tracking_id: str, event: WorkflowEventSignal) -> None:
         """Temporal has no open run under the derived id: answer from the row (404, 409),
         or signal the Temporal id the row names (a run a schedule started), or the run
         that continues a failed one on new code (`_signal`)."""
@@ -356,7 +355,7 @@ class RunService:
     # stands only until the run's own word on that signal (or a later one) lands. So a
     # pause and a resume racing through two API processes end as the run took them.
 
-    async def pause(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
+    async def pause(self, agent: AgentId, tracking_id: str) -> WorkflowInfo:
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
             info = await self._following(agent, await self.require_unfinished(agent, tracking_id, "be paused"))
             if info.status not in ("running", "waiting"):  # as Cloudflare, which throws
@@ -367,7 +366,7 @@ class RunService:
             self._rt.metrics.workflow_controls.labels("pause").inc()
             return await self._move(agent, info, "paused", control_mark=True)
 
-    async def resume(self, agent: Agent[Any], tracking_id: str) -> WorkflowInfo:
+    async def resume(self, agent: AgentId, tracking_id: str) -> WorkflowInfo:
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
             info = await self._following(agent, await self.require_unfinished(agent, tracking_id, "be resumed"))
             if info.status != "paused":
@@ -377,7 +376,7 @@ class RunService:
             # `running` until the run says more: one still blocked on an event reports `waiting`.
             return await self._move(agent, info, "running", only_from="paused", control_mark=True)
 
-    async def terminate(self, agent: Agent[Any], tracking_id: str, reason: str | None = None) -> WorkflowInfo:
+    async def terminate(self, agent: AgentId, tracking_id: str, reason: str | None = None) -> WorkflowInfo:
         # Under the run's control lock, as restart: a terminate never lands between a
         # restart's retiring the old run and its recording the new one.
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
@@ -393,7 +392,7 @@ class RunService:
             ended = await self._current_run(info)
             return await self._move(agent, info, "terminated", run_id=info.run_id, reporter_run=ended)
 
-    async def _following(self, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
+    async def _following(self, agent: AgentId, info: WorkflowInfo) -> WorkflowInfo:
         """`info`, following its chain again if a restart retired that chain and died
         before starting its own (under the control lock: no restart is under way)."""
         retired = [] if info.run_id else await self._rt.tracker.retired(agent.keys, info.workflow_id)
@@ -423,7 +422,7 @@ class RunService:
             return None
         return described.run_id
 
-    async def restart(self, agent: Agent[Any], tracking_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
+    async def restart(self, agent: AgentId, tracking_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
         """Run again from the beginning with the same params (a running run is ended).
         Under the run's control lock: restarts of one run (and its pauses and resumes)
         follow one another, so each knows the chain it replaces."""
@@ -487,13 +486,13 @@ class RunService:
             log.warning("the events sent to a restarted run could not be read", workflow_id=info.workflow_id)
         return ids
 
-    async def _signal(self, agent: Agent[Any], info: WorkflowInfo, signal: str, *args: Any) -> None:
+    async def _signal(self, agent: AgentId, info: WorkflowInfo, signal: str, *args: Any) -> None:
         await self._on_open_run(
             agent, info, lambda handle: handle.signal(signal, *args, rpc_timeout=CONTROL_RPC_TIMEOUT)
         )
 
     async def _on_open_run(
-        self, agent: Agent[Any], info: WorkflowInfo, call: Callable[[WorkflowHandle[Any, Any]], Awaitable[Any]]
+        self, agent: AgentId, info: WorkflowInfo, call: Callable[[WorkflowHandle[Any, Any]], Awaitable[Any]]
     ) -> WorkflowInfo:
         """`call` on the run's handle. When Temporal has no open run for the row, tracking
         is brought up to date and the call tried once more (a run that continues on new
@@ -511,7 +510,7 @@ class RunService:
                 info = await self._continued(agent, info)
         return info
 
-    async def _continued(self, agent: Agent[Any], info: WorkflowInfo) -> WorkflowInfo:
+    async def _continued(self, agent: AgentId, info: WorkflowInfo) -> WorkflowInfo:
         """Temporal has no open run for a row that says unfinished: bring tracking up to
         date. A run that failed because a redeploy changed its code continues on the new
         code then (see `_redeploy`): the row, to send the control to that run. Otherwise
@@ -524,7 +523,7 @@ class RunService:
         return fresh
 
     async def _move(
-        self, agent: Agent[Any], info: WorkflowInfo, status: str, *, only_from: str | None = None, **fields: Any
+        self, agent: AgentId, info: WorkflowInfo, status: str, *, only_from: str | None = None, **fields: Any
     ) -> WorkflowInfo:
         await self._rt.tracker.transition(
             agent.keys,
@@ -545,7 +544,7 @@ def _maybe_applied(err: BaseException) -> bool:
     return not isinstance(err, AgentError | WorkflowAlreadyStartedError)
 
 
-def _found(agent: Agent[Any], tracking_id: str, info: WorkflowInfo | None) -> WorkflowInfo:
+def _found(agent: AgentId, tracking_id: str, info: WorkflowInfo | None) -> WorkflowInfo:
     if info is None:
         raise NotFoundError(f"no workflow {tracking_id!r} for {agent.agent_type}/{agent.name}")
     return info

@@ -26,16 +26,15 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.converter import PayloadConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from agents.control.deadlines import DEFAULT_RPC_TIMEOUT
+from agents.core.messages import workflow_status
+from agents.store.tracking import WorkflowInfo
 from workflows.contracts import CARRIED_WRITES_HEADER, Bridge, CarriedWrite
 from workflows.temporal_internals import is_nondeterminism
 
-from ._deadlines import DEFAULT_RPC_TIMEOUT
-from ._messages import workflow_status
-from ._tracking import WorkflowInfo
-
 if TYPE_CHECKING:
-    from ._agent import Agent
-    from ._runtime import AgentRuntime
+    from agents.control.ports import ControlRuntime
+    from agents.core.ids import AgentId
 
 log = structlog.get_logger("agents.redeploy")
 
@@ -144,7 +143,7 @@ def carried_from_history(
 
 
 async def continue_on_new_code(
-    rt: AgentRuntime, agent: Agent[Any], info: WorkflowInfo, failed_run_id: str, reason: str
+    rt: ControlRuntime, agent: AgentId, info: WorkflowInfo, failed_run_id: str, reason: str
 ) -> bool:
     """Start the run again on the current code with what its failed execution proves
     done; False if it may not (too many continuations: the caller ends it `errored`)."""

@@ -19,6 +19,10 @@ def envelope(message: Any, *, exclude: list[str] | None = None, v: Any = None) -
     return json.dumps({"v": v, "exclude": exclude or [], "message": message}, separators=(",", ":"))
 
 
+DESTROYED_CLOSE = (4000, "agent destroyed")
+"""The WebSocket close code and reason clients of a destroyed agent get."""
+
+
 def close_envelope(code: int, reason: str) -> str:
     """Published on an agent's channel: every API process closes the agent's clients."""
     return json.dumps({"close": [code, reason]}, separators=(",", ":"))

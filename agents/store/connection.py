@@ -18,9 +18,8 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterPubSub, RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
+from agents.core.settings import Settings
 from workflows.versions import require_tested
-
-from .settings import Settings
 
 # ClusterPubSub.node_pubsub_mapping (which node subscriber holds which shard channels) and
 # RedisCluster.nodes_manager.initialize() (reload the slot map) are not documented: the

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from .errors import ValidationError
+from agents.core.errors import ValidationError
 
 MAX_JSON_DEPTH = 64
 """Deepest nesting of objects and arrays accepted (the top-level object counts as 1)."""

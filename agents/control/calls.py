@@ -10,14 +10,12 @@ spent or a schedule cancelled.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import (
     Schedule,
@@ -29,67 +27,34 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from agents.control.runs import ID_PATTERN, search_attributes
+from agents.control.schedules import check_cron, create_temporal_schedule
+from agents.core.errors import ConflictError, ValidationError
+from agents.core.ids import AgentId
+from agents.core.payloads import check_json
+from agents.core.records import ScheduledCall
+from agents.store.tracking import now_ms
 from workflows.contracts import AgentRef, Bridge, MethodCallInput
 
-from ._agent import Agent, enter, interleaves, maybe_await
-from ._payloads import check_json
-from ._runs import ID_PATTERN, search_attributes
-from ._schedules import check_cron, create_temporal_schedule
-from ._tracking import now_ms
-from .errors import ConflictError, ValidationError
-
 if TYPE_CHECKING:
-    from ._runtime import AgentRuntime
+    from agents.control.ports import ControlRuntime
 
-CallKind = Literal["scheduled", "delayed", "cron", "interval"]
 MAX_SCHEDULES = 10_000
 """Pending scheduled calls one agent may have."""
 MAX_DELAY = timedelta(days=3650)
 
 
-@dataclass(slots=True)
-class ScheduledCall:
-    """One scheduled method call (Cloudflare's `Schedule`), as `get_schedules` returns it."""
-
-    id: str
-    callback: str
-    """The agent method called."""
-    payload: Any
-    type: CallKind
-    """`scheduled` (a datetime), `delayed` (seconds from now), `cron` or `interval`."""
-    time: int
-    """When it is next due, in epoch seconds (Cloudflare's `time`)."""
-    created_at: int
-    """Epoch milliseconds."""
-    delay_in_seconds: float | None = None
-    cron: str | None = None
-    interval_seconds: float | None = None
-    attempts: int = 5
-    """Tries (with backoff) before a failing call is given up."""
-
-
-def callback_name(agent: Agent[Any], callback: Any) -> str:
-    """The method name of `callback` (a name or a bound method of the agent), checked:
-    a public method of the agent's own class, not one of the framework's."""
-    name = getattr(callback, "__name__", callback)
-    if not isinstance(name, str) or name.startswith("_") or not callable(getattr(type(agent), name, None)):
-        raise ValidationError(f"{type(agent).__name__} has no method {name!r} to call")
-    if hasattr(Agent, name):
-        raise ValidationError(f"{name!r} is a framework method; schedule a method of your own agent class")
-    return name
-
-
 class ScheduledCalls:
-    def __init__(self, runtime: AgentRuntime) -> None:
+    def __init__(self, runtime: ControlRuntime) -> None:
         self._rt = runtime
 
-    def _temporal_id(self, agent: Agent[Any], call_id: str) -> str:
+    def _temporal_id(self, agent: AgentId, call_id: str) -> str:
         return f"{agent.agent_type}/{agent.name}/call/{call_id}"
 
     async def create(
-        self, agent: Agent[Any], when: Any, callback: Any, payload: Any, *, id: str | None, attempts: int, every: Any
+        self, agent: AgentId, when: Any, method: str, payload: Any, *, id: str | None, attempts: int, every: Any
     ) -> ScheduledCall:
-        method = callback_name(agent, callback)
+        """`method`: the agent's method to call, checked by the agent (`callback_name`)."""
         check_json(payload, what="payload")
         call_id = id or f"call_{secrets.token_hex(8)}"
         if not ID_PATTERN.match(call_id) or len(call_id) > 64:
@@ -129,7 +94,7 @@ class ScheduledCalls:
             raise
         return row
 
-    async def _start(self, agent: Agent[Any], row: ScheduledCall, delay: timedelta | None) -> None:
+    async def _start(self, agent: AgentId, row: ScheduledCall, delay: timedelta | None) -> None:
         ref = AgentRef(agent.agent_type, agent.name)
         temporal_id = self._temporal_id(agent, row.id)
         recurring = row.type in ("cron", "interval")
@@ -166,7 +131,7 @@ class ScheduledCalls:
         if row.type == "cron":
             await self._refresh_cron(agent, row, handle=handle)
 
-    async def _refresh_cron(self, agent: Agent[Any], row: ScheduledCall, *, handle: Any = None) -> None:
+    async def _refresh_cron(self, agent: AgentId, row: ScheduledCall, *, handle: Any = None) -> None:
         """A cron row's next time, from Temporal (it knows the calendar)."""
         handle = handle or self._rt.temporal.get_schedule_handle(self._temporal_id(agent, row.id))
         try:
@@ -179,13 +144,13 @@ class ScheduledCalls:
             row.time = int(upcoming[0].timestamp())
             await self._rt.redis.hset(agent.keys.calls, row.id, _dump(row))
 
-    async def get(self, agent: Agent[Any], call_id: str) -> ScheduledCall | None:
+    async def get(self, agent: AgentId, call_id: str) -> ScheduledCall | None:
         raw = await self._rt.redis.hget(agent.keys.calls, call_id)
         return None if raw is None else await self._current(agent, _load(raw))
 
     async def list(
         self,
-        agent: Agent[Any],
+        agent: AgentId,
         *,
         type: str | None = None,
         start: datetime | None = None,
@@ -197,7 +162,7 @@ class ScheduledCalls:
         high = end.timestamp() if end else math.inf
         return sorted((r for r in rows if low <= r.time <= high), key=lambda r: (r.time, r.id))
 
-    async def _current(self, agent: Agent[Any], row: ScheduledCall) -> ScheduledCall:
+    async def _current(self, agent: AgentId, row: ScheduledCall) -> ScheduledCall:
         """A recurring row with its next time brought up to now."""
         now = datetime.now(UTC).timestamp()
         if row.type == "interval" and row.time <= now and row.interval_seconds:
@@ -207,7 +172,7 @@ class ScheduledCalls:
             await self._refresh_cron(agent, row)
         return row
 
-    async def cancel(self, agent: Agent[Any], call_id: str) -> bool:
+    async def cancel(self, agent: AgentId, call_id: str) -> bool:
         raw = await self._rt.redis.hget(agent.keys.calls, call_id)
         if raw is None:
             return False
@@ -223,7 +188,7 @@ class ScheduledCalls:
                 raise
         return bool(await self._rt.redis.hdel(agent.keys.calls, call_id))
 
-    async def spent(self, agent: Agent[Any], call_id: str) -> None:
+    async def spent(self, agent: AgentId, call_id: str) -> None:
         """A one-shot ran (or gave up): off the list."""
         await self._rt.redis.hdel(agent.keys.calls, call_id)
 
@@ -242,34 +207,3 @@ def _dump(row: ScheduledCall) -> str:
 
 def _load(raw: str | bytes) -> ScheduledCall:
     return ScheduledCall(**json.loads(raw))
-
-
-SKIPPED = object()
-"""What `run_callback` returns when the call was cancelled before it could run."""
-
-
-async def run_callback(agent: Agent[Any], method: str, load: Callable[[], Awaitable[Any]]) -> Any:
-    """Call `agent.method` for a scheduled or queued call, in the agent's turn, with as
-    many of (payload, item) as it takes (Cloudflare passes both; JS drops the extra).
-    `load` reads the item (a ScheduledCall or QueuedCall) once the turn is had: one
-    cancelled, dequeued or destroyed while the call waited for the turn is None, and the
-    call does not run (SKIPPED)."""
-    fn = getattr(agent, callback_name(agent, method))
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
-        taken = 2
-    else:
-        taken = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
-
-    async def call() -> Any:
-        item = await load()
-        if item is None:
-            return SKIPPED
-        return await maybe_await(fn(*(item.payload, item)[: min(taken, 2)]))
-
-    if interleaves(fn):
-        call.__agent_interleave__ = True  # type: ignore[attr-defined]
-    return await enter(agent, call)
