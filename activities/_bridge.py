@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 from agents import Agent, AgentBusyError, AgentRuntime, StateRejectedError, WorkflowCallback, WorkflowInfo
 from agents.bridge import (
     EFFECT_TTL_SECONDS,
+    Transition,
     enter,
     maybe_await,
     now_ms,
@@ -146,15 +147,14 @@ class BridgeActivities:
                 status, fields = "errored", {"error": input.error}
                 callback = WorkflowCallback("error", run.workflow_name, run.tracking_id, error=input.error)
             if run.tracking_id:
-                await self._rt.tracker.transition(
-                    agent.keys,
-                    run.tracking_id,
-                    status,
+                change = Transition(
+                    status=status,
                     run_id=run.execution,
                     reporter_run=run.run_id,
                     announce=workflow_status(run.tracking_id, run.workflow_name, status, **fields),
-                    **fields,
+                    fields=fields,
                 )
+                await self._rt.tracker.transition(agent.keys, run.tracking_id, change)
             log.info("run reported", outcome=input.outcome)
             await self._hook(agent, callback, once=_effect_id() + ":hook")
 
@@ -181,16 +181,15 @@ class BridgeActivities:
         with _bound(input.run):
             run, agent = input.run, self._agent(input.run)
             if run.tracking_id:
-                await self._rt.tracker.transition(
-                    agent.keys,
-                    run.tracking_id,
-                    "running",
+                change = Transition(
+                    status="running",
                     fields_always=True,
                     run_id=run.execution,
                     progress_mark=_progress_mark(run, input.seq),
                     announce=workflow_status(run.tracking_id, run.workflow_name, "running"),
-                    progress=input.progress,
+                    fields={"progress": input.progress},
                 )
+                await self._rt.tracker.transition(agent.keys, run.tracking_id, change)
             await self._rt.publish(agent.keys, workflow_progress(run.tracking_id, run.workflow_name, input.progress))
             callback = WorkflowCallback("progress", run.workflow_name, run.tracking_id, progress=input.progress)
             await self._hook(agent, callback)
@@ -208,10 +207,8 @@ class BridgeActivities:
             run, agent = input.run, self._agent(input.run)
             if run.tracking_id:
                 waiting = input.status == "waiting"
-                await self._rt.tracker.transition(
-                    agent.keys,
-                    run.tracking_id,
-                    input.status,
+                change = Transition(
+                    status=input.status,
                     # Its word on a pause or resume, numbered, moves the row from any
                     # unfinished status (the count keeps a late one from counting).
                     only_from=None if input.controls is None else _UNFINISHED,
@@ -226,8 +223,9 @@ class BridgeActivities:
                     announce_instead=workflow_status(run.tracking_id, run.workflow_name, "running")
                     if waiting
                     else None,
-                    **({"waiting_for": input.waiting_for} if waiting else {}),
+                    fields={"waiting_for": input.waiting_for} if waiting else {},
                 )
+                await self._rt.tracker.transition(agent.keys, run.tracking_id, change)
         return True
 
     @activity.defn(name=Bridge.TRACK)

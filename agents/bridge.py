@@ -12,13 +12,14 @@ from agents.actor.callbacks import SKIPPED, run_callback
 from agents.core.messages import workflow_progress, workflow_status
 from agents.core.records import QueuedCall, ScheduledCall
 from agents.store.state import EFFECT_TTL_SECONDS, WriteMode
-from agents.store.tracking import now_ms
+from agents.store.tracking import Transition, now_ms
 
 __all__ = [
     "EFFECT_TTL_SECONDS",
     "SKIPPED",
     "QueuedCall",
     "ScheduledCall",
+    "Transition",
     "run_callback",
     "enter",
     "maybe_await",

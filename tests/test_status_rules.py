@@ -11,7 +11,7 @@ from activities import BridgeActivities
 from agents import AgentRuntime
 from agents.core.keys import index_member
 from agents.store.queries import RunFilter
-from agents.store.tracking import STATUSES, WorkflowInfo, now_ms
+from agents.store.tracking import STATUSES, Transition, WorkflowInfo, now_ms
 from tests.test_agent_bridge import activity_env
 from workflows.contracts import AgentRef, ProgressInput, ReportInput, RunRef, StatusInput
 
@@ -87,18 +87,22 @@ async def test_numbered_pause_and_resume_reports_count_newest_first_and_fence_th
         return raw["status"], raw.get("controls")
 
     # Two controls' marks, then the run's reports of the signals, the second first.
-    await runtime.tracker.transition(keys, "r1", "paused", control_mark=True)  # signal 1
-    await runtime.tracker.transition(keys, "r1", "running", only_from="paused", control_mark=True)  # signal 2
+    await runtime.tracker.transition(keys, "r1", Transition(status="paused", control_mark=True))  # signal 1
+    await runtime.tracker.transition(
+        keys, "r1", Transition(status="running", only_from="paused", control_mark=True)
+    )  # signal 2
     await activity_env("x/r1", "6").run(status, StatusInput(run, "running", controls=2))
     await activity_env("x/r1", "7").run(status, StatusInput(run, "paused", controls=1))  # late: changes nothing
     assert await row() == ("running", "2")
     # A third control's mark that lands after the run's report of it changes nothing.
     await activity_env("x/r1", "8").run(status, StatusInput(run, "waiting", "go", controls=3))
     assert await row() == ("waiting", "3")
-    await runtime.tracker.transition(keys, "r1", "paused", control_mark=True)  # signal 3's mark, late
+    await runtime.tracker.transition(
+        keys, "r1", Transition(status="paused", control_mark=True)
+    )  # signal 3's mark, late
     assert await row() == ("waiting", "3")
     # One that lands first stands until the run's word comes.
-    await runtime.tracker.transition(keys, "r1", "paused", control_mark=True)  # signal 4
+    await runtime.tracker.transition(keys, "r1", Transition(status="paused", control_mark=True))  # signal 4
     assert await row() == ("paused", "3")
     await activity_env("x/r1", "9").run(status, StatusInput(run, "paused", controls=4))
     assert await row() == ("paused", "4")
@@ -125,13 +129,15 @@ async def test_delete_and_recreate_racing_a_transition_leave_no_row_in_the_wrong
         await runtime.tracker.create(keys, info)
         if i % 2:
             await asyncio.gather(
-                runtime.tracker.delete(keys, f"r{i}"), runtime.tracker.transition(keys, f"r{i}", "running")
+                runtime.tracker.delete(keys, f"r{i}"),
+                runtime.tracker.transition(keys, f"r{i}", Transition(status="running")),
             )
             assert await _indexed_in(runtime, keys, info.member) == [], i
             assert await runtime.redis.zscore(keys.runs, info.member) is None
         else:
             await asyncio.gather(
-                runtime.tracker.recreate(keys, f"r{i}"), runtime.tracker.transition(keys, f"r{i}", "running")
+                runtime.tracker.recreate(keys, f"r{i}"),
+                runtime.tracker.transition(keys, f"r{i}", Transition(status="running")),
             )
             row = await runtime.tracker.get(keys, f"r{i}")
             assert await _indexed_in(runtime, keys, row.member) == [row.status], i
@@ -159,8 +165,10 @@ async def test_a_late_report_of_an_earlier_control_leaves_a_later_controls_mark(
     `paused` until the resume's own report came (a resume answered `paused`)."""
     run = await _row(runtime, agent_name, "running")
     keys = runtime.agent("recorder-agent", agent_name).keys
-    await runtime.tracker.transition(keys, "r1", "paused", control_mark=True)  # signal 1: pause
-    await runtime.tracker.transition(keys, "r1", "running", only_from="paused", control_mark=True)  # 2: resume
+    await runtime.tracker.transition(keys, "r1", Transition(status="paused", control_mark=True))  # signal 1: pause
+    await runtime.tracker.transition(
+        keys, "r1", Transition(status="running", only_from="paused", control_mark=True)
+    )  # 2: resume
     await activity_env("x/r1", "10").run(BridgeActivities(runtime).status, StatusInput(run, "paused", controls=1))
     assert (await _status(runtime, agent_name)).status == "running"
 

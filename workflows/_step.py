@@ -8,10 +8,12 @@ no new step starts while a run is paused.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 
@@ -44,6 +46,26 @@ def step_activity_id(key: str, attempt: int = 1) -> str:
     and the run continues on the new code with its completed steps matched by name
     (see `agents.control.redeploy`). A linear retry's later attempts add `@<attempt>`."""
     return key if attempt == 1 else f"{key}@{attempt}"
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One try of a `step.do`: what its activity (or inline local activity) starts with."""
+
+    name: str
+    fn: Any
+    args: tuple[Any, ...]
+    limit: timedelta
+    retry: RetryPolicy
+    number: int
+
+    @property
+    def activity_id(self) -> str:
+        return step_activity_id(f"do:{self.name}", self.number)
+
+    @property
+    def summary(self) -> str:
+        return self.name if self.number == 1 else f"{self.name} (attempt {self.number})"
 
 
 class AgentWorkflowStep:
@@ -89,33 +111,24 @@ class AgentWorkflowStep:
 
     async def _do(self, name: str, fn: Any, args: tuple[Any, ...], config: StepRetries, limit: timedelta) -> Any:
         await self._run.until_resumed()
-        attempt = 1
+        number = 1
         while True:
-            summary = name if attempt == 1 else f"{name} (attempt {attempt})"
+            attempt = _Attempt(name, fn, args, limit, config.temporal_policy(), number)
             try:
                 if is_activity(fn):
-                    return await self._activity(name, fn, args, config, limit, summary, attempt)
-                return await self._inline(name, fn, args, config, limit, summary, attempt)
+                    return await self._activity(attempt)
+                return await self._inline(attempt)
             except (ActivityError, ApplicationError, TemporalTimeout) as err:
                 # A local activity's failure arrives as its own error, not an ActivityError.
                 cause = err.cause if isinstance(err, ActivityError) else err
                 retryable = not (isinstance(cause, ApplicationError) and cause.non_retryable)
-                if config.backoff == "linear" and retryable and attempt <= config.limit:
-                    await workflow.sleep(config.delay_before_retry(attempt), summary=f"{name}: retry backoff")
-                    attempt += 1
+                if config.backoff == "linear" and retryable and number <= config.limit:
+                    await workflow.sleep(config.delay_before_retry(number), summary=f"{name}: retry backoff")
+                    number += 1
                     continue
                 raise _step_failure(name, err, limit) from err
 
-    async def _activity(
-        self,
-        name: str,
-        fn: Any,
-        args: tuple[Any, ...],
-        config: StepRetries,
-        limit: timedelta,
-        summary: str,
-        attempt: int,
-    ) -> Any:
+    async def _activity(self, attempt: _Attempt) -> Any:
         """The step's activity. When the state writes it carries cannot be applied at once
         (Redis away, the agent's turn held), its worker hands them back before the step's
         code runs: they are applied on their own, retried until they land, and the
@@ -124,12 +137,12 @@ class AgentWorkflowStep:
             self._run.state.hands_back_writes = True  # read by the interceptor as it starts
             try:
                 handle = workflow.start_activity(
-                    fn,
-                    args=list(args),
-                    activity_id=step_activity_id(f"do:{name}", attempt),
-                    start_to_close_timeout=limit,
-                    retry_policy=config.temporal_policy(),
-                    summary=summary,
+                    attempt.fn,
+                    args=list(attempt.args),
+                    activity_id=attempt.activity_id,
+                    start_to_close_timeout=attempt.limit,
+                    retry_policy=attempt.retry,
+                    summary=attempt.summary,
                 )
             finally:
                 self._run.state.hands_back_writes = False
@@ -141,28 +154,19 @@ class AgentWorkflowStep:
             # The handle's failure put the writes back in line first (CarriedWritesInterceptor).
             await self._run.flush_writes()
 
-    async def _inline(
-        self,
-        name: str,
-        fn: Any,
-        args: tuple[Any, ...],
-        config: StepRetries,
-        limit: timedelta,
-        summary: str,
-        attempt: int,
-    ) -> Any:
+    async def _inline(self, attempt: _Attempt) -> Any:
         await self._run.flush_writes()  # the body may read the agent's state
         info = workflow.info()
-        key = f"{info.workflow_id}|{info.run_id}|{name}"
-        park(key, fn, args)
+        key = f"{info.workflow_id}|{info.run_id}|{attempt.name}"
+        park(key, attempt.fn, attempt.args)
         try:
             return await workflow.execute_local_activity(
                 Bridge.INLINE_STEP,
                 InlineStepInput(key, self._run.ref),
-                activity_id=step_activity_id(f"do:{name}", attempt),
-                start_to_close_timeout=limit,
-                retry_policy=config.temporal_policy(),
-                summary=summary,
+                activity_id=attempt.activity_id,
+                start_to_close_timeout=attempt.limit,
+                retry_policy=attempt.retry,
+                summary=attempt.summary,
             )
         finally:
             unpark(key)

@@ -14,7 +14,7 @@ from agents.control.deadlines import temporal_unreachable
 from agents.control.redeploy import continue_on_new_code, is_replay_mismatch
 from agents.core.errors import AgentBusyError
 from agents.core.messages import workflow_status
-from agents.store.tracking import WorkflowInfo
+from agents.store.tracking import Transition, WorkflowInfo
 from workflows import error_info
 
 if TYPE_CHECKING:
@@ -77,16 +77,15 @@ async def reconcile_with_temporal(rt: ControlRuntime, agent: AgentId, info: Work
         target, fields = "errored", {"error": _TIMED_OUT}
     else:  # TERMINATED, CANCELED
         target, fields = "terminated", {}
-    moved = await rt.tracker.transition(
-        agent.keys,
-        info.workflow_id,
-        target,
+    change = Transition(
+        status=target,
         only_from=_UNFINISHED,
         run_id=chain or None,  # not a chain a restart retired meanwhile
         reporter_run=description.run_id,
         announce=workflow_status(info.workflow_id, info.workflow_name, target, **fields),
-        **fields,
+        fields=fields,
     )
+    moved = await rt.tracker.transition(agent.keys, info.workflow_id, change)
     if moved and moved[1]:
         log.info("tracking reconciled with temporal", tracking_id=info.workflow_id, status=target)
     return await rt.tracker.get(agent.keys, info.workflow_id) or info

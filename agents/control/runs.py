@@ -31,7 +31,7 @@ from agents.core.errors import AgentError, ConflictError, NotFoundError, Validat
 from agents.core.messages import workflow_status
 from agents.core.names import SAFE_NAME_RE
 from agents.core.payloads import check_json
-from agents.store.tracking import FINISHED, RunStatus, WorkflowInfo, now_ms
+from agents.store.tracking import FINISHED, RunStatus, Transition, WorkflowInfo, now_ms
 from workflows import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal, parse_duration
 
 log = structlog.get_logger("agents.runs")
@@ -229,16 +229,12 @@ class RunService:
         created = await self._rt.tracker.create(agent.keys, fresh)
         if not created:  # a finished run under this key, or a racing request's new row
             await self._rt.tracker.set_run_id(agent.keys, tracking_id, "")
-            await self._rt.tracker.transition(
-                agent.keys,
-                tracking_id,
-                "queued",
+            again = Transition(
+                status="queued",
                 only_from="complete,errored,terminated",
-                progress=None,
-                result=None,
-                error=None,
-                completed_at="",
+                fields={"progress": None, "result": None, "error": None, "completed_at": ""},
             )
+            await self._rt.tracker.transition(agent.keys, tracking_id, again)
         handle = await self._start_on_temporal(agent, fresh, reuse=True, signal=event)
         await self._rt.tracker.set_run_id(agent.keys, tracking_id, handle.first_execution_run_id or "")
         self._rt.metrics.workflow_controls.labels("deliver").inc()
@@ -452,16 +448,15 @@ class RunService:
             if reset_tracking:  # a new run as far as tracking goes: fresh fields, first in lists
                 fields.update(progress=None, result=None, error=None, completed_at="")
                 await self._rt.tracker.recreate(agent.keys, tracking_id)
-            await self._rt.tracker.transition(
-                agent.keys,
-                tracking_id,
-                "queued",
+            change = Transition(
+                status="queued",
                 run_id=handle.first_execution_run_id or "",
                 restart=True,
                 consumed=sent,
                 announce=workflow_status(tracking_id, info.workflow_name, "queued"),
-                **fields,
+                fields=fields,
             )
+            await self._rt.tracker.transition(agent.keys, tracking_id, change)
             self._rt.metrics.workflow_controls.labels("restart").inc()
             return await self.require(agent, tracking_id, reconcile=False)
 
@@ -522,16 +517,11 @@ class RunService:
             raise ConflictError(f"workflow {info.workflow_id!r} has already finished")
         return fresh
 
-    async def _move(
-        self, agent: AgentId, info: WorkflowInfo, status: str, *, only_from: str | None = None, **fields: Any
-    ) -> WorkflowInfo:
+    async def _move(self, agent: AgentId, info: WorkflowInfo, status: str, **options: Any) -> WorkflowInfo:
+        """A control's move of the row to `status`, announced; `options`: see Transition."""
+        announce = workflow_status(info.workflow_id, info.workflow_name, status)
         await self._rt.tracker.transition(
-            agent.keys,
-            info.workflow_id,
-            status,
-            only_from=only_from,
-            announce=workflow_status(info.workflow_id, info.workflow_name, status),
-            **fields,
+            agent.keys, info.workflow_id, Transition(status=status, announce=announce, **options)
         )
         return await self.require(agent, info.workflow_id, reconcile=False)
 

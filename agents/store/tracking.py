@@ -178,41 +178,80 @@ def _row(flat: list[str]) -> WorkflowInfo | None:
     return _tracked(dict(zip(flat[::2], flat[1::2], strict=True)))
 
 
-def _transition_args(
-    status: str,
-    only_from: str | None,
-    fields_always: bool,
-    run_id: str | None,
-    when: tuple[str, Any] | None,
-    announce: dict[str, Any] | None,
-    fields: dict[str, Any],
-    *,
-    marks: tuple[str, str] | None = None,
-    consumed: Sequence[str] = (),
-    unless_pending: str | None = None,
-    announce_instead: dict[str, Any] | None = None,
-    reported_controls: int | None = None,
-    control_mark: bool = False,
-    restart: bool = False,
-    reporter_run: str | None = None,
-    progress_mark: str | None = None,
-    progress_fence: str | None = None,
-) -> list[Any]:
-    """The ARGV of `lua/run_transition.lua`, in its order."""
-    ts = now_ms()
-    if status in FINISHED:
-        fields.setdefault("completed_at", ts)
-    args: list[Any] = [status, ts, only_from or _FROM[status], int(fields_always), run_id or ""]
-    args += [when[0], _encode(when[0], when[1])] if when else ["", ""]
-    args.append(envelope(announce) if announce is not None else "")
-    args += [",".join(STATUSES), _RETENTION_KIND.get(status, "")]
-    args += [*(marks or ("", "")), ",".join(consumed), unless_pending or ""]
-    args.append(envelope(announce_instead) if announce_instead is not None else "")
-    args += ["" if reported_controls is None else reported_controls, "1" if control_mark else ""]
-    args += ["1" if restart else "", reporter_run or "", progress_mark or "", progress_fence or ""]
-    for name, value in fields.items():
-        args += [name, _encode(name, value)]
-    return args
+@dataclass(kw_only=True)
+class Transition:
+    """A status change asked of `RunTracker.transition`: moved only if the status rules
+    (and the options below) allow, in one atomic step (`lua/run_transition.lua`)."""
+
+    status: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    """Fields to write (JSON-encoded) with the move."""
+    only_from: str | None = None
+    """Comma-separated statuses the move is allowed from, overriding the default rule,
+    for moves such as resume (`paused` -> `running`) that only one control may make."""
+    fields_always: bool = False
+    """Write `fields` even when the rule keeps the status."""
+    run_id: str | None = None
+    """The reporter's chain: a report from an execution other than the row's current
+    one changes nothing."""
+    when: tuple[str, Any] | None = None
+    """`(field, value)`: nothing changes unless the row's `field` holds `value`."""
+    announce: dict[str, Any] | None = None
+    """A message for the agent's clients, published in the same atomic step if (and
+    only if) the status changed, so clients see changes in write order."""
+    marks: tuple[str, str] | None = None
+    """A control's mark after it delivered an event: the event's id and type (see
+    `RunTracker.mark_resumed`)."""
+    consumed: Sequence[str] = ()
+    """Ids of events the run has taken since its last report (or, for a restart, those
+    its old run was sent), recorded whatever else happens."""
+    unless_pending: str | None = None
+    """An event type: while an event of that type is delivered and not yet taken, the
+    run goes `running` instead (it takes the event at once), announced with
+    `announce_instead`, no field written."""
+    announce_instead: dict[str, Any] | None = None
+    reported_controls: int | None = None
+    """The run reports the pause or resume it took as its n-th: applied only if newer
+    than the last it reported (signals are ordered in the run's history; their reports
+    may land in any order)."""
+    control_mark: bool = False
+    """A pause or resume control's mark after its signal, under `control_lock`: applied
+    only if the run has not yet reported taking that signal (or a later one)."""
+    restart: bool = False
+    """A restart's write once its new chain (`run_id`) started, after `retire`: should a
+    report of that chain have landed first, only `fields` are written and its status
+    stands."""
+    reporter_run: str | None = None
+    """The reporting execution's own run id, recorded when it finishes the row
+    (`ended_run`); a report of the same chain from another run reopens a finished row (a
+    reset with Temporal's CLI or UI ran the run again), its result, error and retention
+    cleared."""
+    progress_mark: str | None = None
+    """A progress report's `<run id>:<n>`: one older than the progress shown is not
+    written, and one older than the run's last status report (`progress_fence`) never
+    moves the status: a worker the run has left may deliver a report late."""
+    progress_fence: str | None = None
+    """A status report's count of progress reports its run had posted, `<run id>:<n>`."""
+
+    def argv(self) -> list[Any]:
+        """The ARGV of `lua/run_transition.lua`, in its order."""
+        ts = now_ms()
+        fields = dict(self.fields)
+        if self.status in FINISHED:
+            fields.setdefault("completed_at", ts)
+        when, status = self.when, self.status
+        args: list[Any] = [status, ts, self.only_from or _FROM[status], int(self.fields_always), self.run_id or ""]
+        args += [when[0], _encode(when[0], when[1])] if when else ["", ""]
+        args.append(envelope(self.announce) if self.announce is not None else "")
+        args += [",".join(STATUSES), _RETENTION_KIND.get(status, "")]
+        args += [*(self.marks or ("", "")), ",".join(self.consumed), self.unless_pending or ""]
+        args.append(envelope(self.announce_instead) if self.announce_instead is not None else "")
+        args += ["" if self.reported_controls is None else self.reported_controls, "1" if self.control_mark else ""]
+        args += ["1" if self.restart else "", self.reporter_run or "", self.progress_mark or ""]
+        args.append(self.progress_fence or "")
+        for name, value in fields.items():
+            args += [name, _encode(name, value)]
+        return args
 
 
 class RunTracker:
@@ -347,77 +386,10 @@ class RunTracker:
         value = "" if problem is None else json.dumps(problem)
         await self._set_field(keys=[keys.run(tracking_id)], args=["problem", value])
 
-    async def transition(
-        self,
-        keys: AgentKeys,
-        tracking_id: str,
-        status: str,
-        *,
-        only_from: str | None = None,
-        fields_always: bool = False,
-        run_id: str | None = None,
-        when: tuple[str, Any] | None = None,
-        announce: dict[str, Any] | None = None,
-        consumed: Sequence[str] = (),
-        unless_pending: str | None = None,
-        announce_instead: dict[str, Any] | None = None,
-        reported_controls: int | None = None,
-        control_mark: bool = False,
-        restart: bool = False,
-        reporter_run: str | None = None,
-        progress_mark: str | None = None,
-        progress_fence: str | None = None,
-        **fields: Any,
-    ) -> tuple[str, bool] | None:
-        """Move a run to `status` if the rules allow, writing `fields` (JSON-encoded).
-
-        `only_from` (comma-separated statuses) overrides the default rule, for moves such
-        as resume (`paused` -> `running`) that only one control may make. `fields_always`
-        writes `fields` even when the rule keeps the status. With `run_id`, a report from
-        an execution other than the row's current one changes nothing. With
-        `when=(field, value)`, nothing changes unless the row's `field` holds `value`.
-        `announce` is a message for the agent's clients, published in the same atomic
-        step if (and only if) the status changed, so clients see changes in write order.
-        `consumed`: ids of events the run has taken since its last report, recorded
-        whatever else happens. With `unless_pending` (an event type): while an event of
-        that type is delivered and not yet taken, the run goes `running` instead (it takes
-        the event at once), announced with `announce_instead`, no field written (see
-        `mark_resumed`). `reported_controls`: the run reports the pause or resume it took as its
-        n-th; applied only if newer than the last it reported (signals are ordered in
-        the run's history; their reports may land in any order). `control_mark`: a
-        pause or resume control's mark after its signal, under `control_lock`: applied
-        only if the run has not yet reported taking that signal (or a later one).
-        `restart`: a restart's write once its new chain (`run_id`) started, after
-        `retire`: should a report of that chain have landed first, only `fields` are
-        written and its status stands. `reporter_run`: the reporting execution's own run
-        id, recorded when it finishes the row (`ended_run`); a report of the same chain
-        from another run reopens a finished row (a reset with Temporal's CLI or UI ran the
-        run again), its result, error and retention cleared. `progress_mark`
-        (`<run id>:<n>`, a progress report's): one older than the progress shown is not
-        written, and one older than the run's last status report (`progress_fence`, the
-        count that report carried) never moves the status: a worker the run has left may
-        deliver a report late.
-        Returns (status afterwards, whether it changed), or None when not tracked.
-        """
-        args = _transition_args(
-            status,
-            only_from,
-            fields_always,
-            run_id,
-            when,
-            announce,
-            fields,
-            consumed=consumed,
-            unless_pending=unless_pending,
-            announce_instead=announce_instead,
-            reported_controls=reported_controls,
-            control_mark=control_mark,
-            restart=restart,
-            reporter_run=reporter_run,
-            progress_mark=progress_mark,
-            progress_fence=progress_fence,
-        )
-        result = await self._run_transition(keys, tracking_id, args)
+    async def transition(self, keys: AgentKeys, tracking_id: str, change: Transition) -> tuple[str, bool] | None:
+        """Move a run as `change` says, if the rules allow. Returns (status afterwards,
+        whether it changed), or None when not tracked."""
+        result = await self._run_transition(keys, tracking_id, change.argv())
         return (result[0], bool(result[1])) if result else None
 
     async def mark_resumed(self, keys: AgentKeys, tracking_id: str, event_type: str, event_id: str) -> bool:
@@ -429,20 +401,15 @@ class RunTracker:
         records each event it takes with its next report, which also clears it from
         pending; a mark for an event already taken does nothing, so a late mark never
         lands on a later wait. Whether the row moved."""
-        announce = workflow_status(tracking_id, WORKFLOW_NAME_HOLE, RunStatus.RUNNING)
-        fields = {"waiting_for": None}
-        when = ("waiting_for", event_type)
-        args = _transition_args(
-            RunStatus.RUNNING,
-            "waiting",
-            False,
-            None,
-            when,
-            announce,
-            fields,
+        change = Transition(
+            status=RunStatus.RUNNING,
+            only_from="waiting",
+            when=("waiting_for", event_type),
+            announce=workflow_status(tracking_id, WORKFLOW_NAME_HOLE, RunStatus.RUNNING),
+            fields={"waiting_for": None},
             marks=(event_id, event_type),
         )
-        result = await self._run_transition(keys, tracking_id, args)
+        result = await self._run_transition(keys, tracking_id, change.argv())
         return bool(result and result[1])
 
     async def _run_transition(self, keys: AgentKeys, tracking_id: str, args: list[Any]) -> list[Any]:
