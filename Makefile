@@ -58,9 +58,10 @@ deps-lowest: $(STAMP)
 
 install: $(STAMP)
 
-## Run Temporal (dev server + UI), Valkey, the worker and the API in one terminal.
+## Run Temporal (dev server + UI), Valkey, the worker and the API in one terminal
+## (`temporal-agents dev`; APP=myapp.agents,myapp.flows loads your app instead of the demo).
 dev: $(STAMP)
-	$(PY) scripts/dev.py
+	$(VENV)/bin/temporal-agents dev $(if $(APP),--app $(APP))
 
 ## What pip cannot bring (chromium, Node.js/npm): installed from Debian's packages when missing.
 test-tools:
@@ -92,10 +93,10 @@ bench: $(STAMP) $(API_STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 worker: $(STAMP)
-	$(PY) worker.py
+	$(VENV)/bin/temporal-agents worker $(if $(APP),--app $(APP))
 
 api: $(STAMP)
-	$(PY) api.py
+	$(VENV)/bin/temporal-agents api $(if $(APP),--app $(APP))
 
 clean:
 	rm -rf $(VENV) $(API_VENV) .venv-latest .venv-lowest .pytest_cache test-output

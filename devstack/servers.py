@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # Search attributes the agent layer sets on every run it starts (registered on the
 # dev server; on a real cluster, `temporal operator search-attribute create`).
@@ -82,6 +83,15 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout:
 class _Child:
     proc: subprocess.Popen[bytes] | None = None
     name = "server"
+    own_process_group = False
+    """Start in a process group of its own: Ctrl-C in a terminal (SIGINT to the
+    foreground group) does not reach it, so `temporal-agents dev` stops the worker and
+    the API first, then the servers they use."""
+
+    def _popen(self, args: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        if self.own_process_group:
+            options["process_group"] = 0
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL, **options)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
         proc, self.proc = self.proc, None
@@ -147,7 +157,7 @@ class ValkeyServer(_Child):
             str((self.data_dir / "valkey.log").resolve()),
             *self.extra_args,
         ]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        self.proc = self._popen(args)
         _wait_for_port(self.port, self.proc, "valkey", timeout)
         return self
 
@@ -200,9 +210,8 @@ class TemporalDevServer(_Child):
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
             args += ["--db-filename", str(self.db_file)]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self.proc = subprocess.Popen(
+        self.proc = self._popen(
             args,
-            stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
             env={**os.environ, "TEMPORAL_CLI_SHOW_HINTS": "false"},

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"workflows": 0, "agents": 1, "activities": 2}
+LAYERS = {"workflows": 0, "agents": 1, "activities": 2, "temporal_agents": 3}
 """A package may import its own layer and those below: the workflow side knows nothing of
 agents, and the agent layer nothing of the bridge that runs workflow effects."""
 

@@ -65,7 +65,7 @@ async def test_make_dev_runs_the_stack_and_ctrl_c_leaves_nothing(tmp_path: Path)
             run = started.json()
             # The worker dies mid-run: `make dev` starts it again and the run completes.
             await asyncio.sleep(1)
-            workers = [int(m.split()[0]) for m in _session_members(proc.pid) if "worker.py" in m]
+            workers = [int(m.split()[0]) for m in _session_members(proc.pid) if "temporal_agents worker" in m]
             assert len(workers) == 1, _session_members(proc.pid)
             os.kill(workers[0], signal.SIGKILL)
             for _ in range(600):

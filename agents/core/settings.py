@@ -14,7 +14,7 @@ DEMO_MODULES = "agents.demo,workflows.demo,activities.demo"
 class Settings(BaseSettings):
     """Every setting (README, "Configuration"); the environment variable is the upper-case name."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", use_attribute_docstrings=True)
 
     api_host: str = "127.0.0.1"
     """Where the API listens."""
