@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from temporalio import activity, workflow
 
 from activities import ActivityGroup
@@ -441,6 +441,25 @@ class HeldWriteFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         return await step.do("quick", TestActivities.slow, 0, timeout="1 second", retries={"limit": 0})
 
 
+class LenientParams(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # the documented way to accept unknown fields
+
+    key: str
+
+
+class LenientFlow(AgentWorkflow[RecorderAgent, LenientParams, Any]):
+    async def run(self, event: AgentWorkflowEvent[LenientParams], step: AgentWorkflowStep) -> Any:
+        return event.payload.key
+
+
+class ApprovalNoteFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    """Returns what `wait_for_approval` gave it."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        approval = await self.wait_for_approval(step)
+        return {"approved": approval.approved, "reason": approval.reason, "metadata": approval.metadata}
+
+
 class TwoReportsFlow(AgentWorkflow[RecorderAgent, dict, Any]):
     """White box: two status reports in flight at once (a signal handler's beside the
     run's own) while the run takes another event. Returns the event ids it still has to
@@ -481,8 +500,8 @@ class RepeatFlow(AgentWorkflow[RecorderAgent, dict, Any]):
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
         await step.sleep("nap", "10 ms")
         await step.sleep("nap", "10 ms")
-        first = await self.wait_for_approval(step, timeout="1 minute")
-        second = await self.wait_for_approval(step, timeout="1 minute")
+        first = (await self.wait_for_approval(step, timeout="1 minute")).metadata
+        second = (await self.wait_for_approval(step, timeout="1 minute")).metadata
         if then_sleep := event.payload.get("then_sleep"):
             await step.sleep("after", then_sleep)
         return [first, second]
@@ -565,7 +584,7 @@ class CallbackFlow(AgentWorkflow[CallbackAgent, dict, Any]):
         await self.report_progress({"half": True})
         await step.send_event({"kind": "milestone"})
         if event.payload.get("sign_off"):  # an approval carried by an event type of its own
-            return await self.wait_for_approval(step, event_type="sign-off", timeout="1 minute")
+            return (await self.wait_for_approval(step, event_type="sign-off", timeout="1 minute")).metadata
         return {"workflow_id": self.workflow_id, "workflow_name": self.workflow_name}
 
 

@@ -329,3 +329,15 @@ async def test_an_event_taken_while_two_status_reports_are_in_flight_is_still_re
     info = await wait_for_status(agent, run_id, "complete", "errored")
     assert info.status == "complete", info.error
     assert len(info.result) == 1  # the second event's id, still to be reported
+
+
+async def test_wait_for_approval_returns_the_approval_with_its_reason_and_metadata(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    """It returned the metadata alone: the approver's reason went nowhere the run saw."""
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("approval_note_flow", {})
+    await wait_for_status(agent, run_id, "waiting")
+    await agent.approve_workflow(run_id, reason="looks right", metadata={"by": "ada"})
+    info = await wait_for_status(agent, run_id, "complete", "errored")
+    assert info.result == {"approved": True, "reason": "looks right", "metadata": {"by": "ada"}}, info.error

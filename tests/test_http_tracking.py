@@ -183,3 +183,34 @@ async def test_delete_one_and_by_criteria(http: httpx.AsyncClient, runtime: Agen
     remaining = (await http.get(f"{url}?order=asc")).json()
     assert [w["workflow_id"] for w in remaining["workflows"]] == ["r009", "r010", "r011"]
     assert remaining["total"] == 3
+
+
+async def test_unknown_params_are_refused_naming_the_field_unless_the_model_allows_them(
+    http: httpx.AsyncClient, agent_name: str
+) -> None:
+    """The params model ignored unknown fields: a misspelled param was dropped silently,
+    while the README promised 422."""
+    typo = await http.post(
+        base(agent_name),
+        json={"workflow": "retry_flow", "params": {"key": "k", "fail_times": 0, "retries": {}, "timout": "1 s"}},
+    )
+    assert typo.status_code == 422, typo.text
+    assert "unknown field 'timout'" in typo.json()["message"] and "extra='ignore'" in typo.json()["message"]
+    assert typo.json()["errors"] == [
+        {"type": "extra_forbidden", "loc": ["timout"], "msg": "Extra inputs are not permitted"}
+    ]
+    assert (await http.get(base(agent_name))).json()["total"] == 0  # nothing started
+    lenient = await start(http, base(agent_name), workflow="lenient_flow", params={"key": "k", "extra": 1})
+    assert (await until(http, f"{base(agent_name)}/{lenient['workflow_id']}", "complete"))["result"] == "k"
+
+
+async def test_a_json_body_sent_without_its_content_type_gets_the_fix(http: httpx.AsyncClient, agent_name: str) -> None:
+    """It answered "Input should be a valid dictionary", with no hint. (Not read as JSON
+    anyway: a page in a browser can send such bodies cross-site without a preflight.)"""
+    body = b'{"workflow": "merge_flow", "params": {"key": "k"}, "id": "plain"}'
+    for content_type, came in (("", "no content-type"), ("application/x-www-form-urlencoded", "application/x-www")):
+        sent = await http.post(base(agent_name), content=body, headers={"content-type": content_type})
+        assert sent.status_code == 422, sent.text
+        assert "send it as JSON with the header content-type: application/json" in sent.json()["message"]
+        assert came in sent.json()["message"]
+    assert (await http.get(base(agent_name))).json()["total"] == 0

@@ -5,7 +5,7 @@ wall clock; every effect goes through a step (an activity) or a non-durable brid
 call (a local activity). This package imports nothing with side effects.
 """
 
-from ._base import AgentWorkflow, AgentWorkflowEvent, active_run, workflow_name_of
+from ._base import AgentWorkflow, AgentWorkflowEvent, Approval, active_run, workflow_name_of
 from ._calls import AgentQueueWorkflow, MethodCallWorkflow
 from ._durations import DurationStr, parse_duration
 from ._errors import (
@@ -37,6 +37,7 @@ __all__ = [
     "AgentWorkflowEvent",
     "AgentWorkflowInput",
     "AgentWorkflowStep",
+    "Approval",
     "Bridge",
     "DurationStr",
     "EventTimeoutError",

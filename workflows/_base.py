@@ -53,6 +53,20 @@ class AgentWorkflowEvent(Generic[Params]):
     metadata: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Approval:
+    """What `wait_for_approval` returns: the approval as it was sent (a rejection raises
+    WorkflowRejectedError instead). Until 0.2 it returned only `metadata`: code written
+    for that reads `.metadata` (a run in flight replays the same either way; only what
+    its code does with the value changes)."""
+
+    approved: bool
+    reason: str | None = None
+    """The approver's reason (`approve_workflow(id, reason=...)`, `POST .../approve`)."""
+    metadata: Any = None
+    """Whatever the approver attached."""
+
+
 def workflow_name_of(cls: type) -> str:
     """`ProcessItems` -> `process_items`."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
@@ -186,8 +200,9 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         timeout: Duration | None = None,
         event_type: str = "approval",
         name: str = "approval",
-    ) -> Any:
-        """Wait for `approve_workflow` / `reject_workflow`; return the approval's metadata.
+    ) -> Approval:
+        """Wait for `approve_workflow` / `reject_workflow`; return the approval (its
+        `reason` and `metadata`).
 
         A rejection raises WorkflowRejectedError(reason). `event_type`: the event that
         carries the decision (`approval`, what the approve/reject controls send); `name`:
@@ -197,7 +212,8 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         payload = event.payload if isinstance(event.payload, dict) else {}
         if not payload.get("approved"):
             raise WorkflowRejectedError(payload.get("reason"))
-        return payload.get("metadata")
+        reason = payload.get("reason")
+        return Approval(True, reason if isinstance(reason, str) else None, payload.get("metadata"))
 
     # ----- Temporal handlers -----
 

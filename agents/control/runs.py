@@ -6,6 +6,7 @@ see and steer runs it started; anything else is "not found".
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -118,6 +119,16 @@ class RunService:
         cls = self._rt.registry.workflow_class(workflow_name)
         params = {} if params is None else params
         if cls.params_model is not None:
+            if isinstance(params, dict) and (unknown := unknown_fields(cls.params_model, params)):
+                raise ValidationError(
+                    f"invalid params for workflow {workflow_name!r}: unknown field {unknown[0]!r} "
+                    f"(the params model has no such field; to accept unknown fields, set "
+                    f"model_config = ConfigDict(extra='ignore') on it)",
+                    errors=[
+                        {"type": "extra_forbidden", "loc": [name], "msg": "Extra inputs are not permitted"}
+                        for name in unknown
+                    ],
+                )
             try:
                 params = pydantic.TypeAdapter(cls.params_model).validate_python(params)
             except pydantic.ValidationError as err:
@@ -524,6 +535,25 @@ class RunService:
             agent.keys, info.workflow_id, Transition(status=status, announce=announce, **options)
         )
         return await self.require(agent, info.workflow_id, reconcile=False)
+
+
+def unknown_fields(model: Any, params: dict[str, Any]) -> list[str]:
+    """Top-level keys of `params` that a pydantic model or dataclass has no field for,
+    sorted: refused at the start (a misspelled param must not be dropped silently), unless
+    the model says `extra` itself (`ConfigDict(extra="ignore")` or `"allow"`). Other
+    params types (dict, TypedDict) are left to pydantic."""
+    if isinstance(model, type) and issubclass(model, pydantic.BaseModel):
+        if "extra" in model.model_config:
+            return []
+        known = {name for name, f in model.model_fields.items() for name in (name, f.alias) if name}
+    elif dataclasses.is_dataclass(model) and isinstance(model, type):
+        config = getattr(model, "__pydantic_config__", None) or {}
+        if "extra" in config:
+            return []
+        known = {f.name for f in dataclasses.fields(model)}
+    else:
+        return []
+    return sorted(key for key in params if key not in known)
 
 
 def _maybe_applied(err: BaseException) -> bool:

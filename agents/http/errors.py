@@ -63,10 +63,18 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = to_jsonable_python(errors, fallback=str)
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return ErrorResponse(
-            {"error": "invalid", "message": f"{where}: {first.get('msg', 'invalid request')}", "errors": errors},
-            status_code=422,
-        )
+        message = f"{where}: {first.get('msg', 'invalid request')}"
+        content_type = request.headers.get("content-type", "")
+        if first.get("loc") == ["body"] and "json" not in content_type:
+            # `curl -d '{...}'` sends a form, and a bare body has no type: FastAPI reads
+            # neither as JSON (on purpose: a page in a browser can send both cross-site
+            # without asking, and a loopback API without keys would take them).
+            came = content_type.split(";")[0] or "no content-type"
+            message = (
+                f"body: send it as JSON with the header content-type: application/json "
+                f"(it came with {came}; curl: -H 'content-type: application/json')"
+            )
+        return ErrorResponse({"error": "invalid", "message": message, "errors": errors}, status_code=422)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> ErrorResponse:

@@ -15,5 +15,5 @@ class RedeployFlow(AgentWorkflow[Any, dict, Any], name="redeploy_flow"):
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
         key = executions_key(event.payload["key"])
         done = await ticks(self, step, key, "b", "nap", "a", "inline", "c")
-        approval = await self.wait_for_approval(step, name="gate")
+        approval = (await self.wait_for_approval(step, name="gate")).metadata
         return [*done, approval, *await ticks(self, step, key, "d", "e")]

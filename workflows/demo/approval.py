@@ -24,5 +24,5 @@ class Approval(AgentWorkflow[TaskAgent, ApprovalParams, dict[str, Any]]):
     async def run(self, event: AgentWorkflowEvent[ApprovalParams], step: AgentWorkflowStep) -> dict[str, Any]:
         await step.do("prepare", DemoActivities.prepare_approval, event.payload.title)
         await self.report_progress({"stage": "awaiting approval", "title": event.payload.title})
-        metadata = await self.wait_for_approval(step, timeout=event.payload.timeout)
-        return {"title": event.payload.title, "approved": True, "metadata": metadata}
+        approval = await self.wait_for_approval(step, timeout=event.payload.timeout)
+        return {"title": event.payload.title, "approved": True, "metadata": approval.metadata}
