@@ -23,6 +23,7 @@ from ._calls import CallActivities
 from ._carried import CarriedWritesInterceptor
 from ._log_context import LogContextInterceptor
 from ._sandbox import AgentsSandboxRunner
+from ._unregistered import UnregisteredActivities
 
 
 def _sandbox(existing: WorkflowRunner | None) -> WorkflowRunner:
@@ -41,6 +42,7 @@ class AgentsPlugin(SimplePlugin):
         activities: list[Any] = [
             *bridge.all(),
             *CallActivities(runtime).all(),
+            UnregisteredActivities(runtime.temporal).unregistered,
             *registry.activity_functions,
         ]
         for group in registry.activity_groups:

@@ -19,11 +19,12 @@ from ._errors import (
 from ._retries import StepRetries
 from ._run import ActiveRun, ReceivedEvent, RunState
 from ._step import AgentWorkflowStep
+from ._unregistered import UnregisteredWorkflow
 from .contracts import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal
 
-FRAMEWORK_WORKFLOWS = (MethodCallWorkflow, AgentQueueWorkflow)
-"""The framework's own workflows (scheduled and queued agent method calls), which every
-worker registers next to the app's."""
+FRAMEWORK_WORKFLOWS = (MethodCallWorkflow, AgentQueueWorkflow, UnregisteredWorkflow)
+"""The framework's own workflows (scheduled and queued agent method calls, and the one that
+takes any type the worker does not register), which every worker registers next to the app's."""
 
 __all__ = [
     "ActiveRun",

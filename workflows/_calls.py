@@ -18,7 +18,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as TemporalTimeout
 
-from ._step import BRIDGE_RETRY, BRIDGE_TIMEOUT, error_info
+from ._errors import error_info
+from ._run import BRIDGE_RETRY, BRIDGE_TIMEOUT
 from .contracts import Bridge, MethodCallInput, QueuedCallRef, QueueInput
 
 CALL_TIMEOUT = timedelta(minutes=5)

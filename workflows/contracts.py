@@ -244,6 +244,7 @@ class Bridge:
     NEXT_QUEUED = "agents.next_queued"
     RUN_QUEUED = "agents.run_queued"
     DROP_QUEUED = "agents.drop_queued"
+    UNREGISTERED = "agents.unregistered"
 
     METHOD_CALL_WORKFLOW = "agents.method_call"
     QUEUE_WORKFLOW = "agents.queue"
@@ -252,3 +253,13 @@ class Bridge:
     SIGNAL_EVENT = "agents.event"
     SIGNAL_PAUSE = "agents.pause"
     SIGNAL_RESUME = "agents.resume"
+
+
+@dataclass
+class UnregisteredInput:
+    """A run of a workflow type no worker on its task queue registers (see
+    `workflows._unregistered`): logged once, and the schedule that started it paused."""
+
+    workflow_type: str
+    message: str
+    schedule_id: str | None = None
