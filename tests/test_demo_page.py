@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from agents import Settings
+from devstack import free_port
+from tests.conftest import serve_api
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = [
     "--headless",
@@ -56,3 +60,30 @@ async def test_approve_from_the_page_and_watch_a_progress_bar_fill(
         finally:
             await browser.close()
         assert errors == []
+
+
+async def test_with_auth_on_the_page_says_to_open_it_with_a_token(settings: Settings, test_output: Path) -> None:
+    """With API_KEYS set, the page showed a red dot and nothing else (`?token=` was
+    mentioned only in the README's Security section)."""
+    from playwright.async_api import async_playwright
+
+    port = free_port()
+    keyed = settings.model_copy(update={"api_keys": {"k-123456": "control:*/* read:*/*"}})
+    server, serving = await serve_api(keyed, port)
+    try:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            try:
+                page = await browser.new_page()
+                await page.goto(f"http://127.0.0.1:{port}/")
+                await page.locator("#error", has_text="401: this API needs a key").wait_for(timeout=10_000)
+                assert "/?token=" in await page.locator("#error").inner_text()
+                await page.screenshot(path=str(test_output / "demo-401.png"))
+                await page.goto(f"http://127.0.0.1:{port}/?token=k-123456")
+                await page.wait_for_selector("#connection.open")
+                assert await page.locator("#error").inner_text() == ""
+            finally:
+                await browser.close()
+    finally:
+        server.should_exit = True
+        await serving

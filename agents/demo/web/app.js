@@ -8,6 +8,9 @@ let agentName = null;
 // With authentication on, open the page as /?token=<API key or JWT>: it goes in the
 // Authorization header of API calls and in the WebSocket URL (browsers cannot set headers there).
 const token = new URLSearchParams(location.search).get("token");
+const AUTH_HINT = token
+  ? "401: the API refused this token: open the page as /?token=<a valid API key or JWT>"
+  : "401: this API needs a key: open the page as /?token=<API key or JWT>";
 
 class AgentSocket {
   // A small client of the agent protocol: identity/state frames, rpc, broadcasts; it
@@ -56,6 +59,7 @@ async function api(method, path, body) {
   const response = await fetch(`/agents/task-agent/${encodeURIComponent(agentName)}${path}`, {
     method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body),
   });
+  if (response.status === 401) throw new Error(AUTH_HINT);
   const data = await response.json();
   if (!response.ok) throw new Error(data.message || response.statusText);
   return data;
@@ -143,7 +147,11 @@ async function openAgent(name) {
       for (const run of page.workflows) runs.set(run.workflow_id, run);
       render();
     },
-    onClose: () => $("#connection").classList.remove("open"),
+    onClose: async () => {
+      $("#connection").classList.remove("open");
+      // A refused upgrade looks like any lost connection: ask over HTTP why.
+      try { await api("GET", "/state"); } catch (error) { if (String(error.message).startsWith("401")) showError(error); }
+    },
   });
 }
 
