@@ -1,4 +1,8 @@
 # One image for the worker and the API: `python worker.py` or `python api.py`.
+# Usable as the base of your app's image (docs/how-to/deploying.md):
+#   FROM temporal-agents:local
+#   COPY --chown=app myapp ./myapp
+#   ENV AGENT_MODULES=myapp.agents
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 API_HOST=0.0.0.0
@@ -15,9 +19,10 @@ COPY agents ./agents
 COPY workflows ./workflows
 COPY activities ./activities
 COPY devstack ./devstack
+COPY temporal_agents ./temporal_agents
 COPY worker.py api.py ./
 RUN pip install --no-deps .
 
-USER app
+USER 10001
 EXPOSE 8000 9464
 CMD ["python", "api.py"]
