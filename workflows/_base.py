@@ -109,7 +109,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
     strict_replay: ClassVar[bool] = False
     """False (the default): when a redeploy changed this workflow's code so that a run's
     history no longer replays, the run continues on the new code, its completed steps
-    matched by name (README: "Changing workflow code while runs are in flight"). True:
+    matched by name (docs/how-to/redeploys.md). True:
     Temporal's strict replay, where such a run's workflow tasks fail until the old code is
     back (use Temporal's worker versioning or `workflow.patched` to change code then)."""
 

@@ -12,7 +12,7 @@ DEMO_MODULES = "agents.demo,workflows.demo,activities.demo"
 
 
 class Settings(BaseSettings):
-    """Every setting (README, "Configuration"); the environment variable is the upper-case name."""
+    """Every setting (docs/reference/configuration.md); the environment variable is the upper-case name."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", use_attribute_docstrings=True)
 

@@ -89,7 +89,7 @@ def metadata_index_value(value: Any) -> str | None:
     """How a metadata value is indexed (and how a filter value must be written):
     strings as they are, numbers and booleans as JSON; other values are not indexed.
     So the string "1" and the number 1 share an index: a filter compares text (an HTTP
-    query has no types), which the README states."""
+    query has no types), which docs/internals/reliability.md states."""
     if isinstance(value, str):
         return value if len(value) <= 256 else None
     if isinstance(value, (bool, int, float)) or value is None:

@@ -1,5 +1,6 @@
-"""The README's steering examples, run as written (shell and Python) against a real API
-process and worker, so they cannot drift from what the API does."""
+"""The steering guide's examples (docs/how-to/steering.md, once the README's), run as
+written (shell and Python) against a real API process and worker, so they cannot drift
+from what the API does."""
 
 from __future__ import annotations
 
@@ -20,10 +21,8 @@ from tests.helpers import ROOT, start_api_process, wait_for_status
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-def _section_blocks(section: str, language: str) -> list[str]:
-    readme = (ROOT / "README.md").read_text()
-    body = readme.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
-    return re.findall(rf"```{language}\n(.*?)```", body, flags=re.S)
+def _page_blocks(page: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", (ROOT / "docs" / page).read_text(), flags=re.S)
 
 
 async def _api(settings: Settings, tmp_path: Path) -> tuple[str, subprocess.Popen[bytes]]:
@@ -35,7 +34,7 @@ async def test_the_curl_examples_answer_as_the_comments_say(
     settings: Settings, runtime: AgentRuntime, agent_name: str, tmp_path: Path
 ) -> None:
     assert shutil.which("curl"), "curl is needed to run the README's shell examples"
-    (block,) = _section_blocks("Steering runs", "sh")
+    (block,) = _page_blocks("how-to/steering.md", "sh")
     base, api = await _api(settings, tmp_path)
     agent = runtime.agent("task-agent", agent_name)
     lines = (
@@ -68,7 +67,7 @@ async def test_the_curl_examples_answer_as_the_comments_say(
 async def test_the_python_example_runs_as_written(
     settings: Settings, runtime: AgentRuntime, agent_name: str, tmp_path: Path
 ) -> None:
-    (block,) = _section_blocks("Steering runs", "python")
+    (block,) = _page_blocks("how-to/steering.md", "python")
     base, api = await _api(settings, tmp_path)
     source = block.replace("http://127.0.0.1:8000", base).replace('"alice"', f'"{agent_name}"')
     namespace: dict[str, object] = {}
