@@ -48,3 +48,9 @@ async def test_the_tutorials_commands_answer_as_its_comments_say(settings: Setti
         for proc in (api, worker):
             proc.terminate()
             proc.wait(20)
+
+
+def test_the_tutorial_shows_the_code_the_test_runs() -> None:
+    """The page includes examples/greeter/greeter/agents.py (a snippet), not a copy."""
+    page = (ROOT / "docs" / "tutorial.md").read_text()
+    assert '--8<-- "examples/greeter/greeter/agents.py"' in page.splitlines()
