@@ -187,3 +187,47 @@ def test_compose_takes_agent_modules_and_every_other_setting_from_dot_env() -> N
     unset = _interpolate(COMPOSE["services"]["worker"]["environment"]["AGENT_MODULES"], {})
     assert unset == "agents.demo,workflows.demo,activities.demo"  # the demo unless set
     assert "# AGENT_MODULES=" in (ROOT / ".env.example").read_text()
+
+
+KUBERNETES = ROOT / "deploy" / "kubernetes"
+
+
+def _manifests() -> dict[str, dict]:
+    return {path.name: yaml.safe_load(path.read_text()) for path in sorted(KUBERNETES.glob("*.yaml"))}
+
+
+def test_the_kubernetes_manifests_pass_the_kubernetes_schemas() -> None:
+    import kubernetes_validate
+
+    manifests = _manifests()
+    kustomization = manifests.pop("kustomization.yaml")
+    assert sorted(kustomization["resources"]) == sorted(manifests)  # every manifest applied
+    for name, manifest in manifests.items():
+        try:
+            kubernetes_validate.validate(manifest, "1.31.0", strict=True)  # no unknown fields
+        except kubernetes_validate.ValidationError as err:
+            raise AssertionError(f"{name}: {err.message} at {list(err.path)}") from err
+
+
+def test_the_kubernetes_deployments_run_our_image_as_compose_does() -> None:
+    manifests = _manifests()
+    config = manifests["configmap.yaml"]["data"]
+    assert {key.lower() for key in config} <= set(Settings.model_fields)
+    assert set(manifests["secret.yaml"]["stringData"]) <= {"API_KEYS", "JWT_SECRET"}
+    for name, script in (("worker.yaml", "worker.py"), ("api.yaml", "api.py")):
+        pod = manifests[name]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["command"] == ["python", script] and script in _copied()
+        assert container["image"] == "temporal-agents" and pod["securityContext"]["runAsUser"] == 10001
+        assert container["resources"]["requests"] and container["readinessProbe"] and container["livenessProbe"]
+        # More than the worker's graceful shutdown (10 s, temporal_agents/worker.py).
+        assert pod["terminationGracePeriodSeconds"] > 10
+    api = manifests["api.yaml"]["spec"]["template"]["spec"]["containers"][0]
+    assert (api["readinessProbe"]["httpGet"]["path"], api["livenessProbe"]["httpGet"]["path"]) == (
+        "/readyz",
+        "/healthz",
+    )
+    assert {"configMapRef": {"name": "temporal-agents"}} in api["envFrom"]
+    assert {"secretRef": {"name": "temporal-agents"}} in api["envFrom"]
+    service = manifests["api-service.yaml"]["spec"]
+    assert service["selector"] == manifests["api.yaml"]["spec"]["selector"]["matchLabels"]
