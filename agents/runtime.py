@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
 
 import structlog
 from redis.asyncio import Redis
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -126,7 +126,11 @@ class AgentRuntime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, metrics: Metrics | None = None, sdk_runtime: Runtime | None = None
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    sdk_runtime: Runtime | None = None,
+    temporal_interceptors: Sequence[Interceptor] = (),
 ) -> AsyncIterator[AgentRuntime]:
     """Connect Redis and Temporal and load `AGENT_MODULES`; Redis is closed on the way out.
 
@@ -134,7 +138,7 @@ async def open_runtime(
     redis = connect_redis(settings)
     try:
         await ready_redis(redis)
-        temporal = await connect_temporal(settings, runtime=sdk_runtime)
+        temporal = await connect_temporal(settings, runtime=sdk_runtime, interceptors=temporal_interceptors)
         registry = AppRegistry.from_modules(settings.module_list)
         yield AgentRuntime(redis=redis, registry=registry, settings=settings, temporal=temporal, metrics=metrics)
     finally:

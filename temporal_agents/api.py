@@ -42,6 +42,8 @@ from agents.http.limits import BodyLimitMiddleware
 from agents.http.middleware import RequestContextMiddleware
 from agents.ws import AgentSockets, ConnectionHub, LeanWebSocketProtocol
 
+from .tracing import configure_tracing, instrument_app, shutdown_tracing
+
 log = structlog.get_logger("agents.api")
 
 
@@ -61,7 +63,8 @@ def app(settings: Settings | None = None) -> FastAPI:
                 "authentication off: no API_KEYS or JWT_SECRET; allowed because the API listens on loopback only",
                 api_host=settings.api_host,
             )
-        async with open_runtime(settings, metrics=metrics) as runtime:
+        interceptors = configure_tracing("temporal-agents-api")
+        async with open_runtime(settings, metrics=metrics, temporal_interceptors=interceptors) as runtime:
             application.state.runtime = runtime
             hub = ConnectionHub(runtime.redis, control_channel=f"{settings.redis_key_prefix}hub", metrics=metrics)
             await hub.start()
@@ -83,6 +86,7 @@ def app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(application)
+    instrument_app(application)
     # Added last runs first: request ids and metrics see every answer, auth refuses before
     # the body is read, and the body limit holds for every route that reads one. Agent
     # WebSocket connections never get this far: `asgi` routes them around the app.
@@ -194,6 +198,7 @@ def run() -> NoReturn:
     """Serve until SIGTERM or SIGINT, then leave the process (exit 1 if it could not serve)."""
     server = uvicorn.Server(server_config(get_settings()))
     server.run()
+    shutdown_tracing()
     exit_process(0 if server.started else 1)  # shut down gracefully by now
 
 

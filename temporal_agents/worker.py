@@ -18,12 +18,15 @@ from activities import AgentsPlugin
 from agents import Reconciler, Settings, exit_process, get_settings, metrics_runtime, open_runtime
 from agents.core.logging import configure_logging
 
+from .tracing import configure_tracing, shutdown_tracing
+
 log = structlog.get_logger("worker")
 
 
 async def run_worker(settings: Settings, *, stop: asyncio.Event) -> None:
     sdk_runtime = metrics_runtime(settings.worker_metrics_port) if settings.worker_metrics_port else None
-    async with open_runtime(settings, sdk_runtime=sdk_runtime) as runtime:
+    interceptors = configure_tracing("temporal-agents-worker")
+    async with open_runtime(settings, sdk_runtime=sdk_runtime, temporal_interceptors=interceptors) as runtime:
         worker = Worker(
             runtime.temporal,
             task_queue=settings.task_queue,
@@ -67,7 +70,9 @@ def run() -> NoReturn:
         asyncio.run(main())
     except Exception:
         log.exception("worker failed")
+        shutdown_tracing()
         exit_process(1)
+    shutdown_tracing()
     exit_process()
 
 

@@ -33,11 +33,14 @@ def _copied() -> set[str]:
 
 LONG_RUNNING = ("postgresql", "temporal", "temporal-ui", "redis", "worker", "api")
 JOBS = ("temporal-schema", "temporal-setup")
+TRACING = ("otel-collector", "jaeger")
+"""Only with `docker compose --profile tracing up`."""
 
 
 def test_the_stack_has_every_service_with_its_ports_health_and_restart_policy() -> None:
     services = COMPOSE["services"]
-    assert set(services) == {*LONG_RUNNING, *JOBS}
+    assert set(services) == {*LONG_RUNNING, *JOBS, *TRACING}
+    assert {name for name, service in services.items() if service.get("profiles")} == set(TRACING)
     assert services["api"]["ports"] == ["8000-8009:8000"]  # `--scale api=2` gets a port each
     assert "8233:8080" in services["temporal-ui"]["ports"]
     assert "7233:7233" in services["temporal"]["ports"]
@@ -231,3 +234,14 @@ def test_the_kubernetes_deployments_run_our_image_as_compose_does() -> None:
     assert {"secretRef": {"name": "temporal-agents"}} in api["envFrom"]
     service = manifests["api-service.yaml"]["spec"]
     assert service["selector"] == manifests["api.yaml"]["spec"]["selector"]["matchLabels"]
+
+
+def test_the_tracing_profile_wires_the_collector_to_jaeger() -> None:
+    services = COMPOSE["services"]
+    assert all(services[name]["profiles"] == ["tracing"] for name in TRACING)
+    config = yaml.safe_load((ROOT / "deploy" / "otel" / "collector.yaml").read_text())
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    assert config["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    mount = services["otel-collector"]["volumes"][0].split(":")[0]
+    assert (ROOT / mount).exists()
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4318" in (ROOT / ".env.example").read_text()

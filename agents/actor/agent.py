@@ -20,6 +20,7 @@ import structlog
 
 from agents.core.errors import NotFoundError, StateRejectedError, ValidationError
 from agents.core.payloads import check_json, to_json_value
+from agents.core.tracing import agent_attributes, tracer
 from agents.store.queries import RunFilter, WorkflowPage
 from agents.store.state import StateSnapshot, TurnBusy, WriteMode
 from agents.store.tracking import WorkflowInfo
@@ -570,11 +571,13 @@ async def maybe_await(value: Any) -> Any:
 async def enter(agent: Agent[Any], fn: Any, *args: Any) -> Any:
     """Call `fn(*args)` (a method or hook of `agent`) as one entry into the agent: in its
     turn with fresh state, or, for an `@interleave` method, at once with the state read."""
-    if interleaves(fn):
-        if agent.overrides("on_start") and agent.runtime.activations.pending(agent.keys):
-            async with agent.turn():  # on_start first, in a turn of its own
-                pass
-        await agent.refresh_state()
-        return await maybe_await(fn(*args))
-    async with agent.turn():
-        return await maybe_await(fn(*args))
+    name = getattr(fn, "__name__", "call")
+    with tracer.start_as_current_span(f"agent {name}", attributes=agent_attributes(agent.agent_type, agent.name)):
+        if interleaves(fn):
+            if agent.overrides("on_start") and agent.runtime.activations.pending(agent.keys):
+                async with agent.turn():  # on_start first, in a turn of its own
+                    pass
+            await agent.refresh_state()
+            return await maybe_await(fn(*args))
+        async with agent.turn():
+            return await maybe_await(fn(*args))

@@ -4,7 +4,9 @@ builds on these."""
 
 from __future__ import annotations
 
-from temporalio.client import Client
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
@@ -48,14 +50,17 @@ PASSTHROUGH = {
 }
 
 
-async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+async def connect_temporal(
+    settings: Settings, *, runtime: Runtime | None = None, interceptors: Sequence[Interceptor] = ()
+) -> Client:
     """A Temporal client with the framework's data converter, a deadline on every call
-    (`RpcDeadlines`), and an SDK runtime if given (for example one that exports metrics)."""
+    (`RpcDeadlines`), an SDK runtime if given (for example one that exports metrics), and
+    `interceptors` of the caller's (tracing: a worker made from the client gets them too)."""
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=DATA_CONVERTER,
-        interceptors=[RpcDeadlines()],
+        interceptors=[RpcDeadlines(), *interceptors],
         runtime=runtime,
     )
 

@@ -13,6 +13,8 @@ import sys
 
 import structlog
 
+from agents.core.tracing import add_trace_ids
+
 _configured = False
 
 
@@ -30,6 +32,7 @@ def configure_logging(level: str | int = "INFO", *, json: bool | None = None) ->
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         # Temporal's workflow/activity loggers put their context in `extra`.
         structlog.stdlib.ExtraAdder(),
+        add_trace_ids,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()

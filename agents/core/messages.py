@@ -11,12 +11,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agents.core.tracing import traceparent
+
 
 def envelope(message: Any, *, exclude: list[str] | None = None, v: Any = None) -> str:
     """`message` as published on an agent's channel: every API process relays it to its
     clients, except the connections in `exclude` (the sender of a state change). `v`: the
-    state version a state broadcast carries (clients skip older snapshots)."""
-    return json.dumps({"v": v, "exclude": exclude or [], "message": message}, separators=(",", ":"))
+    state version a state broadcast carries (clients skip older snapshots). `tp`, when a
+    span is being recorded: its traceparent, which the relaying process links to."""
+    data: dict[str, Any] = {"v": v, "exclude": exclude or [], "message": message}
+    if (parent := traceparent()) is not None:
+        data["tp"] = parent
+    return json.dumps(data, separators=(",", ":"))
 
 
 DESTROYED_CLOSE = (4000, "agent destroyed")

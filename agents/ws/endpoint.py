@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
+from opentelemetry.trace import SpanKind
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
@@ -25,6 +26,7 @@ from agents.core.errors import AgentBusyError, AgentError, NotFoundError
 from agents.core.names import SAFE_NAME_RE
 from agents.core.payloads import MAX_JSON_DEPTH
 from agents.core.tasks import background
+from agents.core.tracing import agent_attributes, tracer
 from agents.http.starlette_internals import routed_scope
 from agents.ws import protocol
 from agents.ws.connection import Connection
@@ -275,8 +277,10 @@ async def _call(agent: Agent[Any], connection: Connection, frame: dict[str, Any]
         connection.send(protocol.rpc_error(call_id, "an rpc frame needs 'method' (string) and 'args' (list)"))
         return
     stream = StreamingResponse(connection, call_id, method)
+    attributes = {"rpc.system": "agents", "rpc.method": method, **agent_attributes(agent.agent_type, agent.name)}
     try:
-        result, streamed = await call_callable(agent, method, args, stream=stream)
+        with tracer.start_as_current_span(f"rpc {method}", kind=SpanKind.SERVER, attributes=attributes):
+            result, streamed = await call_callable(agent, method, args, stream=stream)
     except Exception as err:
         message = err.message if isinstance(err, AgentError) else f"{type(err).__name__}: {err}"
         connection.send(protocol.rpc_error(call_id, message))

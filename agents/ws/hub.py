@@ -16,9 +16,11 @@ from collections import defaultdict
 from typing import Any
 
 import structlog
+from opentelemetry.trace import SpanKind
 from redis.asyncio import Redis
 
 from agents.core.metrics import Metrics
+from agents.core.tracing import links_to, tracer
 from agents.store.connection import REDIS_ERRORS, ShardOwners, shard_messages, shard_subscriptions_live
 from agents.ws.connection import Connection
 from agents.ws.protocol import CloseCode
@@ -178,9 +180,23 @@ class ConnectionHub:
         exclude = set(envelope.get("exclude") or ())
         version = envelope.get("v")
         sent = 0
-        for connection in list(group):
-            if connection.id not in exclude:
-                connection.offer_broadcast(text, version)
-                sent += 1
+        with _relay_span(channel, envelope.get("tp")):
+            for connection in list(group):
+                if connection.id not in exclude:
+                    connection.offer_broadcast(text, version)
+                    sent += 1
         if self._metrics:
             self._metrics.ws_messages.inc(sent)
+
+
+def _relay_span(channel: str, parent: str | None) -> Any:
+    """A span for relaying a message whose publisher was tracing, linked to its trace (a
+    message reaches every API process: each relay is its own span, not a child)."""
+    if parent is None:
+        return contextlib.nullcontext()
+    return tracer.start_as_current_span(
+        "relay to WebSocket clients",
+        kind=SpanKind.CONSUMER,
+        links=links_to(parent),
+        attributes={"messaging.system": "redis", "messaging.destination.name": channel},
+    )
