@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 from activities import AgentsPlugin
 from agents import AgentRuntime, AppRegistry, Settings, connect_temporal
 from devstack import TemporalDevServer, ValkeyServer, free_port
+from temporal_agents.tracing import configure_tracing, shutdown_tracing
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = "bench.flows,agents.demo,workflows.demo,activities.demo"
@@ -66,7 +67,11 @@ async def bench_stack() -> AsyncIterator[Stack]:
         )
         redis = Redis.from_url(valkey.url, decode_responses=True, max_connections=200)
         stack.push_async_callback(redis.aclose)
-        temporal = await connect_temporal(settings)
+        # With OTEL_EXPORTER_OTLP_ENDPOINT set, ours is traced as a deployment would be
+        # (the API process too); the raw baseline never is.
+        tracing = configure_tracing("temporal-agents-worker")
+        stack.callback(shutdown_tracing)
+        temporal = await connect_temporal(settings, interceptors=tracing)
         raw_temporal = await Client.connect(temporal_server.address)
         runtime = AgentRuntime(
             redis=redis, registry=AppRegistry.from_modules(settings.module_list), settings=settings, temporal=temporal

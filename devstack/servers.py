@@ -217,4 +217,18 @@ class TemporalDevServer(_Child):
             env={**os.environ, "TEMPORAL_CLI_SHOW_HINTS": "false"},
         )
         _wait_for_port(self.port, self.proc, "temporal dev server", timeout)
+        self._wait_until_serving(timeout)
         return self
+
+    def _wait_until_serving(self, timeout: float) -> None:
+        """The port opens before the frontend serves: a client connecting in between gets
+        "Frontend is not healthy yet" (seen under load). Ask the server until it says so."""
+        deadline = time.monotonic() + timeout
+        command = [temporal_cli(), "operator", "cluster", "health", "--address", self.address]
+        while True:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+            if done.returncode == 0 and "SERVING" in done.stdout:
+                return
+            if time.monotonic() > deadline or (self.proc is not None and self.proc.poll() is not None):
+                raise TimeoutError(f"temporal dev server on port {self.port} did not become healthy: {done.stderr}")
+            time.sleep(0.1)
