@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import typing
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
@@ -18,7 +19,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from agents.actor.activation import Activations
-from agents.actor.agent import Agent
+from agents.actor.agent import Agent, AgentStub, AgentT
 from agents.actor.registry import AppRegistry
 from agents.control.calls import ScheduledCalls
 from agents.control.client import connect_temporal
@@ -78,6 +79,12 @@ class AgentRuntime:
     def agent(self, agent_type: str, name: str) -> Agent[Any]:
         """An Agent object for `(agent_type, name)`, state not read yet."""
         return self.registry.agent_class(agent_type)(name, runtime=self)
+
+    async def get_agent(self, agent: type[AgentT] | str, name: str) -> AgentT:
+        """An agent's stub, for code that is not an agent (a FastAPI route of yours, an
+        activity, a script): see `Agent.get_agent`."""
+        agent_type = agent if isinstance(agent, str) else agent.agent_type
+        return typing.cast(AgentT, AgentStub(self.agent(agent_type, name)))
 
     async def load_agent(self, agent_type: str, name: str) -> Agent[Any]:
         """An Agent object with its state read from Redis."""

@@ -340,6 +340,41 @@ class TestActivities(ActivityGroup):
         return "done"
 
 
+class CallerAgent(Agent[dict[str, Any]]):
+    """Calls another agent through its stub (Cloudflare's getAgentByName)."""
+
+    initial_state = {"asked": 0}
+
+    @callable_method
+    async def ask(self, name: str, n: int) -> int:
+        callee = await self.get_agent(CalleeAgent, name)
+        doubled = await callee.double(n)
+        await self.merge_state({"asked": self.state["asked"] + 1})
+        return doubled
+
+    @callable_method
+    async def ring(self, name: str) -> str:
+        """A calls B calls A, in one chain."""
+        return await (await self.get_agent("callee-agent", name)).call_back(self.name)
+
+    async def echo(self, word: str, *, loud: bool = False) -> str:
+        return word.upper() if loud else word
+
+
+class CalleeAgent(Agent[dict[str, Any]]):
+    initial_state = {"doubled": 0}
+
+    async def double(self, n: int) -> int:
+        await self.merge_state({"doubled": self.state["doubled"] + 1})
+        return 2 * n
+
+    async def call_back(self, caller: str) -> str:
+        return await (await self.get_agent(CallerAgent, caller)).echo("back", loud=True)
+
+    async def refuse(self) -> None:
+        raise ValueError("not today")
+
+
 # ----- workflows -----
 
 

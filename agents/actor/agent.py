@@ -8,8 +8,10 @@ across all processes, with the state read as the turn begins.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
+import typing
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from agents.core.records import QueuedCall, ScheduledCall, ScheduleInfo
 
 State = TypeVar("State", bound=Mapping[str, Any])
+AgentT = TypeVar("AgentT", bound="Agent[Any]")
 
 log = structlog.get_logger("agents.agent")
 
@@ -467,6 +470,15 @@ class Agent(Generic[State]):
         """Empty the queue; returns how many calls were taken off."""
         return await self.runtime.queue.clear(self)
 
+    async def get_agent(self, agent: type[AgentT] | str, name: str) -> AgentT:
+        """Another agent by class (or URL name) and name, as Cloudflare's `getAgentByName`:
+        a stub whose methods (public ones of the agent's own class) run in that agent's
+        turn with its state fresh, from this process, and raise here what they raise. A
+        call chain that comes back to an agent already in it (A calls B calls A) goes on
+        in the turn it holds; otherwise a call waits for the turn up to AGENT_TURN_WAIT."""
+        agent_type = agent if isinstance(agent, str) else agent.agent_type
+        return typing.cast(AgentT, AgentStub(self.runtime.agent(agent_type, name)))
+
     async def destroy(self) -> None:
         """Remove the agent: its scheduled calls, queue and workflow schedules are
         cancelled, its running workflows terminated, its WebSocket clients closed (4000)
@@ -566,6 +578,29 @@ def _as_object(value: Any) -> dict[str, Any]:
 
 async def maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
+
+
+class AgentStub:
+    """What `get_agent` returns: `await stub.method(*args, **kwargs)` calls the agent's
+    method in its turn (see `enter`)."""
+
+    def __init__(self, agent: Agent[Any]) -> None:
+        self._agent = agent
+
+    def __repr__(self) -> str:
+        return f"<agent stub {self._agent.agent_type}/{self._agent.name}>"
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        target = self._agent
+        fn = getattr(target, callback_name(target, method))
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            bound = functools.update_wrapper(functools.partial(fn, **kwargs), fn) if kwargs else fn
+            return await enter(target, bound, *args)
+
+        return call
 
 
 async def enter(agent: Agent[Any], fn: Any, *args: Any) -> Any:

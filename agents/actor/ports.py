@@ -126,3 +126,7 @@ class AgentServices(Protocol):
     async def publish(self, keys: AgentKeys, message: Any, *, exclude: list[str] | None = None) -> None: ...
 
     async def destroy(self, agent: AgentId) -> None: ...
+
+    def agent(self, agent_type: str, name: str) -> Any:
+        """An Agent object for `(agent_type, name)` (typed Any: this module is what
+        `agents.actor.agent` imports, so it does not import it back)."""
