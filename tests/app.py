@@ -375,6 +375,13 @@ class CalleeAgent(Agent[dict[str, Any]]):
         raise ValueError("not today")
 
 
+class TextErrorAgent(Agent[dict[str, Any]]):
+    """Cloudflare's hook signature: the error as a string."""
+
+    async def on_workflow_error(self, workflow_name: str, workflow_id: str, error: str) -> None:
+        await self.merge_state({"error": error})
+
+
 # ----- workflows -----
 
 
@@ -646,3 +653,8 @@ class JournalFlow(AgentWorkflow[RecorderAgent, JournalParams, Any]):
             await self.report_progress({"done": i + 1})
             await step.merge_agent_state({"done": i + 1})
         return {"processed": p.count}
+
+
+class FailingForText(AgentWorkflow[TextErrorAgent, dict, Any]):
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        raise ValueError("broken on purpose")

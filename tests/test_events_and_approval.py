@@ -341,3 +341,26 @@ async def test_wait_for_approval_returns_the_approval_with_its_reason_and_metada
     await agent.approve_workflow(run_id, reason="looks right", metadata={"by": "ada"})
     info = await wait_for_status(agent, run_id, "complete", "errored")
     assert info.result == {"approved": True, "reason": "looks right", "metadata": {"by": "ada"}}, info.error
+
+
+async def test_cloudflare_shapes_an_event_as_a_mapping_and_the_error_hook_with_a_string(
+    runtime: AgentRuntime, redis: Redis, agent_name: str, client: Client
+) -> None:
+    """Cloudflare writes `sendWorkflowEvent(id, {type, payload})` and
+    `onWorkflowError(name, id, error: string)`; the approval step is `wait-for-approval`."""
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("approval_note_flow", {})
+    info = await wait_for_status(agent, run_id, "waiting")
+    await agent.send_workflow_event(run_id, {"type": "approval", "payload": {"approved": True, "reason": "cf"}})
+    done = await wait_for_status(agent, run_id, "complete", "errored")
+    assert done.result == {"approved": True, "reason": "cf", "metadata": None}, done.error
+    history = await client.get_workflow_handle(info.temporal_workflow_id).fetch_history()
+    timers = [e.user_metadata.summary for e in history.events if e.HasField("timer_started_event_attributes")]
+    assert [client.data_converter.payload_converter.from_payload(t, str) for t in timers] == ["wait-for-approval"]
+    with pytest.raises(ValidationError, match="type"):
+        await agent.send_workflow_event(run_id, {"payload": 1})
+
+    texts = runtime.agent("text-error-agent", agent_name)
+    failing = await texts.run_workflow("failing_for_text", {})
+    await wait_for_status(texts, failing, "errored")
+    await eventually(lambda: texts.refresh_state(), lambda s: s.get("error") == "broken on purpose", what="hook")

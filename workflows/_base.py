@@ -41,6 +41,7 @@ Params = TypeVar("Params")
 Progress = TypeVar("Progress")
 
 _REPORTS_CONTROLS = "agents.reports-pause-and-resume"
+_APPROVAL_STEP_NAME = "agents.approval-step-named-as-cloudflare"
 
 
 @dataclass
@@ -199,15 +200,23 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         *,
         timeout: Duration | None = None,
         event_type: str = "approval",
-        name: str = "approval",
+        name: str | None = None,
     ) -> Approval:
         """Wait for `approve_workflow` / `reject_workflow`; return the approval (its
         `reason` and `metadata`).
 
         A rejection raises WorkflowRejectedError(reason). `event_type`: the event that
         carries the decision (`approval`, what the approve/reject controls send); `name`:
-        the step's name (numbered when used again: `approval`, `approval-1`, ...).
+        the step's name, `wait-for-approval` unless given, as on Cloudflare (numbered when
+        used again: `wait-for-approval-1`, ...; runs started before it was named so keep
+        `approval`).
         """
+        if name is None:
+            # A run that continued (on new code, or as new) with approvals done under the
+            # old name keeps it, so those count as done and are not asked again.
+            memo = self.__run.state.memo
+            legacy = any(key == "wait:approval" or key.startswith("wait:approval-") for key in memo)
+            name = "approval" if legacy or not workflow.patched(_APPROVAL_STEP_NAME) else "wait-for-approval"
         event = await step.wait_for_event(name, type=event_type, timeout=timeout)
         payload = event.payload if isinstance(event.payload, dict) else {}
         if not payload.get("approved"):

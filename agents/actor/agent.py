@@ -271,7 +271,13 @@ class Agent(Generic[State]):
         elif callback.type == "complete":
             await self.on_workflow_complete(callback.workflow_name, callback.workflow_id, callback.result)
         elif callback.type == "error":
-            await self.on_workflow_error(callback.workflow_name, callback.workflow_id, callback.error or {})
+            error = callback.error or {}
+            # Cloudflare's hook takes the message as a string: an override that says
+            # `error: str` gets that, one that says nothing or `dict` gets {name, message}.
+            wants_text = _annotation(type(self).on_workflow_error, "error") in (str, "str")
+            await self.on_workflow_error(
+                callback.workflow_name, callback.workflow_id, error.get("message", "") if wants_text else error
+            )
         elif callback.type == "event":
             await self.on_workflow_event(callback.workflow_name, callback.workflow_id, callback.event)
 
@@ -282,7 +288,8 @@ class Agent(Generic[State]):
         """A run finished with `result`."""
 
     async def on_workflow_error(self, workflow_name: str, workflow_id: str, error: dict[str, str]) -> None:
-        """A run failed; `error` is `{name, message}`. By default: logged as a warning."""
+        """A run failed; `error` is `{name, message}` (or the message alone, as on
+        Cloudflare, when an override annotates `error: str`). By default: logged."""
         log.warning(
             "workflow failed",
             agent=f"{self.agent_type}/{self.name}",
@@ -351,9 +358,14 @@ class Agent(Generic[State]):
         """`run_workflow`, returning the run's tracked row as it is right after the start."""
         return await self.runtime.runs.start(self, name, params, id=id, metadata=metadata, retention=retention)
 
-    async def send_workflow_event(self, workflow_id: str, type: str, payload: Any = None) -> None:
+    async def send_workflow_event(self, workflow_id: str, type: str | Mapping[str, Any], payload: Any = None) -> None:
         """Deliver an event of `type` to a run this agent started (kept until a wait takes
-        it); ConflictError once the run has finished."""
+        it); ConflictError once the run has finished. Cloudflare's shape works too:
+        `send_workflow_event(workflow_id, {"type": ..., "payload": ...})`."""
+        if isinstance(type, Mapping):
+            if not isinstance(type.get("type"), str) or set(type) - {"type", "payload"}:
+                raise ValidationError('an event as a mapping is {"type": <string>, "payload": <any>}')
+            type, payload = type["type"], type.get("payload")
         await self.runtime.runs.signal_event(self, workflow_id, type, payload)
 
     async def deliver_event(
@@ -578,6 +590,13 @@ def _as_object(value: Any) -> dict[str, Any]:
 
 async def maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
+
+
+def _annotation(fn: Any, parameter: str) -> Any:
+    try:
+        return inspect.signature(fn).parameters[parameter].annotation
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class AgentStub:
