@@ -113,14 +113,15 @@ async def test_repeated_step_names_are_numbered_and_the_run_completes(runtime: A
     # The second wait has begun once its timeout timer shows in the history.
     timers = await eventually(
         lambda: summaries(runtime, info.temporal_workflow_id, "timer_started_event_attributes"),
-        lambda t: "approval-1" in t,
+        lambda t: "wait-for-approval-1" in t,
         what="the second approval wait",
     )
     await agent.approve_workflow(run_id, metadata={"n": 2})
     info = await wait_for_status(agent, run_id, "complete", "errored")
     assert info.status == "complete" and info.result == [{"n": 1}, {"n": 2}], info
-    # Temporal UI shows each numbered step under its own name.
-    assert timers == ["nap", "nap-1", "approval", "approval-1"]
+    # Temporal UI shows each numbered step under its own name (the approval step's is
+    # Cloudflare's, `wait-for-approval`).
+    assert timers == ["nap", "nap-1", "wait-for-approval", "wait-for-approval-1"]
 
 
 async def summaries(runtime: AgentRuntime, temporal_id: str, kind: str) -> list[str]:
