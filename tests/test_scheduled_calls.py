@@ -134,3 +134,22 @@ def _deep(levels: int) -> Any:
     for _ in range(levels):
         value = [value]
     return value
+
+
+async def test_an_idempotent_schedule_made_at_every_activation_is_made_once(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    """Cloudflare's `schedule(..., {idempotent: true})`, for `onStart`, which runs once per
+    activation: the same callback, payload and timing schedule one call while it is
+    pending, from however many processes at once."""
+    reminder = runtime.agent("reminder-agent", agent_name)
+    made = await asyncio.gather(*(reminder.schedule(3600, "remind", "daily", idempotent=True) for _ in range(5)))
+    assert len({call.id for call in made}) == 1 and made[0].id.startswith("idem_")
+    other = await reminder.schedule(3600, "remind", "weekly", idempotent=True)  # another payload: another call
+    every = await reminder.schedule_every(60, "remind", "daily", idempotent=True)
+    assert every.id == (await reminder.schedule_every(60, "remind", "daily", idempotent=True)).id
+    assert sorted(c.id for c in await reminder.get_schedules()) == sorted({made[0].id, other.id, every.id})
+    with pytest.raises(ValidationError, match="either an id or idempotent"):
+        await reminder.schedule(60, "remind", "x", id="mine", idempotent=True)
+    for call in await reminder.get_schedules():
+        await reminder.cancel_schedule(call.id)

@@ -9,7 +9,9 @@ across all processes, with the state read as the turn begins.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
+import json
 import re
 import typing
 from collections.abc import AsyncIterator, Mapping
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import structlog
 
-from agents.core.errors import NotFoundError, StateRejectedError, ValidationError
+from agents.core.errors import ConflictError, NotFoundError, StateRejectedError, ValidationError
 from agents.core.payloads import check_json, to_json_value
 from agents.core.tracing import agent_attributes, tracer
 from agents.store.queries import RunFilter, WorkflowPage
@@ -423,26 +425,59 @@ class Agent(Generic[State]):
     # ----- scheduled and queued method calls, lifecycle -----
 
     async def schedule(
-        self, when: Any, callback: Any, payload: Any = None, *, id: str | None = None, attempts: int = 5
+        self,
+        when: Any,
+        callback: Any,
+        payload: Any = None,
+        *,
+        id: str | None = None,
+        attempts: int = 5,
+        idempotent: bool = False,
     ) -> ScheduledCall:
         """Call `callback` (a method name or `self.method`) with `payload` later: `when` is
         seconds from now, a timezone-aware datetime, or a cron string ("0 8 * * *"). The
         method runs in the agent's turn as `method(payload)` or `method(payload, call)`
         (the `ScheduledCall`, whose `id` serves for idempotence: a call runs at least
         once), and a failing call is tried `attempts` times with backoff, then logged and
-        given up. Durable on Temporal (visible in Temporal UI)."""
-        return await self.runtime.calls.create(
-            self, when, callback_name(self, callback), payload, id=id, attempts=attempts, every=None
-        )
+        given up. Durable on Temporal (visible in Temporal UI). `idempotent=True`, as on
+        Cloudflare (for `on_start`, which runs once per activation): the same callback,
+        payload and timing schedule one call while it is pending; the pending one is returned."""
+        return await self._schedule(when, None, callback, payload, id=id, attempts=attempts, idempotent=idempotent)
+
+    async def _schedule(
+        self, when: Any, every: Any, callback: Any, payload: Any, *, id: str | None, attempts: int, idempotent: bool
+    ) -> ScheduledCall:
+        method = callback_name(self, callback)
+        if not idempotent:
+            return await self.runtime.calls.create(self, when, method, payload, id=id, attempts=attempts, every=every)
+        if id is not None:
+            raise ValidationError("give either an id or idempotent=True (which derives the id)")
+        timing = when.isoformat() if isinstance(when, datetime) else when
+        key = json.dumps([method, payload, timing, every], sort_keys=True, default=str)
+        id = "idem_" + hashlib.sha256(key.encode()).hexdigest()[:24]
+        if (pending := await self.get_schedule(id)) is not None:
+            return pending
+        try:
+            return await self.runtime.calls.create(self, when, method, payload, id=id, attempts=attempts, every=every)
+        except ConflictError:  # another process scheduled it just now
+            if (pending := await self.get_schedule(id)) is None:
+                raise
+            return pending
 
     async def schedule_every(
-        self, seconds: float, callback: Any, payload: Any = None, *, id: str | None = None, attempts: int = 5
+        self,
+        seconds: float,
+        callback: Any,
+        payload: Any = None,
+        *,
+        id: str | None = None,
+        attempts: int = 5,
+        idempotent: bool = False,
     ) -> ScheduledCall:
         """Call `callback` every `seconds` (at least 1), the first time `seconds` from now;
-        a call still running when the next is due makes that one skip."""
-        return await self.runtime.calls.create(
-            self, None, callback_name(self, callback), payload, id=id, attempts=attempts, every=seconds
-        )
+        a call still running when the next is due makes that one skip. `idempotent`: as
+        for `schedule`."""
+        return await self._schedule(None, seconds, callback, payload, id=id, attempts=attempts, idempotent=idempotent)
 
     async def get_schedule(self, id: str) -> ScheduledCall | None:
         """One scheduled call, or None."""
