@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import typing
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
@@ -19,7 +18,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from agents.actor.activation import Activations
-from agents.actor.agent import Agent, AgentStub, AgentT
+from agents.actor.agent import Agent, AgentT, stub_for
 from agents.actor.registry import AppRegistry
 from agents.control.calls import ScheduledCalls
 from agents.control.client import connect_temporal
@@ -83,8 +82,7 @@ class AgentRuntime:
     async def get_agent(self, agent: type[AgentT] | str, name: str) -> AgentT:
         """An agent's stub, for code that is not an agent (a FastAPI route of yours, an
         activity, a script): see `Agent.get_agent`."""
-        agent_type = agent if isinstance(agent, str) else agent.agent_type
-        return typing.cast(AgentT, AgentStub(self.agent(agent_type, name)))
+        return stub_for(self.agent, agent, name)
 
     async def load_agent(self, agent_type: str, name: str) -> Agent[Any]:
         """An Agent object with its state read from Redis."""

@@ -14,7 +14,7 @@ import inspect
 import json
 import re
 import typing
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -523,8 +523,7 @@ class Agent(Generic[State]):
         turn with its state fresh, from this process, and raise here what they raise. A
         call chain that comes back to an agent already in it (A calls B calls A) goes on
         in the turn it holds; otherwise a call waits for the turn up to AGENT_TURN_WAIT."""
-        agent_type = agent if isinstance(agent, str) else agent.agent_type
-        return typing.cast(AgentT, AgentStub(self.runtime.agent(agent_type, name)))
+        return stub_for(self.runtime.agent, agent, name)
 
     async def destroy(self) -> None:
         """Remove the agent: its scheduled calls, queue and workflow schedules are
@@ -632,6 +631,13 @@ def _annotation(fn: Any, parameter: str) -> Any:
         return inspect.signature(fn).parameters[parameter].annotation
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def stub_for(make: Callable[[str, str], Any], agent: type[AgentT] | str, name: str) -> AgentT:
+    """The stub of agent `(agent, name)`, made by `make(agent_type, name)` (the runtime's
+    `agent`): what `Agent.get_agent` and `AgentRuntime.get_agent` return."""
+    agent_type = agent if isinstance(agent, str) else agent.agent_type
+    return typing.cast(AgentT, AgentStub(make(agent_type, name)))
 
 
 class AgentStub:
