@@ -28,7 +28,7 @@ $(API_STAMP): pyproject.toml requirements/api.lock
 ## Write the lock files from pyproject.toml (uv, universal: every platform's markers kept).
 lock: $(STAMP)
 	$(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --extra otel -q -o requirements/api.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --extra otel --extra ai -q -o requirements/api.lock
 	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --extra dev --extra bench -q \
 		-o requirements/dev.lock
 

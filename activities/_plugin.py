@@ -16,7 +16,8 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from agents import PASSTHROUGH, AgentRuntime
-from workflows import FRAMEWORK_WORKFLOWS
+from agents.chat import ChatAgent
+from workflows import FRAMEWORK_WORKFLOWS, ChatTurnWorkflow
 
 from ._bridge import BridgeActivities
 from ._calls import CallActivities
@@ -47,10 +48,16 @@ class AgentsPlugin(SimplePlugin):
         ]
         for group in registry.activity_groups:
             activities += group(redis=runtime.redis, settings=runtime.settings).all()
+        workflows: list[Any] = [*registry.workflows.values(), *FRAMEWORK_WORKFLOWS]
+        if any(issubclass(agent, ChatAgent) for agent in registry.agents.values()):
+            from ._chat import ChatActivities  # loads the model library: only for apps that chat
+
+            activities += ChatActivities(runtime).all()
+            workflows.append(ChatTurnWorkflow)
         super().__init__(
             "temporal-agents",
             activities=activities,
-            workflows=[*registry.workflows.values(), *FRAMEWORK_WORKFLOWS],
+            workflows=workflows,
             workflow_runner=_sandbox,
             interceptors=[LogContextInterceptor(), CarriedWritesInterceptor(bridge.apply_write)],
         )

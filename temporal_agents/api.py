@@ -29,6 +29,7 @@ from agents.core.metrics import Metrics
 from agents.http import (
     Runtime,
     calls_router,
+    chat_router,
     custom_router,
     events_router,
     install_error_handlers,
@@ -100,6 +101,7 @@ def app(settings: Settings | None = None) -> FastAPI:
     application.include_router(events_router)
     application.include_router(schedules_router)
     application.include_router(calls_router)
+    application.include_router(chat_router)
     application.include_router(custom_router)  # after every framework route: they take precedence
 
     @application.get("/healthz", tags=["health"])

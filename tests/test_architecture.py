@@ -107,14 +107,15 @@ ROOMS = {
     "control": 3,
     "runtime": 4,
     "": 4,
-    "bridge": 5,
-    "http": 5,
-    "ws": 5,
-    "client": 5,
+    "chat": 5,
+    "bridge": 6,
+    "http": 6,
+    "ws": 6,
+    "client": 6,
 }
 """The rooms of `agents`, lowest first: `core` (errors, settings, names, keys: no I/O),
 `store` (Redis), `actor` (the Agent), `control` (Temporal), the composition root
-(`agents.runtime` and the package's front), then the adapters. A room imports its own
+(`agents.runtime` and the package's front), `chat` (chat agents), then the adapters. A room imports its own
 and lower ones."""
 
 

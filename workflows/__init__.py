@@ -7,6 +7,7 @@ call (a local activity). This package imports nothing with side effects.
 
 from ._base import AgentWorkflow, AgentWorkflowEvent, Approval, active_run, workflow_name_of
 from ._calls import AgentQueueWorkflow, MethodCallWorkflow
+from ._chat import ChatTurnWorkflow
 from ._durations import DurationStr, parse_duration
 from ._errors import (
     EventTimeoutError,
@@ -38,6 +39,7 @@ __all__ = [
     "AgentWorkflowEvent",
     "AgentWorkflowInput",
     "AgentWorkflowStep",
+    "ChatTurnWorkflow",
     "Approval",
     "Bridge",
     "DurationStr",

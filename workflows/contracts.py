@@ -246,7 +246,13 @@ class Bridge:
     DROP_QUEUED = "agents.drop_queued"
     UNREGISTERED = "agents.unregistered"
 
+    CHAT_MODEL = "agents.chat_model"
+    CHAT_TOOL = "agents.chat_tool"
+    CHAT_FINISH = "agents.chat_finish"
+
     METHOD_CALL_WORKFLOW = "agents.method_call"
+    CHAT_TURN_WORKFLOW = "agents.chat_turn"
+    SIGNAL_CHAT = "agents.chat"
     QUEUE_WORKFLOW = "agents.queue"
     SIGNAL_WAKE = "agents.wake"
 
@@ -263,3 +269,110 @@ class UnregisteredInput:
     workflow_type: str
     message: str
     schedule_id: str | None = None
+
+
+@dataclass
+class ChatToolCall:
+    """A tool call the model made, as the chat turn workflow acts on it."""
+
+    tool_call_id: str
+    tool_name: str
+    args: Any = None
+    kind: Literal["server", "approval", "client"] = "server"
+    """`server`: run as a step; `approval`: run as a step once approved; `client`: the
+    browser runs it and sends the output."""
+    retries: dict[str, Any] | None = None
+    """The tool's step retries (`StepRetries` fields), None for the default."""
+    timeout: float = 60.0
+    """Seconds one try of the tool may take."""
+
+
+@dataclass
+class ChatToolOutcome:
+    """What became of one tool call: its output, its error, or a denial."""
+
+    tool_call_id: str
+    tool_name: str
+    output: Any = None
+    error: str | None = None
+    denied: bool = False
+
+
+@dataclass
+class ChatExchange:
+    """One model response of a turn (the model library's JSON of it) and what its tool
+    calls gave back: what the next model request is sent after the transcript."""
+
+    response: Any = None
+    outcomes: list[ChatToolOutcome] = field(default_factory=list)
+
+
+@dataclass
+class ChatTurnInput:
+    """A chat turn: the agent, the client's request id its frames go out under, and the
+    id of the assistant message it writes."""
+
+    agent: AgentRef
+    request_id: str
+    message_id: str
+    client_tools: list[dict[str, Any]] = field(default_factory=list)
+    """Tools the browser runs (`{name, description?, parameters?}`), offered to the model."""
+    body: dict[str, Any] = field(default_factory=dict)
+    """The request body's fields other than `messages` and `trigger` (the client's `body`)."""
+
+
+@dataclass
+class ChatModelInput:
+    """One model request of a turn (a step): it streams its chunks to the clients."""
+
+    turn: ChatTurnInput
+    request_id: str
+    """The request id frames go out under now (a continuation after an approval has its own)."""
+    step: int
+    exchanges: list[ChatExchange] = field(default_factory=list)
+    continuation: bool = False
+
+
+@dataclass
+class ChatModelResult:
+    response: Any = None
+    tool_calls: list[ChatToolCall] = field(default_factory=list)
+
+
+@dataclass
+class ChatToolInput:
+    turn: ChatTurnInput
+    request_id: str
+    call: ChatToolCall
+    continuation: bool = False
+    denied: bool = False
+    """The call was denied: nothing runs; the clients are told."""
+    outcome: ChatToolOutcome | None = None
+    """Set for a client tool: its output as the browser sent it, announced to the clients."""
+
+
+@dataclass
+class ChatFinishInput:
+    turn: ChatTurnInput
+    request_id: str
+    outcome: Literal["completed", "error", "aborted"] = "completed"
+    error: str | None = None
+    continuation: bool = False
+    request_ids: list[str] = field(default_factory=list)
+    """Every request id the turn's frames went out under, in order (the first, then each
+    continuation's): the stored message is assembled from all of their chunks."""
+    awaiting: dict[str, str] = field(default_factory=dict)
+    """Tool calls the turn now waits for (id -> `approval` or `client`): the stream ends, the turn does not."""
+
+
+@dataclass
+class ChatSignal:
+    """What a chat agent tells its turn: `approval` (of `tool_call_id`), `tool_result` (of
+    a client tool), or `cancel`. `request_id`: the id the continuation's frames go out under."""
+
+    kind: Literal["approval", "tool_result", "cancel"]
+    tool_call_id: str | None = None
+    approved: bool = False
+    output: Any = None
+    error: str | None = None
+    request_id: str | None = None

@@ -105,6 +105,10 @@ def callback_name(agent: Agent[Any], callback: Any) -> str:
 class Agent(Generic[State]):
     """Subclass, set `initial_state`, add hooks and `@callable_method` methods."""
 
+    __agent_base__: ClassVar[bool] = True
+    """Set in the class body of a framework base (`Agent`, `ChatAgent`): not an agent type of
+    an app, though a module that imports it has it among its names."""
+
     agent_type: ClassVar[str]
     """URL name of the agent type: kebab-case of the class name unless given."""
     initial_state: ClassVar[dict[str, Any]] = {}

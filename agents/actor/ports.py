@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from agents.actor.activation import Activations
     from agents.core.ids import AgentId
     from agents.core.keys import AgentKeys
@@ -113,6 +115,7 @@ class QueueControl(Protocol):
 class AgentServices(Protocol):
     """The process an Agent acts in: its stores (Redis), its controls (Temporal)."""
 
+    redis: Redis
     store: StateStore
     turns: TurnService
     tracker: RunTracker

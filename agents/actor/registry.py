@@ -51,7 +51,7 @@ class AppRegistry:
         if inspect.iscoroutinefunction(hook) and hook not in self.on_worker_start:
             self.on_worker_start.append(hook)
         for obj in vars(module).values():
-            if inspect.isclass(obj) and issubclass(obj, Agent) and obj is not Agent:
+            if inspect.isclass(obj) and issubclass(obj, Agent) and not obj.__dict__.get("__agent_base__"):
                 self._add(self.agents, obj.agent_type, obj, "agent type")
             elif inspect.isclass(obj) and issubclass(obj, AgentWorkflow) and "_entry" in obj.__dict__:
                 self._add(self.workflows, obj.workflow_name, obj, "workflow")

@@ -76,6 +76,26 @@ class AgentKeys:
         return f"{self._base}:queue:items"
 
     @property
+    def chat_messages(self) -> str:
+        """String: a chat agent's transcript, a JSON array of AI SDK UI messages."""
+        return f"{self._base}:chat:messages"
+
+    @property
+    def chat_turn(self) -> str:
+        """String: a chat agent's turn in progress (JSON), absent while idle."""
+        return f"{self._base}:chat:turn"
+
+    @property
+    def chat_last(self) -> str:
+        """String: the request id of the turn that ended last (kept a short while, so a
+        client whose resume acknowledgement comes after the end still gets it replayed)."""
+        return f"{self._base}:chat:last"
+
+    def chat_stream(self, request_id: str) -> str:
+        """List: the frames (JSON) sent under one chat request id, kept for resuming."""
+        return f"{self._base}:chat:stream:{request_id}"
+
+    @property
     def all_keys_pattern(self) -> str:
         """A SCAN pattern matching every key of this agent (and of no other)."""
         return _glob_escape(self._base) + ":*"

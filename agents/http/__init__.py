@@ -1,6 +1,7 @@
 """The HTTP API routes (docs/contract.md, "HTTP and WebSocket"), mounted by `api.app()`."""
 
 from agents.http.calls import router as calls_router
+from agents.http.chat import router as chat_router
 from agents.http.custom import router as custom_router
 from agents.http.deps import AgentDep, Runtime, get_runtime
 from agents.http.errors import install_error_handlers
@@ -14,6 +15,7 @@ __all__ = [
     "AgentDep",
     "Runtime",
     "calls_router",
+    "chat_router",
     "custom_router",
     "events_router",
     "get_runtime",

@@ -61,6 +61,10 @@ class Connection:
         """Writes a text frame at once when the socket takes it (`direct_writer`); None: queue all."""
         self.state_version = 0
         self.closed = False
+        self._held: tuple[str, list[tuple[int, str]]] | None = None
+        """A chat stream this client is resuming: its live frames wait here until the replay is sent."""
+        self._replayed: tuple[str, int] | None = None
+        """A chat stream replayed up to a sequence number: live frames up to it are not sent again."""
 
     def send(self, message: Any) -> None:
         """Queue a message (any JSON value) for this client; ValidationError (nothing
@@ -103,13 +107,36 @@ class Connection:
             self.closed = True
             background(self._close(CloseCode.TRY_AGAIN, "too slow: reconnect to resync", drop_after=_CLOSE_GRACE))
 
-    def offer_broadcast(self, text: str, state_version: int | None) -> None:
-        """A broadcast from the hub; a state snapshot older than what the client has is skipped."""
+    def offer_broadcast(self, text: str, state_version: int | None, chat: Any = None) -> None:
+        """A broadcast from the hub; a state snapshot older than what the client has is
+        skipped, and so is a chat frame it is being (or was) sent in a replay."""
+        if chat is not None and not self._chat_frame_due(chat[0], chat[1], text):
+            return
         if state_version is not None:
             if state_version <= self.state_version:
                 return
             self.state_version = state_version
         self.send_text(text)
+
+    def hold_stream(self, request_id: str) -> None:
+        """Resuming the chat stream `request_id`: its live frames wait until `release_stream`."""
+        self._held = (request_id, [])
+
+    def release_stream(self, request_id: str, replayed_to: int) -> None:
+        """The stream was replayed up to `replayed_to` (its seq): the held frames after it
+        go out now, and later live ones as they come."""
+        held, self._held = self._held, None
+        self._replayed = (request_id, replayed_to)
+        if held is not None and held[0] == request_id:
+            for seq, text in held[1]:
+                if seq > replayed_to:
+                    self.send_text(text)
+
+    def _chat_frame_due(self, request_id: str, seq: int, text: str) -> bool:
+        if self._held is not None and self._held[0] == request_id:
+            self._held[1].append((seq, text))
+            return False
+        return not (self._replayed is not None and self._replayed[0] == request_id and seq <= self._replayed[1])
 
     def close_soon(self, code: int = 1000, reason: str = "") -> None:
         if self.closed:

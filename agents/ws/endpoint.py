@@ -21,6 +21,7 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from agents.actor.agent import SERVER, WORKFLOW, Agent, enter
 from agents.actor.rpc import call_callable
+from agents.chat import CLIENT_FRAMES, ChatAgent, handle_chat_frame, offer_resume
 from agents.core.auth import ANONYMOUS
 from agents.core.errors import AgentBusyError, AgentError, NotFoundError
 from agents.core.names import SAFE_NAME_RE
@@ -146,6 +147,8 @@ async def agent_socket(
             if instance.state_is_set:
                 await connection.send_now(protocol.state(instance.state))
             await connection.send_now(protocol.MCP_EMPTY)
+            if isinstance(instance, ChatAgent):  # a stream in progress: the client may resume it
+                await offer_resume(instance, connection, answer_idle=False)
             connection.start_writing()
             await _receive(websocket, instance, connection, calls)
         except (RedisConnectionError, RedisTimeoutError):
@@ -226,7 +229,12 @@ async def _receive(
             continue
         # Each frame is handled in a task of its own, so a long call does not stop the
         # reading; frames that enter the agent queue for its turn in the order sent.
-        if kind == "cf_agent_state":
+        if kind in CLIENT_FRAMES and isinstance(agent, ChatAgent):
+            if not _may_control(agent, connection):
+                connection.send(protocol.error(f"forbidden: this token may only read {agent.agent_type}/{agent.name}"))
+                continue
+            work = _chat(agent, connection, frame)
+        elif kind == "cf_agent_state":
             work = _set_state(agent, connection, frame)
         elif kind == "rpc":
             work = _call(agent, connection, frame)
@@ -246,6 +254,16 @@ async def _on_message(agent: Agent[Any], connection: Connection, frame: Any) -> 
         await enter(agent, agent.on_message, connection, frame)
     except Exception as err:
         connection.send(protocol.error(f"on_message failed: {err}"))
+
+
+async def _chat(agent: ChatAgent[Any], connection: Connection, frame: dict[str, Any]) -> None:
+    try:
+        await handle_chat_frame(agent, connection, frame)
+    except AgentError as err:
+        connection.send(protocol.error(err.message))
+    except Exception as err:
+        log.exception("chat frame failed", frame_type=frame.get("type"))
+        connection.send(protocol.error(f"{frame.get('type')} failed: {type(err).__name__}"))
 
 
 def _may_control(agent: Agent[Any], connection: Connection) -> bool:

@@ -178,12 +178,12 @@ class ConnectionHub:
             log.warning("malformed broadcast envelope", channel=channel)
             return
         exclude = set(envelope.get("exclude") or ())
-        version = envelope.get("v")
+        version, chat = envelope.get("v"), envelope.get("c")
         sent = 0
         with _relay_span(channel, envelope.get("tp")):
             for connection in list(group):
                 if connection.id not in exclude:
-                    connection.offer_broadcast(text, version)
+                    connection.offer_broadcast(text, version, chat)
                     sent += 1
         if self._metrics:
             self._metrics.ws_messages.inc(sent)

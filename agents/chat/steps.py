@@ -1,0 +1,108 @@
+"""The steps of a chat turn, as the worker's activities run them (`activities._chat`):
+a model request that streams, a tool call, and the end of the turn's stream.
+
+Run-level chunks are sent here too: `start` before the turn's first model request,
+`start-step` / `finish-step` around each, `finish` and the `done` frame at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from agents.chat import model, protocol
+from agents.chat.agent import ChatAgent, ChatRequest
+from agents.chat.assemble import apply_chunks
+from workflows.contracts import (
+    ChatFinishInput,
+    ChatModelInput,
+    ChatModelResult,
+    ChatToolInput,
+    ChatToolOutcome,
+    ChatTurnInput,
+)
+
+log = structlog.get_logger("agents.chat")
+
+
+async def _reply(agent: ChatAgent, turn: ChatTurnInput, request_id: str) -> Any:
+    await agent.refresh_state()
+    await agent.refresh_messages()
+    return await agent.on_chat_message(ChatRequest(request_id, turn.message_id, dict(turn.body)))
+
+
+async def model_step(agent: ChatAgent, step: ChatModelInput, *, heartbeat: Callable[[], None]) -> ChatModelResult:
+    turn = step.turn
+    writer = await agent.chat.writer(step.request_id, continuation=step.continuation).open()
+    reply = await _reply(agent, turn, step.request_id)
+    specs = model.tool_specs(reply, turn.client_tools)
+    transcript = [m for m in agent.messages if m["id"] != turn.message_id]
+    messages = model.history(transcript, step.exchanges, reply.instructions)
+    if step.step == 0 and not step.continuation and writer.seq == 0:
+        await writer.send({"type": "start", "messageId": turn.message_id})
+    await writer.send({"type": "start-step"})
+
+    async def send(chunk: dict[str, Any]) -> None:
+        await writer.send(chunk)
+        heartbeat()  # throttled by the SDK; also how a cancel of the turn reaches this request
+
+    response, calls = await model.stream_response(reply, messages, specs, step=step.step, send=send)
+    await writer.send({"type": "finish-step"})
+    return ChatModelResult(response, calls)
+
+
+async def tool_step(agent: ChatAgent, step: ChatToolInput) -> ChatToolOutcome:
+    call = step.call
+    writer = await agent.chat.writer(step.request_id, continuation=step.continuation).open()
+    if step.denied:
+        await writer.send({"type": "tool-output-denied", "toolCallId": call.tool_call_id})
+        return ChatToolOutcome(call.tool_call_id, call.tool_name, denied=True)
+    if step.outcome is not None:  # a client tool: the browser ran it; the stored message has it
+        return step.outcome
+    reply = await _reply(agent, step.turn, step.request_id)
+    spec = model.tool_specs(reply, step.turn.client_tools).get(call.tool_name)
+    try:
+        output = await model.call_tool(spec, call)
+    except (LookupError, ValueError) as err:  # the model's mistake: it is told and goes on
+        await writer.send({"type": "tool-output-error", "toolCallId": call.tool_call_id, "errorText": str(err)})
+        return ChatToolOutcome(call.tool_call_id, call.tool_name, error=str(err))
+    await writer.send({"type": "tool-output-available", "toolCallId": call.tool_call_id, "output": output})
+    return ChatToolOutcome(call.tool_call_id, call.tool_name, output=output)
+
+
+async def finish(agent: ChatAgent, end: ChatFinishInput) -> None:
+    """End the stream: its last chunks (`abort` or `error`, then `finish`), the assistant
+    message stored as the clients assembled it, the turn ended (or left waiting for
+    tools), and only then the `done` frame, so a client that sends its next message on
+    `done` finds the turn over. Safe to run again (a retried activity)."""
+    turn = end.turn
+    writer = await agent.chat.writer(end.request_id, continuation=end.continuation).open()
+    frames = await agent.chat.frames(end.request_id)
+    done_sent = any(f.get("done") for f in frames)
+    if not done_sent and not (frames and '"type":"finish"' in frames[-1].get("body", "")):
+        if end.outcome == "aborted":
+            await writer.send({"type": "abort"})
+        elif end.outcome == "error":
+            await writer.send({"type": "error", "errorText": end.error or "the turn failed"})
+        await writer.send({"type": "finish"})
+    chunks = [chunk for request_id in end.request_ids for chunk in await agent.chat.chunks(request_id)]
+    message = apply_chunks({"id": turn.message_id, "role": "assistant", "parts": []}, chunks)
+    messages = await agent.refresh_messages()
+    index = next((i for i, m in enumerate(messages) if m["id"] == turn.message_id), None)
+    if index is None:
+        messages.append(message)
+    else:
+        messages[index] = message
+    stored = await agent.chat.save_messages(messages, cap=agent.max_persisted_messages)
+    if end.awaiting:
+        current = await agent.chat.turn()
+        if current is not None:
+            await agent.chat.update_turn({**current, "status": "waiting", "awaiting": end.awaiting})
+    else:
+        await agent.chat.end_turn(end.request_ids)
+    if not done_sent:
+        await writer.done(end.outcome, [turn.message_id])
+    await agent.broadcast(protocol.messages_frame(stored))
+    log.info("chat turn stream ended", outcome=end.outcome, waiting=bool(end.awaiting), request_id=end.request_id)

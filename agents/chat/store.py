@@ -1,0 +1,125 @@
+"""A chat agent's Redis keys: its transcript, its turn in progress, and the frames of each
+turn's stream (kept for clients that reconnect and resume).
+
+The transcript is one JSON value, written in the agent's turn (API side) or by the turn's
+own activities while the turn is theirs: one writer at a time, so a plain SET is enough.
+The frames of a stream are a list appended to and published in one script call per chunk
+(`lua/chat_frame.lua`; the list and the agent's channel share its hash slot).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from redis.asyncio import Redis
+
+from agents.chat import protocol
+from agents.core.keys import AgentKeys
+from agents.core.messages import envelope
+from agents.store.scripts import lua
+
+STREAM_TTL_SECONDS = 3600
+"""How long a finished turn's frames are kept (resume, and the replay a late ack gets)."""
+LAST_TTL_SECONDS = 60
+"""How long the turn that ended last answers a resume acknowledgement with its replay."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class ChatStore:
+    def __init__(self, redis: Redis, keys: AgentKeys) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.send_frame = redis.register_script(lua("chat_frame"))
+
+    async def messages(self) -> list[dict[str, Any]]:
+        raw = await self.redis.get(self.keys.chat_messages)
+        return json.loads(raw) if raw else []
+
+    async def save_messages(self, messages: list[dict[str, Any]], *, cap: int | None = None) -> list[dict[str, Any]]:
+        """Store `messages`, the oldest dropped past `cap`; what was stored."""
+        if cap is not None and len(messages) > cap:
+            messages = messages[len(messages) - cap :]
+        await self.redis.set(self.keys.chat_messages, _dumps(messages))
+        return messages
+
+    async def clear(self) -> None:
+        await self.redis.delete(self.keys.chat_messages)
+
+    async def turn(self) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.keys.chat_turn)
+        return json.loads(raw) if raw else None
+
+    async def start_turn(self, turn: dict[str, Any]) -> bool:
+        """Record the turn in progress; False when one already is."""
+        return bool(await self.redis.set(self.keys.chat_turn, _dumps(turn), nx=True))
+
+    async def update_turn(self, turn: dict[str, Any]) -> None:
+        await self.redis.set(self.keys.chat_turn, _dumps(turn), xx=True)
+
+    async def end_turn(self, request_ids: list[str]) -> None:
+        """The turn is over: no longer in progress; the frames of its requests kept a while
+        for resuming."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(self.keys.chat_turn)
+            pipe.set(self.keys.chat_last, request_ids[-1], ex=LAST_TTL_SECONDS)
+            for request_id in request_ids:
+                pipe.expire(self.keys.chat_stream(request_id), STREAM_TTL_SECONDS)
+            await pipe.execute()
+
+    async def last_ended(self) -> str | None:
+        raw = await self.redis.get(self.keys.chat_last)
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    async def frames(self, request_id: str) -> list[dict[str, Any]]:
+        """The frames sent so far under `request_id`, in order."""
+        return [json.loads(raw) for raw in await self.redis.lrange(self.keys.chat_stream(request_id), 0, -1)]
+
+    async def chunks(self, request_id: str) -> list[dict[str, Any]]:
+        """The UI message-stream chunks sent so far under `request_id`."""
+        return [json.loads(f["body"]) for f in await self.frames(request_id) if f.get("body")]
+
+    def writer(self, request_id: str, *, continuation: bool = False) -> StreamWriter:
+        return StreamWriter(self, request_id, continuation=continuation)
+
+
+class StreamWriter:
+    """Sends the frames of one request id: each is appended to the stream's list (for a
+    client that resumes) and published to every client, numbered (`seq`) in order."""
+
+    def __init__(self, store: ChatStore, request_id: str, *, continuation: bool) -> None:
+        self._store = store
+        self._key = store.keys.chat_stream(request_id)
+        self.request_id = request_id
+        self.continuation = continuation
+        self._seq: int | None = None
+
+    async def open(self) -> StreamWriter:
+        """Number on from what the list holds (an earlier activity of the turn wrote those)."""
+        self._seq = await self._store.redis.llen(self._key)
+        return self
+
+    async def truncate(self, length: int) -> None:
+        """Drop the frames past the first `length` (a retried step's first attempt's)."""
+        await self._store.redis.ltrim(self._key, 0, length - 1)
+        self._seq = length
+
+    @property
+    def seq(self) -> int:
+        assert self._seq is not None, "open() the writer first"
+        return self._seq
+
+    async def send(self, chunk: dict[str, Any]) -> None:
+        await self._send(protocol.chunk_frame(self.request_id, chunk, self.seq, continuation=self.continuation))
+
+    async def done(self, outcome: protocol.Outcome, message_ids: list[str]) -> None:
+        frame = protocol.done_frame(self.request_id, outcome, message_ids, self.seq, continuation=self.continuation)
+        await self._send(frame)
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        published = envelope(frame, chat=(self.request_id, frame["seq"]))
+        await self._store.send_frame(keys=[self._key, self._store.keys.channel], args=[_dumps(frame), published])
+        self._seq = self.seq + 1
