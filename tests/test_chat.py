@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import Any
+
 import httpx
 import pytest
 from temporalio.client import Client
@@ -120,3 +124,136 @@ async def test_bad_requests_get_an_error_frame_and_change_nothing(api_server: st
     async with httpx.AsyncClient(base_url=api_server) as http:
         assert (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json() == []
         assert (await http.get(f"/agents/task-agent/{agent_name}/get-messages")).status_code == 404
+
+
+async def _approval_turn(a: ChatSocket, text: str) -> tuple[str, str, list[dict[str, Any]]]:
+    """A turn that asks to deploy: it ends its stream with an approval request."""
+    request_id = await a.request([user_message(text)])
+    chunks, done = await a.stream(request_id)
+    assert done["outcome"] == "completed"
+    request = next(c for c in chunks if c["type"] == "tool-approval-request")
+    return request_id, request["toolCallId"], chunks
+
+
+async def _continuation(a: ChatSocket) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """What the npm client does after answering an approval: probe, acknowledge, read on."""
+    await a.send({"type": "cf_agent_stream_resume_request", "probeId": "p1"})
+    resuming = await a.next("cf_agent_stream_resuming", probeId="p1")
+    await a.send({"type": "cf_agent_stream_resume_ack", "id": resuming["id"]})
+    return await a.stream(resuming["id"])
+
+
+@pytest.mark.parametrize("approved", [True, False])
+async def test_a_tool_that_needs_approval_waits_then_runs_or_not(
+    api_server: str, agent_name: str, approved: bool
+) -> None:
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        _, call_id, chunks = await _approval_turn(a, "please deploy to staging")
+        call = next(c for c in chunks if c["type"] == "tool-input-available")
+        assert (call["toolName"], call["input"]) == ("deploy", {"target": "staging"})
+        async with httpx.AsyncClient(base_url=api_server) as http:
+            turn = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
+            assert turn["status"] == "waiting" and turn["awaiting"] == {call_id: "approval"}
+        await a.send({"type": "cf_agent_tool_approval", "toolCallId": call_id, "approved": approved})
+        updated = await a.next("cf_agent_message_updated")
+        part = next(p for p in updated["message"]["parts"] if p.get("toolCallId") == call_id)
+        assert part["state"] == "approval-responded" and part["approval"]["approved"] is approved
+        more, done = await _continuation(a)
+    assert done["outcome"] == "completed" and done.get("continuation") is True
+    if approved:
+        assert [c["type"] for c in more][:1] == ["tool-output-available"]
+        assert text_of(more) == "Deployed."
+    else:
+        assert [c["type"] for c in more][:1] == ["tool-output-denied"]
+        assert text_of(more) == "Not deployed."
+    async with httpx.AsyncClient(base_url=api_server) as http:
+        stored = (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json()
+    answer = stored[-1]
+    tool = next(p for p in answer["parts"] if p.get("toolCallId") == call_id)
+    assert tool["state"] == ("output-available" if approved else "output-denied")
+    assert [p["text"] for p in answer["parts"] if p["type"] == "text"] == ["Deployed." if approved else "Not deployed."]
+
+
+async def test_an_approval_over_http_goes_on_with_the_clients_of_the_chat(api_server: str, agent_name: str) -> None:
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        _, call_id, _ = await _approval_turn(a, "deploy")
+        async with httpx.AsyncClient(base_url=api_server) as http:
+            base = f"/agents/{AGENT}/{agent_name}/chat/tool-calls"
+            assert (await http.post(f"{base}/nope/approve")).status_code == 422
+            assert (await http.post(f"{base}/{call_id}/approve")).status_code == 204
+            assert (await http.post(f"{base}/{call_id}/approve")).status_code == 422  # decided already
+        more, _ = await _continuation(a)
+    assert text_of(more) == "Deployed."
+
+
+async def test_a_client_that_reconnects_mid_answer_resumes_it_replay_then_live(
+    api_server: str, agent_name: str
+) -> None:
+    words = " ".join(f"w{i}" for i in range(40))  # about 1.2 s of answer
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        request_id = await a.request([user_message(words)])
+        for _ in range(5):
+            await a.next("cf_agent_use_chat_response", id=request_id)
+    # the first client went away mid-answer; a new connection probes and resumes
+    async with ChatSocket(api_server, AGENT, agent_name) as b:
+        resuming = await b.next("cf_agent_stream_resuming", id=request_id)  # told on connect
+        await b.send({"type": "cf_agent_stream_resume_ack", "id": request_id})
+        frames = []
+        async with asyncio.timeout(20):
+            while not (frames and frames[-1].get("done")):
+                frames.append(await b.next("cf_agent_use_chat_response", id=request_id))
+    assert resuming["id"] == request_id
+    replayed = [f for f in frames if f.get("replay")]
+    assert replayed and replayed[-1].get("replayComplete") is True  # the stream was still live
+    seqs = [f["seq"] for f in frames if "seq" in f]
+    assert seqs == list(range(len(seqs)))  # every frame once, in order
+    chunks = [json.loads(f["body"]) for f in frames if f.get("body")]
+    assert text_of(chunks) == f"You said: {words}"
+
+
+async def test_an_idle_resume_probe_is_answered_none_and_a_late_ack_still_replays(
+    api_server: str, agent_name: str
+) -> None:
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        await a.send({"type": "cf_agent_stream_resume_request", "probeId": "idle"})
+        none = await a.next("cf_agent_stream_resume_none")
+        assert none == {"type": "cf_agent_stream_resume_none", "reason": "idle", "probeId": "idle"}
+        request_id = await a.request([user_message("short")])
+        chunks, _ = await a.stream(request_id)
+        await a.send({"type": "cf_agent_stream_resume_ack", "id": request_id})  # after the end
+        frames = []
+        while not (frames and frames[-1].get("done")):
+            frames.append(await a.next("cf_agent_use_chat_response", id=request_id))
+    assert all(f["replay"] for f in frames)
+    assert [json.loads(f["body"]) for f in frames if f["body"]] == chunks
+
+
+async def test_cancel_stops_the_model_and_keeps_the_partial_answer_as_aborted(api_server: str, agent_name: str) -> None:
+    words = " ".join(f"w{i}" for i in range(200))
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        request_id = await a.request([user_message(words)])
+        for _ in range(6):
+            await a.next("cf_agent_use_chat_response", id=request_id)
+        await a.send({"type": "cf_agent_chat_request_cancel", "id": request_id})
+        chunks, done = await a.stream(request_id, timeout=10)
+    assert done["outcome"] == "aborted"
+    assert [c["type"] for c in chunks][-2:] == ["abort", "finish"]
+    async with httpx.AsyncClient(base_url=api_server) as http:
+        stored = (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json()
+        assert (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json() is None
+    text = "".join(p["text"] for p in stored[-1]["parts"] if p["type"] == "text")
+    assert text.startswith("You said: w0") and len(text) < len(f"You said: {words}")
+
+
+async def test_regenerate_answers_the_last_message_again_and_clear_forgets(api_server: str, agent_name: str) -> None:
+    async with ChatSocket(api_server, AGENT, agent_name) as a, ChatSocket(api_server, AGENT, agent_name) as b:
+        hello = user_message("hello")
+        first, _ = await a.stream(await a.request([hello]))
+        again, done = await a.stream(await a.request([hello], trigger="regenerate-message"))
+        assert text_of(again) == text_of(first) and again[0]["messageId"] != first[0]["messageId"]
+        async with httpx.AsyncClient(base_url=api_server) as http:
+            stored = (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json()
+            assert [m["id"] for m in stored] == [hello["id"], again[0]["messageId"]]
+            await a.send({"type": "cf_agent_chat_clear"})
+            await b.next("cf_agent_chat_clear")
+            assert (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json() == []
