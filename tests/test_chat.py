@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from temporalio.client import Client
 
+from agents import Settings
+from devstack import free_port
 from tests.chat_helpers import ChatSocket, kinds, text_of, user_message
+from tests.conftest import serve_api
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -257,3 +261,53 @@ async def test_regenerate_answers_the_last_message_again_and_clear_forgets(api_s
             await a.send({"type": "cf_agent_chat_clear"})
             await b.next("cf_agent_chat_clear")
             assert (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json() == []
+
+
+JS = Path(__file__).parent / "js"
+
+
+async def test_cloudflares_chat_client_works_unchanged(settings: Settings, node_client: Path, agent_name: str) -> None:
+    port = free_port()
+    server, task = await serve_api(settings, port)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "node",
+            str(JS / "chat_check.mjs"),
+            f"127.0.0.1:{port}",
+            agent_name,
+            cwd=JS,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, stderr.decode()[-3000:]
+        out = json.loads(stdout.decode().strip().splitlines()[-1])
+        assert out["errors"] == [], out["errors"]
+    finally:
+        server.should_exit = True
+        await task
+    turn = out["turn"]
+    assert turn["text"] == "You said: hello from node"
+    assert turn["types"] == ["start", "start-step", "text-start", "text-delta", "text-end", "finish-step", "finish"]
+    assert turn["syncedToB"] == 1 and turn["liveFramesB"] == 6 + 5  # every chunk: 6 others and a delta per word
+    assert out["tool"] == {"input": {"city": "Lisbon"}, "forecast": "sunny", "text": "It is sunny in Lisbon."}
+    resume = out["resume"]
+    assert resume["text"] == resume["expected"]  # replayed then live: the whole answer, exactly once
+    assert out["approve"]["asked"] and out["approve"]["text"] == "Deployed."
+    assert out["approve"]["types"][0] == "tool-output-available"
+    assert out["deny"]["text"] == "Not deployed." and out["deny"]["types"][0] == "tool-output-denied"
+    assert out["cancel"]["outcome"] == "aborted"
+    assert out["idle"]["none"] is True and out["idle"]["ms"] < 2000  # answered, not timed out (5 s)
+    assert out["regenerate"]["again"] == out["regenerate"]["first"] and out["regenerate"]["newMessage"]
+
+    # The transcript outlives the API process that served it.
+    port = free_port()
+    server, task = await serve_api(settings, port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            stored = (await http.get(f"/agents/{AGENT}/{agent_name}-turn/get-messages")).json()
+    finally:
+        server.should_exit = True
+        await task
+    assert [m["role"] for m in stored] == ["user", "assistant"]
+    assert stored[1]["parts"][-1] == {"type": "text", "text": "You said: hello from node", "state": "done"}

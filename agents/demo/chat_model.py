@@ -19,7 +19,8 @@ from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls
 
 WORD_DELAY = 0.03
 """Seconds between the words of an answer."""
-_WEATHER = re.compile(r"weather in ([A-Za-z][A-Za-z .'-]*[A-Za-z])", re.IGNORECASE)
+_WEATHER = re.compile(r"(?i:weather in )([A-Z][\w'-]*(?: [A-Z][\w'-]*)*)")
+"""`weather in <City>`: the city is the capitalised words that follow (`New York`)."""
 _DEPLOY_TARGET = re.compile(r"deploy(?:\s+(?:to\s+)?([A-Za-z0-9_-]+))?", re.IGNORECASE)
 
 
