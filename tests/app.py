@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from temporalio import activity, workflow
 
 from activities import ActivityGroup
 from agents import SERVER, Agent, callable_method, interleave
+from agents.chat import ChatAgent, ChatReply, ChatRequest
 from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep, active_run
 
 
@@ -658,3 +660,21 @@ class JournalFlow(AgentWorkflow[RecorderAgent, JournalParams, Any]):
 class FailingForText(AgentWorkflow[TextErrorAgent, dict, Any]):
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
         raise ValueError("broken on purpose")
+
+
+class ProviderChat(ChatAgent[dict[str, Any]]):
+    """Answers with the model library's OpenAI client against the tests' local
+    OpenAI-compatible server (`tests/fake_openai.py`, at `$FAKE_OPENAI_URL`); its weather
+    tool counts its runs in Redis."""
+
+    async def on_chat_message(self, request: ChatRequest) -> ChatReply:
+        from pydantic_ai.models.openai import OpenAIChatModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        provider = OpenAIProvider(base_url=os.environ["FAKE_OPENAI_URL"], api_key="test-key")
+        return ChatReply(model=OpenAIChatModel("fake-model", provider=provider), tools=[self.get_weather])
+
+    async def get_weather(self, city: str) -> dict[str, Any]:
+        """The forecast for a city."""
+        await self.runtime.redis.incr(f"test:tool-runs:{self.name}")
+        return {"city": city, "forecast": "sunny"}

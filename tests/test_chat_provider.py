@@ -1,0 +1,62 @@
+"""Chat turns through the model library's real OpenAI client and HTTP streaming, against
+a local OpenAI-compatible server (`tests/fake_openai.py`): the one thing faked is the model."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import uvicorn
+from redis.asyncio import Redis
+
+from devstack import free_port
+from tests.chat_helpers import ChatSocket, kinds, text_of, user_message
+from tests.fake_openai import FakeOpenAI
+
+AGENT = "provider-chat"
+
+
+@pytest.fixture
+async def fake_openai(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpenAI]:
+    fake = FakeOpenAI()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    monkeypatch.setenv("FAKE_OPENAI_URL", f"http://127.0.0.1:{port}/v1")
+    yield fake
+    server.should_exit = True
+    await task
+
+
+@pytest.mark.usefixtures("worker")
+async def test_text_and_a_tool_call_stream_through_the_openai_client(
+    api_server: str, agent_name: str, fake_openai: FakeOpenAI, redis: Redis
+) -> None:
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        chunks, done = await a.stream(await a.request([user_message("hi")]))
+        assert text_of(chunks) == "You said: hi" and done["outcome"] == "completed"
+        assert len([c for c in chunks if c["type"] == "text-delta"]) == 3  # as the server streamed them
+
+        chunks, done = await a.stream(await a.request([user_message("the weather in Oslo?")]))
+    assert done["outcome"] == "completed"
+    assert kinds(chunks)[:6] == [
+        "start",
+        "start-step",
+        "tool-input-start",
+        "tool-input-delta",
+        "tool-input-available",
+        "finish-step",
+    ]
+    assert len([c for c in chunks if c["type"] == "tool-input-delta"]) == 2  # the arguments in two pieces
+    assert next(c for c in chunks if c["type"] == "tool-input-available")["input"] == {"city": "Oslo"}
+    assert text_of(chunks) == "It is sunny in Oslo."
+    assert await redis.get(f"test:tool-runs:{agent_name}") == "1"
+    # One request per model step: the first turn's, then the tool call's and the answer's.
+    assert len(fake_openai.requests) == 3
+    last = fake_openai.requests[-1]
+    assert [t["function"]["name"] for t in last["tools"]] == ["get_weather"]
+    # The server's history went with it: both turns, the tool call and its result.
+    assert [m["role"] for m in last["messages"]] == ["user", "assistant", "user", "assistant", "tool"]
