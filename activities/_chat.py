@@ -5,6 +5,7 @@ module loads the model library (the `ai` extra)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -26,6 +27,18 @@ from workflows.contracts import (
 log = structlog.get_logger("agents.chat")
 
 
+_HEARTBEAT_EVERY = 1.0
+"""Seconds between heartbeats while a model request runs, chunks or not (a model that
+thinks for a minute before its first token is alive; a dead worker is noticed within
+the workflow's heartbeat timeout)."""
+
+
+async def _heartbeat() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(_HEARTBEAT_EVERY)
+
+
 class ChatActivities:
     def __init__(self, runtime: AgentRuntime) -> None:
         self._rt = runtime
@@ -42,7 +55,12 @@ class ChatActivities:
     @activity.defn(name=Bridge.CHAT_MODEL)
     async def model(self, step: ChatModelInput) -> ChatModelResult:
         with structlog.contextvars.bound_contextvars(chat_request=step.request_id):
-            return await model_step(self._agent(step.turn.agent), step, heartbeat=activity.heartbeat)
+            agent = self._agent(step.turn.agent)
+            beating = asyncio.create_task(_heartbeat())
+            try:
+                return await model_step(agent, step, attempt=activity.info().attempt, heartbeat=activity.heartbeat)
+            finally:
+                beating.cancel()
 
     @activity.defn(name=Bridge.CHAT_TOOL)
     async def tool(self, step: ChatToolInput) -> ChatToolOutcome:

@@ -7,6 +7,7 @@ the cluster client (`REDIS_CLUSTER=true`)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from temporalio.client import Client
@@ -27,8 +29,9 @@ from temporalio.worker import Worker
 import api
 from activities import AgentsPlugin
 from agents import DATA_CONVERTER, AgentRuntime, AppRegistry, Settings, connect_redis, ready_redis
-from devstack import DYNAMIC_CONFIG, SEARCH_ATTRIBUTES, ValkeyServer, temporal_cli
+from devstack import DYNAMIC_CONFIG, SEARCH_ATTRIBUTES, ValkeyServer, free_port, temporal_cli
 from devstack.cluster import ValkeyCluster
+from tests.fake_openai import FakeOpenAI
 
 TEST_MODULES = "tests.app,agents.demo,workflows.demo,activities.demo"
 _JS = Path(__file__).parent / "js"
@@ -179,3 +182,18 @@ async def serve_api(settings: Settings, port: int) -> tuple[Any, Any]:
         assert not task.done(), "the API server did not start"
         await asyncio.sleep(0.02)
     return server, task
+
+
+@pytest.fixture
+async def fake_openai(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpenAI]:
+    """The fake model server; `@pytest.mark.parametrize("fake_openai", [{...}], indirect=True)` sets its options."""
+    fake = FakeOpenAI(**getattr(request, "param", {}))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    monkeypatch.setenv("FAKE_OPENAI_URL", f"http://127.0.0.1:{port}/v1")
+    yield fake
+    server.should_exit = True
+    await task

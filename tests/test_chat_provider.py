@@ -3,32 +3,13 @@ a local OpenAI-compatible server (`tests/fake_openai.py`): the one thing faked i
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 import pytest
-import uvicorn
 from redis.asyncio import Redis
 
-from devstack import free_port
 from tests.chat_helpers import ChatSocket, kinds, text_of, user_message
 from tests.fake_openai import FakeOpenAI
 
 AGENT = "provider-chat"
-
-
-@pytest.fixture
-async def fake_openai(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpenAI]:
-    fake = FakeOpenAI()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    monkeypatch.setenv("FAKE_OPENAI_URL", f"http://127.0.0.1:{port}/v1")
-    yield fake
-    server.should_exit = True
-    await task
 
 
 @pytest.mark.usefixtures("worker")

@@ -73,7 +73,7 @@ class ChatTurnWorkflow:
         exchanges: list[ChatExchange] = []
         continuation = False
         for step in range(MAX_STEPS):
-            model = ChatModelInput(turn, self._request_id, step, list(exchanges), continuation)
+            model = ChatModelInput(turn, self._request_id, step, list(exchanges), continuation, list(self._request_ids))
             try:
                 result = await self._cancellable(
                     workflow.execute_activity(
@@ -90,6 +90,8 @@ class ChatTurnWorkflow:
                 return await self._finish(turn, continuation, "error", error_info(err)["message"])
             if result is None:  # cancelled
                 return await self._finish(turn, continuation, "aborted")
+            if result.request_id is not None:  # recovered: one stream holds the whole answer now
+                self._request_id, self._request_ids, continuation = result.request_id, [result.request_id], False
             exchange = ChatExchange(result.response)
             exchanges.append(exchange)
             if not result.tool_calls:

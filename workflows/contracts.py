@@ -331,12 +331,17 @@ class ChatModelInput:
     step: int
     exchanges: list[ChatExchange] = field(default_factory=list)
     continuation: bool = False
+    request_ids: list[str] = field(default_factory=list)
+    """Every request id of the turn so far (the last is `request_id`)."""
 
 
 @dataclass
 class ChatModelResult:
     response: Any = None
     tool_calls: list[ChatToolCall] = field(default_factory=list)
+    request_id: str | None = None
+    """Set when the step was tried again (its worker died mid-answer): the turn went on
+    under this request id, a stream that starts over with everything before the step."""
 
 
 @dataclass

@@ -15,6 +15,7 @@ import structlog
 from agents.chat import model, protocol
 from agents.chat.agent import ChatAgent, ChatRequest
 from agents.chat.assemble import apply_chunks
+from agents.chat.store import StreamWriter
 from workflows.contracts import (
     ChatFinishInput,
     ChatModelInput,
@@ -33,10 +34,20 @@ async def _reply(agent: ChatAgent, turn: ChatTurnInput, request_id: str) -> Any:
     return await agent.on_chat_message(ChatRequest(request_id, turn.message_id, dict(turn.body)))
 
 
-async def model_step(agent: ChatAgent, step: ChatModelInput, *, heartbeat: Callable[[], None]) -> ChatModelResult:
+async def model_step(
+    agent: ChatAgent, step: ChatModelInput, *, attempt: int, heartbeat: Callable[[], None]
+) -> ChatModelResult:
+    """One model request, streamed. Tried again (its worker died mid-answer, or the
+    provider failed), it takes back what the failed try sent: see `_recover`."""
     turn = step.turn
     writer = await agent.chat.writer(step.request_id, continuation=step.continuation).open()
-    reply = await _reply(agent, turn, step.request_id)
+    mark = f"{step.request_id}:{step.step}"
+    recovered: str | None = None
+    if attempt > 1 and (base := await agent.runtime.redis.hget(agent.keys.chat_marks, mark)) is not None:
+        writer, recovered = await _recover(agent, step, int(base), attempt)
+    else:
+        await agent.runtime.redis.hset(agent.keys.chat_marks, mark, writer.seq)
+    reply = await _reply(agent, turn, writer.request_id)
     specs = model.tool_specs(reply, turn.client_tools)
     transcript = [m for m in agent.messages if m["id"] != turn.message_id]
     messages = model.history(transcript, step.exchanges, reply.instructions)
@@ -50,7 +61,36 @@ async def model_step(agent: ChatAgent, step: ChatModelInput, *, heartbeat: Calla
 
     response, calls = await model.stream_response(reply, messages, specs, step=step.step, send=send)
     await writer.send({"type": "finish-step"})
-    return ChatModelResult(response, calls)
+    return ChatModelResult(response, calls, recovered)
+
+
+async def _recover(agent: ChatAgent, step: ChatModelInput, base: int, attempt: int) -> tuple[StreamWriter, str]:
+    """A step tried again after its first try sent part of an answer. What the clients
+    got of it cannot be taken back chunk by chunk, so the stream is started over: its
+    clients get `done` with outcome `recovering` (and `cf_agent_chat_recovering`), and the
+    turn goes on under a new request id whose stream first repeats the turn's chunks
+    from before this step (a client that resumes it gets the whole answer, once); the
+    failed try's chunks are dropped from the stored stream. A writer on the new stream."""
+    store = agent.chat
+    await store.truncate(step.request_id, base)
+    before = [c for r in step.request_ids[:-1] for c in await store.chunks(r)] + await store.chunks(step.request_id)
+    request_id = f"{step.request_ids[0]}-s{step.step}r{attempt}"
+    await agent.runtime.redis.delete(agent.keys.chat_stream(request_id))
+    turn = await store.turn()
+    live = turn["request_id"] if turn else step.request_id
+    if turn is not None:
+        await store.update_turn({**turn, "request_id": request_id, "status": "streaming"})
+    await agent.broadcast(protocol.done_frame(live, "recovering", [step.turn.message_id], base))
+    await agent.broadcast({"type": protocol.CHAT_RECOVERING, "recovering": True, "id": request_id})
+    writer = await store.writer(request_id).open()
+    await writer.send({"type": "start", "messageId": step.turn.message_id})
+    for chunk in before:
+        if chunk["type"] not in ("start", "finish"):  # one start, and no finish mid-answer
+            await writer.send(chunk)
+    log.warning(
+        "chat step tried again: its stream started over", step=step.step, attempt=attempt, request_id=request_id
+    )
+    return writer, request_id
 
 
 async def tool_step(agent: ChatAgent, step: ChatToolInput) -> ChatToolOutcome:

@@ -64,11 +64,18 @@ class ChatStore:
         """The turn is over: no longer in progress; the frames of its requests kept a while
         for resuming."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(self.keys.chat_turn)
+            pipe.delete(self.keys.chat_turn, self.keys.chat_marks)
             pipe.set(self.keys.chat_last, request_ids[-1], ex=LAST_TTL_SECONDS)
             for request_id in request_ids:
                 pipe.expire(self.keys.chat_stream(request_id), STREAM_TTL_SECONDS)
             await pipe.execute()
+
+    async def truncate(self, request_id: str, length: int) -> None:
+        """Keep the first `length` frames of `request_id`'s stream (a retried step's own)."""
+        if length == 0:  # LTRIM 0 -1 would keep them all
+            await self.redis.delete(self.keys.chat_stream(request_id))
+        else:
+            await self.redis.ltrim(self.keys.chat_stream(request_id), 0, length - 1)
 
     async def last_ended(self) -> str | None:
         raw = await self.redis.get(self.keys.chat_last)
@@ -101,11 +108,6 @@ class StreamWriter:
         """Number on from what the list holds (an earlier activity of the turn wrote those)."""
         self._seq = await self._store.redis.llen(self._key)
         return self
-
-    async def truncate(self, length: int) -> None:
-        """Drop the frames past the first `length` (a retried step's first attempt's)."""
-        await self._store.redis.ltrim(self._key, 0, length - 1)
-        self._seq = length
 
     @property
     def seq(self) -> int:

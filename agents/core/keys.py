@@ -91,6 +91,12 @@ class AgentKeys:
         client whose resume acknowledgement comes after the end still gets it replayed)."""
         return f"{self._base}:chat:last"
 
+    @property
+    def chat_marks(self) -> str:
+        """Hash: where each model step of the turn in progress began in its stream
+        (`<request id>:<step>` -> seq), so a retried step knows what to take back."""
+        return f"{self._base}:chat:marks"
+
     def chat_stream(self, request_id: str) -> str:
         """List: the frames (JSON) sent under one chat request id, kept for resuming."""
         return f"{self._base}:chat:stream:{request_id}"
