@@ -1,5 +1,6 @@
 """Chat turns survive their processes: a worker SIGKILLed mid-answer (the turn goes on
-elsewhere; the interrupted model request runs again, the completed tool call does not)."""
+elsewhere; the interrupted model request runs again, the completed tool call does not),
+an API SIGKILLed under its clients, an approval waiting with no worker at all."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import AgentsPlugin
-from agents import AgentRuntime
+from agents import AgentRuntime, Settings
+from devstack import free_port
 from tests.chat_helpers import ChatSocket, text_of, user_message
 from tests.fake_openai import FakeOpenAI
-from tests.helpers import start_entry_point
+from tests.helpers import start_api_process, start_entry_point
 
 AGENT = "provider-chat"
 
@@ -73,3 +75,51 @@ async def test_a_worker_killed_mid_answer_costs_a_pause_not_the_answer(
     answer = stored[-1]
     assert [p["text"] for p in answer["parts"] if p["type"] == "text"] == [expected]
     assert len([p for p in answer["parts"] if p["type"] == "tool-get_weather"]) == 1
+
+
+@pytest.mark.usefixtures("worker")
+async def test_clients_of_an_api_killed_mid_answer_resume_on_another(
+    settings: Settings, agent_name: str, tmp_path: Path
+) -> None:
+    """Two API processes, as behind a load balancer: the one serving the chat is killed
+    mid-answer; its client reconnects to the other and resumes (replay, then live)."""
+    ports = [free_port(), free_port()]
+    procs = [await start_api_process(settings, port, tmp_path / f"api{i}.log") for i, port in enumerate(ports)]
+    words = " ".join(f"w{i}" for i in range(60))
+    try:
+        async with ChatSocket(f"http://127.0.0.1:{ports[0]}", "chat-agent", agent_name) as a:
+            request_id = await a.request([user_message(words)])
+            for _ in range(8):
+                await a.next("cf_agent_use_chat_response", id=request_id)
+            procs[0].send_signal(signal.SIGKILL)
+            procs[0].wait(10)
+        async with ChatSocket(f"http://127.0.0.1:{ports[1]}", "chat-agent", agent_name) as b:
+            await b.send({"type": "cf_agent_stream_resume_request", "probeId": "p"})
+            resuming = await b.next("cf_agent_stream_resuming", probeId="p")
+            await b.send({"type": "cf_agent_stream_resume_ack", "id": resuming["id"]})
+            chunks, done = await b.stream(request_id)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    assert resuming["id"] == request_id and done["outcome"] == "completed"
+    assert text_of(chunks) == f"You said: {words}"
+
+
+async def test_an_approval_waits_across_a_worker_restart(
+    runtime: AgentRuntime, client: Client, api_server: str, agent_name: str
+) -> None:
+    plugin = [AgentsPlugin(runtime)]
+    async with ChatSocket(api_server, "chat-agent", agent_name) as a:
+        async with Worker(client, task_queue=runtime.settings.task_queue, plugins=plugin):
+            chunks, _ = await a.stream(await a.request([user_message("deploy to production")]))
+        call_id = next(c["toolCallId"] for c in chunks if c["type"] == "tool-approval-request")
+        # No worker now: the turn waits in Temporal, not in a process.
+        await a.send({"type": "cf_agent_tool_approval", "toolCallId": call_id, "approved": True})
+        await a.next("cf_agent_message_updated")
+        async with Worker(client, task_queue=runtime.settings.task_queue, plugins=[AgentsPlugin(runtime)]):
+            await a.send({"type": "cf_agent_stream_resume_request", "probeId": "p"})
+            resuming = await a.next("cf_agent_stream_resuming", probeId="p")
+            await a.send({"type": "cf_agent_stream_resume_ack", "id": resuming["id"]})
+            more, done = await a.stream(resuming["id"])
+    assert done["outcome"] == "completed" and text_of(more) == "Deployed."
