@@ -13,6 +13,7 @@ import pytest
 from temporalio.client import Client
 
 from agents import Settings
+from agents.client import AgentClient, AgentHttp, AgentHttpError
 from devstack import free_port
 from tests.chat_helpers import ChatSocket, kinds, text_of, user_message
 from tests.conftest import serve_api
@@ -311,3 +312,20 @@ async def test_cloudflares_chat_client_works_unchanged(settings: Settings, node_
         await task
     assert [m["role"] for m in stored] == ["user", "assistant"]
     assert stored[1]["parts"][-1] == {"type": "text", "text": "You said: hello from node", "state": "done"}
+
+
+async def test_the_python_client_chats_approves_and_reads_the_transcript(api_server: str, agent_name: str) -> None:
+    async with AgentClient(api_server, AGENT, agent_name) as chat, AgentHttp(api_server, AGENT, agent_name) as web:
+        chunks = [chunk async for chunk in chat.chat("hello python")]
+        assert text_of(chunks) == "You said: hello python"
+        asked = [chunk async for chunk in chat.chat("deploy to staging")]
+        call_id = next(c["toolCallId"] for c in asked if c["type"] == "tool-approval-request")
+        await web.approve_tool(call_id)
+        rest = [chunk async for chunk in chat.resume_chat()]
+        assert text_of(rest) == "Deployed."
+        assert [chunk async for chunk in chat.resume_chat()] == []  # idle now
+        with pytest.raises(AgentHttpError) as refused:
+            await web.cancel_chat()
+        assert refused.value.status == 404
+        stored = await web.get_messages()
+    assert [m["role"] for m in stored] == ["user", "assistant", "user", "assistant"]

@@ -37,7 +37,7 @@ class AgentHttp:
             except ValueError:
                 body = {}
             raise AgentHttpError(response.status_code, body.get("error", "error"), body.get("message", response.text))
-        return response.json()
+        return response.json() if response.content else None
 
     async def run_workflow(
         self,
@@ -119,3 +119,15 @@ class AgentHttp:
     async def call(self, method: str, *args: Any) -> Any:
         """Call a `@callable_method` of the agent (in its turn); its result."""
         return (await self._request("POST", f"/rpc/{method}", json={"args": list(args)}))["result"]
+
+    async def get_messages(self) -> list[dict[str, Any]]:
+        """A chat agent's conversation (AI SDK UI messages), oldest first."""
+        return await self._request("GET", "/get-messages")
+
+    async def approve_tool(self, tool_call_id: str, approved: bool = True) -> None:
+        """Approve (or deny) a tool call a chat agent's turn waits for."""
+        await self._request("POST", f"/chat/tool-calls/{tool_call_id}/{'approve' if approved else 'deny'}")
+
+    async def cancel_chat(self) -> None:
+        """Stop a chat agent's turn in progress (its partial answer is kept, marked aborted)."""
+        await self._request("POST", "/chat/cancel")

@@ -4,6 +4,7 @@ Cloudflare's `AgentClient`), with reconnect and state resync."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import random
@@ -135,6 +136,84 @@ class AgentClient:
             raise AgentClientError(f"call to {method} timed out") from None
         finally:
             self._pending.pop(call_id, None)
+
+    async def chat(
+        self, message: str | dict[str, Any], *, body: dict[str, Any] | None = None, timeout: float = 300.0
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Send a message to a chat agent (text, or an AI SDK UI message) and yield the
+        answer's chunks (AI SDK UI message-stream chunks: `text-delta`, `tool-*` ...) as
+        they come. Ends with the turn, or when it waits for a tool approval (then
+        `approve_tool`, and `resume_chat` for the rest). After a lost worker the answer's
+        stream starts over: a second `start` chunk, then the whole answer again.
+        AgentClientError when the agent refuses the message or the turn fails."""
+        if isinstance(message, str):
+            message = {"id": uuid.uuid4().hex, "role": "user", "parts": [{"type": "text", "text": message}]}
+        request_id = uuid.uuid4().hex[:12]
+        payload = {"messages": [message], "trigger": "submit-message", **(body or {})}
+        async with self._chat_frames() as frames:
+            frame = {
+                "type": "cf_agent_use_chat_request",
+                "id": request_id,
+                "init": {"method": "POST", "body": json.dumps(payload)},
+            }
+            await self._send(frame)
+            async for chunk in self._chat_stream(frames, request_id, timeout):
+                yield chunk
+
+    async def resume_chat(self, *, timeout: float = 300.0) -> AsyncIterator[dict[str, Any]]:
+        """The chunks of the chat answer in progress, from its start (what was sent
+        already, then live), as Cloudflare's `reconnectToStream`; nothing when idle. After
+        an approval, this is how the rest of the answer comes."""
+        async with self._chat_frames() as frames:
+            async for chunk in self._resumed(frames, timeout):
+                yield chunk
+
+    async def approve_tool(self, tool_call_id: str, approved: bool = True) -> None:
+        """Approve (or deny) a tool call the chat turn waits for; `resume_chat` for the rest."""
+        await self._send({"type": "cf_agent_tool_approval", "toolCallId": tool_call_id, "approved": approved})
+
+    @contextlib.asynccontextmanager
+    async def _chat_frames(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._subscribers.append(queue)
+        try:
+            yield queue
+        finally:
+            self._subscribers.remove(queue)
+
+    async def _chat_stream(
+        self, frames: asyncio.Queue[dict[str, Any]], request_id: str, timeout: float
+    ) -> AsyncIterator[dict[str, Any]]:
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await frames.get()
+                if frame.get("type") != "cf_agent_use_chat_response" or frame.get("id") != request_id:
+                    continue
+                if frame.get("error"):
+                    raise AgentClientError(str(frame.get("body") or "chat request failed"))
+                if frame.get("body"):
+                    yield json.loads(frame["body"])
+                if frame.get("done"):
+                    if frame.get("outcome") == "recovering":  # the turn goes on under another id
+                        async for chunk in self._resumed(frames, timeout):
+                            yield chunk
+                    return
+
+    async def _resumed(self, frames: asyncio.Queue[dict[str, Any]], timeout: float) -> AsyncIterator[dict[str, Any]]:
+        probe = uuid.uuid4().hex[:8]
+        await self._send({"type": "cf_agent_stream_resume_request", "probeId": probe})
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await frames.get()
+                if frame.get("probeId") != probe:
+                    continue
+                if frame.get("type") == "cf_agent_stream_resume_none":
+                    return
+                if frame.get("type") == "cf_agent_stream_resuming":
+                    break
+        await self._send({"type": "cf_agent_stream_resume_ack", "id": frame["id"]})
+        async for chunk in self._chat_stream(frames, frame["id"], timeout):
+            yield chunk
 
     async def _send(self, frame: dict[str, Any]) -> None:
         if not self._ready.is_set():
