@@ -62,6 +62,46 @@ async def test_approve_from_the_page_and_watch_a_progress_bar_fill(
         assert errors == []
 
 
+@pytest.mark.usefixtures("worker")
+async def test_chat_from_the_page_streams_answers_and_approves_a_tool(
+    api_server: str, agent_name: str, test_output: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = await browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            await page.goto(f"{api_server}/?agent={agent_name}")
+            await page.wait_for_selector("#connection.open")
+            answers = page.locator('li[data-role="assistant"]')
+
+            await page.fill("[data-testid=chat-input]", "hello browser")
+            await page.click("[data-testid=chat-send]")
+            await answers.filter(has_text="You said: hello browser").wait_for(timeout=15_000)
+
+            await page.fill("[data-testid=chat-input]", "weather in Paris")
+            await page.click("[data-testid=chat-send]")
+            await answers.filter(has_text="It is sunny in Paris.").wait_for(timeout=15_000)
+
+            await page.fill("[data-testid=chat-input]", "deploy to staging")
+            await page.click("[data-testid=chat-send]")
+            await page.locator('button[data-action="approve-tool"]').click(timeout=15_000)
+            await answers.filter(has_text="Deployed.").wait_for(timeout=15_000)
+            assert await page.locator('.chat-tool[data-state="output-available"]').count() == 2
+
+            await page.reload()  # the transcript comes back from the server
+            await page.wait_for_selector("#connection.open")
+            await answers.filter(has_text="Deployed.").wait_for(timeout=15_000)
+            assert await answers.count() == 3
+            await page.screenshot(path=str(test_output / "demo-chat.png"), full_page=True)
+        finally:
+            await browser.close()
+        assert errors == []
+
+
 async def test_with_auth_on_the_page_says_to_open_it_with_a_token(settings: Settings, test_output: Path) -> None:
     """With API_KEYS set, the page showed a red dot and nothing else (`?token=` was
     mentioned only in the README's Security section)."""

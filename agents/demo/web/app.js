@@ -1,9 +1,12 @@
 // The demo page: a task-agent's runs and state, live over its WebSocket (the same
 // protocol as Cloudflare's agents client) plus the HTTP workflow API. No polling.
 
+import { ChatPanel } from "./chat.js";
+
 const $ = (selector) => document.querySelector(selector);
 const runs = new Map(); // workflow_id -> run row (as the HTTP API returns it)
 let socket = null;
+let chat = null;
 let agentName = null;
 // With authentication on, open the page as /?token=<API key or JWT>: it goes in the
 // Authorization header of API calls and in the WebSocket URL (browsers cannot set headers there).
@@ -135,6 +138,8 @@ async function onMessage(message) {
 
 async function openAgent(name) {
   socket?.close();
+  chat?.close();
+  chat = new ChatPanel($("#chat"), name, token);
   agentName = name;
   runs.clear();
   render();
