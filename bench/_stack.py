@@ -28,7 +28,7 @@ from devstack import TemporalDevServer, ValkeyServer, free_port
 from temporal_agents.tracing import configure_tracing, shutdown_tracing
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = "bench.flows,agents.demo,workflows.demo,activities.demo"
+MODULES = "bench.flows,bench.chat_flows,agents.demo,workflows.demo,activities.demo"
 RAW_QUEUE = "bench-raw"
 
 
@@ -50,6 +50,7 @@ class Stack:
 async def bench_stack() -> AsyncIterator[Stack]:
     from bench.raw import RAW_WORKFLOWS
     from bench.raw_activities import RawActivities
+    from bench.raw_chat import RAW_CHAT_WORKFLOWS, RawChatActivities
 
     async with AsyncExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -86,8 +87,8 @@ async def bench_stack() -> AsyncIterator[Stack]:
             Worker(
                 raw_temporal,
                 task_queue=RAW_QUEUE,
-                workflows=RAW_WORKFLOWS,
-                activities=raw_activities.all(),
+                workflows=[*RAW_WORKFLOWS, *RAW_CHAT_WORKFLOWS],
+                activities=[*raw_activities.all(), *RawChatActivities().all()],
             )
         )
         yield Stack(

@@ -27,6 +27,7 @@ from bench import (
     approval,
     broadcast,
     broadcast_cluster,
+    chat,
     concurrency,
     cost_growth,
     latency,
@@ -57,6 +58,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "broadcast_cluster": lambda s, quick: broadcast_cluster.run(
         s, clients=50 if quick else 1000, broadcasts=5 if quick else 30
     ),
+    "chat": lambda s, quick: chat.run(s, quick=quick),
     "actor": lambda s, quick: actor.run(s, total=300 if quick else 3000, sequential=20 if quick else 300),
     "http_starts": lambda s, quick: starts.run(s, total=40 if quick else 1000),
     "list_page": lambda s, quick: list_page.run(

@@ -37,7 +37,7 @@ async def test_every_http_helper(api_server: str, agent_name: str) -> None:
         assert (await http.pause(slow["workflow_id"]))["status"] == "paused"
         assert (await http.resume(slow["workflow_id"]))["status"] == "running"
         assert (await http.terminate(slow["workflow_id"], reason="enough"))["status"] == "terminated"
-        assert (await http.restart(slow["workflow_id"]))["status"] == "queued"
+        assert (await http.restart(slow["workflow_id"]))["status"] in ("queued", "running")  # its worker may be quick
         await http.terminate(slow["workflow_id"])
 
         waiter = await http.run_workflow("approval", {"title": "c"})
