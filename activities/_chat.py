@@ -6,13 +6,16 @@ module loads the model library (the `ai` extra)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from agents import AgentRuntime
-from agents.chat import ChatAgent
+from agents.chat import ChatAgent, ChatTurnError
 from agents.chat.steps import finish, model_step, tool_step
 from workflows.contracts import (
     AgentRef,
@@ -39,6 +42,15 @@ async def _heartbeat() -> None:
         await asyncio.sleep(_HEARTBEAT_EVERY)
 
 
+@contextlib.contextmanager
+def _final_errors() -> Iterator[None]:
+    """A `ChatTurnError` fails the activity for good (the turn ends with its message)."""
+    try:
+        yield
+    except ChatTurnError as err:
+        raise ApplicationError(err.message, type="ChatTurnError", non_retryable=True) from err
+
+
 class ChatActivities:
     def __init__(self, runtime: AgentRuntime) -> None:
         self._rt = runtime
@@ -54,7 +66,7 @@ class ChatActivities:
 
     @activity.defn(name=Bridge.CHAT_MODEL)
     async def model(self, step: ChatModelInput) -> ChatModelResult:
-        with structlog.contextvars.bound_contextvars(chat_request=step.request_id):
+        with structlog.contextvars.bound_contextvars(chat_request=step.request_id), _final_errors():
             agent = self._agent(step.turn.agent)
             beating = asyncio.create_task(_heartbeat())
             try:
@@ -64,7 +76,10 @@ class ChatActivities:
 
     @activity.defn(name=Bridge.CHAT_TOOL)
     async def tool(self, step: ChatToolInput) -> ChatToolOutcome:
-        with structlog.contextvars.bound_contextvars(chat_request=step.request_id, tool=step.call.tool_name):
+        with (
+            structlog.contextvars.bound_contextvars(chat_request=step.request_id, tool=step.call.tool_name),
+            _final_errors(),
+        ):
             return await tool_step(self._agent(step.turn.agent), step)
 
     @activity.defn(name=Bridge.CHAT_FINISH)

@@ -678,3 +678,10 @@ class ProviderChat(ChatAgent[dict[str, Any]]):
         """The forecast for a city."""
         await self.runtime.redis.incr(f"test:tool-runs:{self.name}")
         return {"city": city, "forecast": "sunny"}
+
+
+class BrokenChat(ChatAgent[dict[str, Any]]):
+    """Its `on_chat_message` has a bug."""
+
+    async def on_chat_message(self, request: ChatRequest) -> ChatReply:
+        raise ValueError("no model configured")

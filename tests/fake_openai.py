@@ -5,6 +5,7 @@ the tests fake is the model, at the HTTP level. It counts the requests it gets.
 What it answers, from the last message it is sent:
 - a tool's result: `It is sunny in <city>.` then `words` more words (`w0 w1 ...`);
 - a user text with `weather in <City>`: a call of `get_weather(city)`, its arguments in pieces;
+- `unauthorized`: a 401, as for a bad API key;
 - any other user text: `You said: <text>`.
 Each chunk goes out `delay` seconds after the one before.
 """
@@ -36,6 +37,13 @@ class FakeOpenAI:
     async def _completions(self, request: Request) -> Any:
         body = await request.json()
         self.requests.append(body)
+        if _text(body["messages"][-1]) == "unauthorized":  # as OpenAI answers a bad key
+            error = {
+                "message": "Incorrect API key provided",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            }
+            return JSONResponse({"error": error}, status_code=401)
         if not body.get("stream"):
             return JSONResponse({"error": {"message": "only streamed requests are served"}}, status_code=400)
         return StreamingResponse(self._stream(body), media_type="text/event-stream")

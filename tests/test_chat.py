@@ -329,3 +329,12 @@ async def test_the_python_client_chats_approves_and_reads_the_transcript(api_ser
         assert refused.value.status == 404
         stored = await web.get_messages()
     assert [m["role"] for m in stored] == ["user", "assistant", "user", "assistant"]
+
+
+async def test_a_bug_in_on_chat_message_ends_the_turn_with_its_message(api_server: str, agent_name: str) -> None:
+    async with ChatSocket(api_server, "broken-chat", agent_name) as a:
+        chunks, done = await a.stream(await a.request([user_message("hello")]), timeout=15)
+    assert done["outcome"] == "error"
+    assert next(c for c in chunks if c["type"] == "error")["errorText"] == (
+        "on_chat_message failed: ValueError: no model configured"
+    )

@@ -41,3 +41,17 @@ async def test_text_and_a_tool_call_stream_through_the_openai_client(
     assert [t["function"]["name"] for t in last["tools"]] == ["get_weather"]
     # The server's history went with it: both turns, the tool call and its result.
     assert [m["role"] for m in last["messages"]] == ["user", "assistant", "user", "assistant", "tool"]
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_request_the_provider_refuses_ends_the_turn_at_once_with_its_message(
+    api_server: str, agent_name: str, fake_openai: FakeOpenAI
+) -> None:
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        chunks, done = await a.stream(await a.request([user_message("unauthorized")]), timeout=15)
+        assert done["outcome"] == "error"
+        error = next(c for c in chunks if c["type"] == "error")
+        assert "Incorrect API key" in error["errorText"]
+        assert len(fake_openai.requests) == 1  # not tried again: it would fail again
+        chunks, done = await a.stream(await a.request([user_message("hi again")]))  # the chat goes on
+    assert done["outcome"] == "completed" and text_of(chunks) == "You said: hi again"

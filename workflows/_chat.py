@@ -39,9 +39,12 @@ MODEL_TIMEOUT = timedelta(minutes=10)
 MODEL_HEARTBEAT = timedelta(seconds=5)
 """A model request that has not heartbeated for this long (a dead worker) is tried again
 elsewhere: the library's default of 30 s would leave the user waiting that long."""
-MODEL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-"""Model requests are retried until they succeed or the turn is cancelled: a provider's
-5xx or a lost worker is transient; what is not (a bad key) fails the activity for good."""
+MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30), maximum_attempts=20
+)
+"""A provider's 5xx, a rate limit or a lost worker is tried again (about ten minutes in
+all); what will not mend (a bad key, an unknown model, a bug in `on_chat_message`) fails
+the activity for good at once, and the turn ends with its message."""
 MAX_STEPS = 50
 """Model requests in one turn, at most (a model that keeps calling tools ends there)."""
 

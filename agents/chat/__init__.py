@@ -6,7 +6,7 @@ live to every client. The model library (pydantic-ai, the `ai` extra) is reached
 from `agents.chat.model`, which the worker loads; this front imports none of it.
 """
 
-from agents.chat.agent import CHAT_WORKFLOW_NAME, ChatAgent, ChatReply, ChatRequest, ChatTool
+from agents.chat.agent import CHAT_WORKFLOW_NAME, ChatAgent, ChatReply, ChatRequest, ChatTool, ChatTurnError
 from agents.chat.frames import handle_chat_frame, offer_resume
 from agents.chat.protocol import CLIENT_FRAMES
 
@@ -17,6 +17,7 @@ __all__ = [
     "ChatReply",
     "ChatRequest",
     "ChatTool",
+    "ChatTurnError",
     "handle_chat_frame",
     "offer_resume",
 ]

@@ -24,7 +24,7 @@ from agents.chat import protocol
 from agents.chat.assemble import apply_chunks, approval_responded
 from agents.chat.store import ChatStore
 from agents.control.runs import search_attributes
-from agents.core.errors import ConflictError, ValidationError
+from agents.core.errors import AgentError, ConflictError, ValidationError
 from agents.core.payloads import check_json
 from workflows.contracts import AgentRef, Bridge, ChatSignal, ChatTurnInput
 
@@ -38,6 +38,12 @@ CHAT_WORKFLOW_NAME = "chat"
 _STALE_CHECK_MS = 5_000
 """A recorded turn older than this is checked against Temporal before a request is refused
 for it (a turn whose workflow was terminated by hand must not block the chat for good)."""
+
+
+class ChatTurnError(AgentError):
+    """A turn cannot go on, and trying again will not help: the provider refused the
+    request (a bad key, an unknown model, a request too long for it), or
+    `on_chat_message` raised. The turn ends with outcome `error` and this message."""
 
 
 @dataclass

@@ -20,6 +20,12 @@ try:
     import pydantic
     from pydantic_ai import Tool
     from pydantic_ai.direct import model_request_stream
+    from pydantic_ai.exceptions import (
+        ContentFilterError,
+        ModelQuotaExceededError,
+        ModelRequestRejectedError,
+        UserError,
+    )
     from pydantic_ai.messages import (
         ModelMessage,
         ModelMessagesTypeAdapter,
@@ -47,10 +53,14 @@ except ImportError as err:  # pragma: no cover - the message is the point
         "chat agents need the model library: install the 'ai' extra (pip install 'temporal-agents[ai]')"
     ) from err
 
-from agents.chat.agent import ChatReply, ChatTool
+from agents.chat.agent import ChatReply, ChatTool, ChatTurnError
 from workflows.contracts import ChatExchange, ChatToolCall
 
 DENIED = "The user denied this tool call; do not try it again unless asked."
+
+_PERMANENT = (ModelRequestRejectedError, ModelQuotaExceededError, ContentFilterError, UserError)
+"""Model errors that trying again will not mend (rate limits, overloads, 5xx and lost
+connections are not among them: those are retried)."""
 
 
 @dataclass
@@ -129,13 +139,16 @@ async def stream_response(
     as the model produces it. The response (JSON) and the tool calls it made."""
     parameters = ModelRequestParameters(function_tools=[s.definition for s in specs.values()], allow_text_output=True)
     chunks = _Chunks(step, specs)
-    async with model_request_stream(
-        reply.model, messages, model_settings=reply.model_settings, model_request_parameters=parameters
-    ) as stream:
-        async for event in stream:
-            for chunk in chunks.of(event):
-                await send(chunk)
-        response: ModelResponse = stream.get()
+    try:
+        async with model_request_stream(
+            reply.model, messages, model_settings=reply.model_settings, model_request_parameters=parameters
+        ) as stream:
+            async for event in stream:
+                for chunk in chunks.of(event):
+                    await send(chunk)
+            response: ModelResponse = stream.get()
+    except _PERMANENT as err:  # sent again unchanged, it fails again: the turn ends
+        raise ChatTurnError(f"the model refused the request: {err}") from err
     for chunk in chunks.close(response):
         await send(chunk)
     calls = [specs[p.tool_name].call_of(p) if p.tool_name in specs else _unknown(p) for p in response.tool_calls]

@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 
 from agents.chat import model, protocol
-from agents.chat.agent import ChatAgent, ChatRequest
+from agents.chat.agent import ChatAgent, ChatReply, ChatRequest, ChatTurnError
 from agents.chat.assemble import apply_chunks
 from agents.chat.store import StreamWriter
 from workflows.contracts import (
@@ -31,7 +31,14 @@ log = structlog.get_logger("agents.chat")
 async def _reply(agent: ChatAgent, turn: ChatTurnInput, request_id: str) -> Any:
     await agent.refresh_state()
     await agent.refresh_messages()
-    return await agent.on_chat_message(ChatRequest(request_id, turn.message_id, dict(turn.body)))
+    try:
+        reply = await agent.on_chat_message(ChatRequest(request_id, turn.message_id, dict(turn.body)))
+    except Exception as err:  # the app's code: a bug there ends the turn instead of retrying it for minutes
+        log.exception("on_chat_message failed")
+        raise ChatTurnError(f"on_chat_message failed: {type(err).__name__}: {err}") from err
+    if not isinstance(reply, ChatReply):
+        raise ChatTurnError(f"on_chat_message must return a ChatReply, not {type(reply).__name__}")
+    return reply
 
 
 async def model_step(
