@@ -33,7 +33,7 @@ log = structlog.get_logger("agents.chat")
 _HEARTBEAT_EVERY = 1.0
 """Seconds between heartbeats while a model request runs, chunks or not (a model that
 thinks for a minute before its first token is alive; a dead worker is noticed within
-the workflow's heartbeat timeout)."""
+the workflow's heartbeat timeout; a cancel of the turn arrives with a heartbeat's answer)."""
 
 
 async def _heartbeat() -> None:
@@ -70,7 +70,7 @@ class ChatActivities:
             agent = self._agent(step.turn.agent)
             beating = asyncio.create_task(_heartbeat())
             try:
-                return await model_step(agent, step, attempt=activity.info().attempt, heartbeat=activity.heartbeat)
+                return await model_step(agent, step, attempt=activity.info().attempt)
             finally:
                 beating.cancel()
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import resource
+import sys
 import time
 import uuid
 from typing import Any
@@ -28,7 +30,7 @@ from pydantic_ai.direct import model_request_stream
 from pydantic_ai.messages import ModelRequest, PartDeltaEvent, PartStartEvent, TextPart, TextPartDelta
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
-from bench._stack import RAW_QUEUE, Stack, ratio, summary
+from bench._stack import RAW_QUEUE, ROOT, Stack, ratio, summary
 from bench.chat_model import stamped_model, stamps
 from bench.raw_chat import TOPIC, TokensInput
 from devstack import free_port
@@ -219,28 +221,57 @@ async def _time_to_first_token(stack: Stack, plain: PlainChat, quick: bool) -> d
 
 
 def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds (user + system) of this process, or of process `pid`."""
     if pid is None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # utime, stime in clock ticks (100 Hz)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _clients(mode: str, url: str, chats: int, tokens: int, delay: float) -> dict[str, float]:
+    """Run the clients in a process of their own (bench/chat_clients.py)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.chat_clients",
+        mode,
+        url,
+        str(chats),
+        str(tokens),
+        str(delay),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"chat clients failed: {err.decode()[-2000:]}")
+    return json.loads(out.decode().strip().splitlines()[-1])
 
 
 async def _concurrent(stack: Stack, plain: PlainChat, quick: bool) -> dict[str, Any]:
+    """The clients run in a process of their own: the CPU measured in this process is the
+    worker's alone (ours) or the plain server's alone (the baseline)."""
     chats, tokens, delay = (10, 50, 0.01) if quick else (100, 200, 0.01)
     total = chats * tokens
 
-    async def measure(one: Any, pid: int | None = None) -> tuple[float, float, float | None]:
-        cpu, api_cpu, began = _cpu_seconds(), _cpu_seconds(pid) if pid else None, time.perf_counter()
-        counts = await asyncio.gather(*(one(tokens, delay) for _ in range(chats)))
-        wall = time.perf_counter() - began
-        assert sum(c for _, c in counts) == total, f"{sum(c for _, c in counts)} of {total} tokens arrived"
-        api = (_cpu_seconds(pid) - api_cpu) if pid and api_cpu is not None else None
-        return total / wall, (_cpu_seconds() - cpu) / total * 1000, api and api / total * 1000
+    async def measure(mode: str, url: str) -> tuple[float, float, float]:
+        cpu, api_cpu = _cpu_seconds(), _cpu_seconds(stack.api_pid)
+        got = await _clients(mode, url, chats, tokens, delay)
+        assert got["tokens"] == total, f"{got['tokens']} of {total} tokens arrived"
+        per_1000 = 1000 / total * 1000  # ms of CPU per 1,000 tokens, per CPU second
+        return (
+            total / got["seconds"],
+            (_cpu_seconds() - cpu) * per_1000,
+            (_cpu_seconds(stack.api_pid) - api_cpu) * per_1000,
+        )
 
-    await measure(lambda t, d: _ours_answer(stack, t, d))  # warm-up
-    ours_rate, ours_cpu, api_cpu = await measure(lambda t, d: _ours_answer(stack, t, d), stack.api_pid)
-    plain_rate, plain_cpu, _ = await measure(plain.chat)
+    plain_url = f"ws://127.0.0.1:{plain.port}/chat"
+    await measure("ours", stack.api_url)  # warm-up
+    await measure("plain", plain_url)
+    ours_rate, worker_cpu, api_cpu = await measure("ours", stack.api_url)
+    plain_rate, plain_cpu, _ = await measure("plain", plain_url)
     return {
         "chats": chats,
         "tokens_each": tokens,
@@ -248,9 +279,9 @@ async def _concurrent(stack: Stack, plain: PlainChat, quick: bool) -> dict[str, 
         "ours_tokens_per_s": round(ours_rate),
         "plain_websocket_tokens_per_s": round(plain_rate),
         "ratio": ratio(ours_rate, plain_rate),
-        "ours_worker_and_clients_cpu_ms_per_1000_tokens": round(ours_cpu * 1000, 1),
-        "ours_api_cpu_ms_per_1000_tokens": round((api_cpu or 0) * 1000, 1),
-        "plain_server_and_clients_cpu_ms_per_1000_tokens": round(plain_cpu * 1000, 1),
+        "ours_worker_cpu_ms_per_1000_tokens": round(worker_cpu, 1),
+        "ours_api_cpu_ms_per_1000_tokens": round(api_cpu, 1),
+        "plain_server_cpu_ms_per_1000_tokens": round(plain_cpu, 1),
         "target": {"ratio_min": 0.7},
     }
 

@@ -64,3 +64,16 @@ async def test_each_context_is_the_sdks_and_none_reenters_the_sandbox(
     kinds = {type(ours) for ours, _ in answers}
     assert {ActivitySerializationContext, WorkflowSerializationContext} <= kinds, kinds
     assert reentered == [], "a context question went through the sandbox: the SDK moved what the runner uses"
+
+
+def test_every_module_of_the_framework_workflow_code_is_passed_through() -> None:
+    """A framework workflow module left out is imported again for every run of every
+    workflow (`workflows/__init__` imports them all): adding the chat workflow without
+    its entry cost about 7 ms of worker CPU per run (bench/chat.py, py-spy)."""
+    from pathlib import Path
+
+    from agents import PASSTHROUGH
+
+    package = Path(__file__).resolve().parent.parent / "workflows"
+    modules = {f"workflows.{p.stem}" for p in package.glob("*.py") if p.stem != "__init__"}
+    assert sorted(modules - set(PASSTHROUGH)) == []

@@ -7,7 +7,7 @@ Run-level chunks are sent here too: `start` before the turn's first model reques
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 from typing import Any
 
 import structlog
@@ -41,9 +41,7 @@ async def _reply(agent: ChatAgent, turn: ChatTurnInput, request_id: str) -> Any:
     return reply
 
 
-async def model_step(
-    agent: ChatAgent, step: ChatModelInput, *, attempt: int, heartbeat: Callable[[], None]
-) -> ChatModelResult:
+async def model_step(agent: ChatAgent, step: ChatModelInput, *, attempt: int) -> ChatModelResult:
     """One model request, streamed. Tried again (its worker died mid-answer, or the
     provider failed), it takes back what the failed try sent: see `_recover`."""
     turn = step.turn
@@ -58,16 +56,14 @@ async def model_step(
     specs = model.tool_specs(reply, turn.client_tools)
     transcript = [m for m in agent.messages if m["id"] != turn.message_id]
     messages = model.history(transcript, step.exchanges, reply.instructions)
-    if step.step == 0 and not step.continuation and writer.seq == 0:
-        await writer.send({"type": "start", "messageId": turn.message_id})
-    await writer.send({"type": "start-step"})
-
-    async def send(chunk: dict[str, Any]) -> None:
-        await writer.send(chunk)
-        heartbeat()  # throttled by the SDK; also how a cancel of the turn reaches this request
-
-    response, calls = await model.stream_response(reply, messages, specs, step=step.step, send=send)
-    await writer.send({"type": "finish-step"})
+    try:
+        if step.step == 0 and not step.continuation and writer.seq == 0:
+            await writer.send({"type": "start", "messageId": turn.message_id})
+        await writer.send({"type": "start-step"})
+        response, calls = await model.stream_response(reply, messages, specs, step=step.step, send=writer.send)
+        await writer.send({"type": "finish-step"})
+    finally:  # cancelled too: what was sent is written before the turn's next step numbers on
+        await asyncio.shield(writer.flush())
     return ChatModelResult(response, calls, recovered)
 
 
@@ -105,6 +101,7 @@ async def tool_step(agent: ChatAgent, step: ChatToolInput) -> ChatToolOutcome:
     writer = await agent.chat.writer(step.request_id, continuation=step.continuation).open()
     if step.denied:
         await writer.send({"type": "tool-output-denied", "toolCallId": call.tool_call_id})
+        await writer.flush()
         return ChatToolOutcome(call.tool_call_id, call.tool_name, denied=True)
     if step.outcome is not None:  # a client tool: the browser ran it; the stored message has it
         return step.outcome
@@ -114,8 +111,10 @@ async def tool_step(agent: ChatAgent, step: ChatToolInput) -> ChatToolOutcome:
         output = await model.call_tool(spec, call)
     except (LookupError, ValueError) as err:  # the model's mistake: it is told and goes on
         await writer.send({"type": "tool-output-error", "toolCallId": call.tool_call_id, "errorText": str(err)})
+        await writer.flush()
         return ChatToolOutcome(call.tool_call_id, call.tool_name, error=str(err))
     await writer.send({"type": "tool-output-available", "toolCallId": call.tool_call_id, "output": output})
+    await writer.flush()
     return ChatToolOutcome(call.tool_call_id, call.tool_name, output=output)
 
 
@@ -134,6 +133,7 @@ async def finish(agent: ChatAgent, end: ChatFinishInput) -> None:
         elif end.outcome == "error":
             await writer.send({"type": "error", "errorText": end.error or "the turn failed"})
         await writer.send({"type": "finish"})
+        await writer.flush()
     chunks = [chunk for request_id in end.request_ids for chunk in await agent.chat.chunks(request_id)]
     message = apply_chunks({"id": turn.message_id, "role": "assistant", "parts": []}, chunks)
     messages = await agent.refresh_messages()

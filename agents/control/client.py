@@ -38,11 +38,14 @@ PASSTHROUGH = {
         for module in (
             "_base",
             "_calls",
+            "_chat",
             "_durations",
             "_errors",
             "_retries",
+            "_run",
             "temporal_internals",
             "_step",
+            "_unregistered",
             "versions",
             "contracts",
         )

@@ -31,6 +31,16 @@ def envelope(
     return json.dumps(data, separators=(",", ":"))
 
 
+def batch_envelope(frames: list[str], *, chat: tuple[str, int]) -> str:
+    """Frames of a chat stream (each already JSON text, sent as is) published together:
+    every API process relays each to its clients as a frame of its own. `chat`: the
+    request id and the sequence number of the first (the others follow in order)."""
+    data: dict[str, Any] = {"batch": frames, "c": chat}
+    if (parent := traceparent()) is not None:
+        data["tp"] = parent
+    return json.dumps(data, separators=(",", ":"))
+
+
 DESTROYED_CLOSE = (4000, "agent destroyed")
 """The WebSocket close code and reason clients of a destroyed agent get."""
 

@@ -173,6 +173,9 @@ class ConnectionHub:
                 for connection in list(group):
                     connection.close_soon(int(code), str(reason))
                 return
+            if "batch" in envelope:
+                self._relay_batch(group, envelope)
+                return
             text = json.dumps(envelope["message"], separators=(",", ":"))
         except (ValueError, KeyError, TypeError):
             log.warning("malformed broadcast envelope", channel=channel)
@@ -187,6 +190,16 @@ class ConnectionHub:
                     sent += 1
         if self._metrics:
             self._metrics.ws_messages.inc(sent)
+
+    def _relay_batch(self, group: set[Connection], envelope: dict[str, Any]) -> None:
+        """Frames of a chat stream published together: each goes out as a frame of its
+        own, in order, as it was written (no parsing or re-encoding here)."""
+        request_id, first = envelope["c"]
+        for connection in list(group):
+            for offset, text in enumerate(envelope["batch"]):
+                connection.offer_broadcast(text, None, (request_id, first + offset))
+        if self._metrics:
+            self._metrics.ws_messages.inc(len(group) * len(envelope["batch"]))
 
 
 def _relay_span(channel: str, parent: str | None) -> Any:
