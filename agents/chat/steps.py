@@ -8,6 +8,7 @@ Run-level chunks are sent here too: `start` before the turn's first model reques
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import structlog
@@ -124,17 +125,21 @@ async def finish(agent: ChatAgent, end: ChatFinishInput) -> None:
     tools), and only then the `done` frame, so a client that sends its next message on
     `done` finds the turn over. Safe to run again (a retried activity)."""
     turn = end.turn
-    writer = await agent.chat.writer(end.request_id, continuation=end.continuation).open()
     frames = await agent.chat.frames(end.request_id)
+    writer = agent.chat.writer(end.request_id, continuation=end.continuation).open_at(len(frames))
+    ending: list[dict[str, Any]] = []
     done_sent = any(f.get("done") for f in frames)
     if not done_sent and not (frames and '"type":"finish"' in frames[-1].get("body", "")):
         if end.outcome == "aborted":
-            await writer.send({"type": "abort"})
+            ending.append({"type": "abort"})
         elif end.outcome == "error":
-            await writer.send({"type": "error", "errorText": end.error or "the turn failed"})
-        await writer.send({"type": "finish"})
+            ending.append({"type": "error", "errorText": end.error or "the turn failed"})
+        ending.append({"type": "finish"})
+        for chunk in ending:
+            await writer.send(chunk)
         await writer.flush()
-    chunks = [chunk for request_id in end.request_ids for chunk in await agent.chat.chunks(request_id)]
+    earlier = [c for r in end.request_ids if r != end.request_id for c in await agent.chat.chunks(r)]
+    chunks = [*earlier, *(json.loads(f["body"]) for f in frames if f.get("body")), *ending]
     message = apply_chunks({"id": turn.message_id, "role": "assistant", "parts": []}, chunks)
     messages = await agent.refresh_messages()
     index = next((i for i, m in enumerate(messages) if m["id"] == turn.message_id), None)

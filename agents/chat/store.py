@@ -4,7 +4,8 @@ turn's stream (kept for clients that reconnect and resume).
 The transcript is one JSON value, written in the agent's turn (API side) or by the turn's
 own activities while the turn is theirs: one writer at a time, so a plain SET is enough.
 The frames of a stream are a list appended to and published in one script call per
-batch of chunks (`lua/chat_frames.lua`; the list and the agent's channel share its hash slot).
+batch of chunks (`lua/chat_frames.lua`; the list and the agent's channel share its hash
+slot), through the process's `FrameSink`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from agents.chat import protocol
+from agents.chat.sink import frame_sink
 from agents.core.keys import AgentKeys
 from agents.core.messages import batch_envelope
-from agents.store.scripts import lua
 
 STREAM_TTL_SECONDS = 3600
 """How long a finished turn's frames are kept (resume, and the replay a late ack gets)."""
@@ -34,7 +35,7 @@ class ChatStore:
     def __init__(self, redis: Redis, keys: AgentKeys) -> None:
         self.redis = redis
         self.keys = keys
-        self.send_frames = redis.register_script(lua("chat_frames"))
+        self.sink = frame_sink(redis)
 
     async def messages(self) -> list[dict[str, Any]]:
         raw = await self.redis.get(self.keys.chat_messages)
@@ -120,7 +121,11 @@ class StreamWriter:
 
     async def open(self) -> StreamWriter:
         """Number on from what the list holds (an earlier activity of the turn wrote those)."""
-        self._seq = await self._store.redis.llen(self._key)
+        return self.open_at(await self._store.redis.llen(self._key))
+
+    def open_at(self, length: int) -> StreamWriter:
+        """Number on from `length`: the list's length as the caller just read it."""
+        self._seq = length
         return self
 
     @property
@@ -159,5 +164,5 @@ class StreamWriter:
         while self._queued:
             frames, self._queued = self._queued, []
             published = batch_envelope(frames, chat=(self.request_id, self.seq - len(frames)))
-            await self._store.send_frames(keys=[self._key, self._store.keys.channel], args=[published, *frames])
+            await self._store.sink.write([self._key, self._store.keys.channel], [published, *frames])
         self._writing = None

@@ -1,0 +1,63 @@
+"""A chat stream's frames in Redis (`agents.chat.store`, `agents.chat.sink`): every frame
+kept and published once, in order, when many streams write at once (one pipeline for
+all of them, across cluster nodes), and after the server forgot its scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+from redis.asyncio import Redis
+
+from agents import Settings
+from agents.chat.sink import frame_sink
+from agents.chat.store import ChatStore
+from agents.core.keys import AgentKeys
+
+
+def _store(redis: Redis, settings: Settings, name: str) -> ChatStore:
+    return ChatStore(redis, AgentKeys(settings.redis_key_prefix, "chat-agent", name))
+
+
+async def _stream(store: ChatStore, request_id: str, words: int) -> None:
+    writer = await store.writer(request_id).open()
+    for i in range(words):
+        await writer.send({"type": "text-delta", "id": "t", "delta": f"w{i}"})
+        if i % 7 == 0:
+            await asyncio.sleep(0)  # let the other streams in between
+    await writer.done("completed", ["m"])
+
+
+async def test_many_streams_at_once_keep_every_frame_in_order(redis: Redis, settings: Settings) -> None:
+    stores = [_store(redis, settings, f"s-{uuid.uuid4().hex[:8]}") for _ in range(40)]
+    await asyncio.gather(*(_stream(store, "r1", 50) for store in stores))
+    for store in stores:
+        frames = await store.frames("r1")
+        assert [f["seq"] for f in frames] == list(range(51))
+        assert [json.loads(f["body"])["delta"] for f in frames[:-1]] == [f"w{i}" for i in range(50)]
+        assert frames[-1]["done"] is True
+
+
+async def test_frames_are_published_as_written_and_a_lost_script_is_loaded_again(
+    redis: Redis, settings: Settings
+) -> None:
+    stores = [_store(redis, settings, f"p-{uuid.uuid4().hex[:8]}") for _ in range(5)]
+    pubsub = redis.pubsub()
+    await pubsub.ssubscribe(*(store.keys.channel for store in stores))
+    await asyncio.gather(*(_stream(store, "r1", 3) for store in stores))
+    await redis.script_flush()  # a restarted Redis has no scripts; the sink thought it had
+    await asyncio.gather(*(_stream(store, "r2", 3) for store in stores))
+    published: dict[str, list[int]] = {}
+    async with asyncio.timeout(10):
+        while sum(len(v) for v in published.values()) < 2 * 5 * 4:
+            message = await pubsub.get_sharded_message(ignore_subscribe_messages=True, timeout=1)
+            if message:
+                envelope = json.loads(message["data"])
+                request_id, first = envelope["c"]
+                published.setdefault(f"{message['channel']}/{request_id}", []).extend(
+                    range(first, first + len(envelope["batch"]))
+                )
+    await pubsub.aclose()
+    assert sorted(published.values()) == [[0, 1, 2, 3]] * 10
+    assert frame_sink(redis) is frame_sink(redis)  # one per client
