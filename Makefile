@@ -86,7 +86,7 @@ format: $(STAMP)
 # The Redis-touching modules again, against a three-primary Valkey cluster with replicas.
 CLUSTER_TESTS = tests/test_cluster.py tests/test_agent_bridge.py tests/test_websocket_fanout.py \
 	tests/test_http_tracking.py tests/test_schedules.py tests/test_actor.py tests/test_lifecycle.py \
-	tests/test_queued_calls.py tests/test_chat.py
+	tests/test_queued_calls.py tests/test_chat.py tests/test_chat_streams.py
 
 test: $(STAMP) test-tools lint docs
 	$(PY) -m pytest $(PYTEST_ARGS)

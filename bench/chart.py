@@ -60,6 +60,16 @@ def rows(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
     if "broadcast_cluster" in r:
         bc = r["broadcast_cluster"]
         out.append(("1,000 clients, cluster\n/ single p99 ratio", bc["ratio_all_delivered_p99"], 1.5, False))
+    if "chat" in r:
+        ch = r["chat"]
+        out.append(("chat chunk -> client\np50 ms", ch["chunk_latency"]["ours"]["p50_ms"], 10, False))
+        out.append(("chat chunk p50 ratio\nto Workflow Streams", ch["chunk_latency"]["ratio_p50"], 0.1, False))
+        ttft = ch["time_to_first_token"]["ratio_p50_to_raw_plus_model"]
+        out.append(("chat first token ratio\nto raw start + model", ttft, 1.3, False))
+        out.append(("100 chats tokens/s\nratio to plain WebSocket", ch["concurrent_chats"]["ratio"], 0.7, True))
+        out.append(
+            ("chat replay 2,000\nchunks p50 ms", ch["resume_replay"]["ours_ack_to_last_chunk"]["p50_ms"], 200, False)
+        )
     if "cost_growth" in r:
         out.append(("cost per item\n20k/200 ratio", r["cost_growth"]["ratio_per_item_largest_to_smallest"], 1.3, False))
     return out
