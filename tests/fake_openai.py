@@ -5,6 +5,7 @@ the tests fake is the model, at the HTTP level. It counts the requests it gets.
 What it answers, from the last message it is sent:
 - a tool's result: `It is sunny in <city>.` then `words` more words (`w0 w1 ...`);
 - a user text with `weather in <City>`: a call of `get_weather(city)`, its arguments in pieces;
+- `where am I`, with a `get_location` tool offered: a call of it (the browser's tool);
 - `unauthorized`: a 401, as for a bad API key;
 - any other user text: `You said: <text>`.
 Each chunk goes out `delay` seconds after the one before.
@@ -67,6 +68,10 @@ class FakeOpenAI:
             async for chunk in self._words(f"It is sunny in {city}.{extra}"):
                 yield chunk
             yield self._chunk({}, "stop")
+        elif "where am I" in _text(last) and "get_location" in _offered(body):  # a tool the browser runs
+            call = {"index": 0, "id": f"call_{len(self.requests)}", "type": "function"}
+            yield self._chunk({"tool_calls": [{**call, "function": {"name": "get_location", "arguments": "{}"}}]})
+            yield self._chunk({}, "tool_calls")
         elif (weather := _WEATHER.search(_text(last))) and body.get("tools"):
             arguments = json.dumps({"city": weather.group(1)})
             call = {"index": 0, "id": f"call_{len(self.requests)}", "type": "function"}
@@ -85,6 +90,10 @@ class FakeOpenAI:
         for i, word in enumerate(text.split(" ")):
             await asyncio.sleep(self.delay)
             yield self._chunk({"content": word if i == 0 else " " + word})
+
+
+def _offered(body: dict[str, Any]) -> list[str]:
+    return [tool["function"]["name"] for tool in body.get("tools") or []]
 
 
 def _text(message: dict[str, Any]) -> str:

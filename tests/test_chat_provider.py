@@ -55,3 +55,38 @@ async def test_a_request_the_provider_refuses_ends_the_turn_at_once_with_its_mes
         assert len(fake_openai.requests) == 1  # not tried again: it would fail again
         chunks, done = await a.stream(await a.request([user_message("hi again")]))  # the chat goes on
     assert done["outcome"] == "completed" and text_of(chunks) == "You said: hi again"
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_tool_the_browser_runs_waits_for_its_output(
+    api_server: str, agent_name: str, fake_openai: FakeOpenAI
+) -> None:
+    location = {"name": "get_location", "description": "Where the user is", "parameters": {"type": "object"}}
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        chunks, done = await a.stream(await a.request([user_message("where am I?")], clientTools=[location]))
+        call = next(c for c in chunks if c["type"] == "tool-input-available")
+        assert call["toolName"] == "get_location" and done["outcome"] == "completed"
+        assert "tool-output-available" not in kinds(chunks)  # the server does not run it
+        await a.send(
+            {
+                "type": "cf_agent_tool_result",
+                "toolCallId": call["toolCallId"],
+                "toolName": "get_location",
+                "output": {"city": "Lisbon"},
+                "autoContinue": True,
+            }
+        )
+        updated = await a.next("cf_agent_message_updated")
+        part = next(p for p in updated["message"]["parts"] if p.get("toolCallId") == call["toolCallId"])
+        assert part["state"] == "output-available" and part["output"] == {"city": "Lisbon"}
+        await a.send({"type": "cf_agent_stream_resume_request", "probeId": "p"})
+        resuming = await a.next("cf_agent_stream_resuming", probeId="p")
+        await a.send({"type": "cf_agent_stream_resume_ack", "id": resuming["id"]})
+        more, done = await a.stream(resuming["id"])
+    assert done["outcome"] == "completed" and text_of(more) == "It is sunny in Lisbon."
+    # the browser's output went to the model as the tool's result
+    assert fake_openai.requests[-1]["messages"][-1] == {
+        "role": "tool",
+        "tool_call_id": call["toolCallId"],
+        "content": '{"city":"Lisbon"}',
+    }
