@@ -11,6 +11,7 @@ export class ChatPanel {
     this.list = root.querySelector("[data-chat=messages]");
     this.form = root.querySelector("[data-chat=form]");
     this.error = root.querySelector("[data-chat=error]");
+    this.button = this.form.querySelector("button");
     this.form.onsubmit = (event) => { event.preventDefault(); this.send(this.form.elements.text.value); this.form.reset(); };
     this.open();
   }
@@ -31,6 +32,8 @@ export class ChatPanel {
   }
 
   close() { this.closed = true; this.ws.close(); }
+  // One turn at a time: the agent refuses a message while it answers, so the button waits.
+  busy(on) { this.button.disabled = on; }
   frame(data) { this.ws.send(JSON.stringify(data)); }
 
   send(text) {
@@ -38,11 +41,13 @@ export class ChatPanel {
     const message = { id: crypto.randomUUID(), role: "user", parts: [{ type: "text", text }] };
     this.messages.push(message);
     this.render();
+    this.busy(true);
     const body = JSON.stringify({ messages: [message], trigger: "submit-message" });
     this.frame({ type: "cf_agent_use_chat_request", id: crypto.randomUUID().slice(0, 8), init: { method: "POST", body } });
   }
 
   decide(toolCallId, approved) {
+    this.busy(true);
     this.frame({ type: "cf_agent_tool_approval", toolCallId, approved, autoContinue: true });
     this.frame({ type: "cf_agent_stream_resume_request" }); // the continuation comes under a new request id
   }
@@ -53,9 +58,12 @@ export class ChatPanel {
       case "cf_agent_chat_clear": this.messages = []; break;
       case "cf_agent_message_updated": this.messages = this.messages.map((m) => (m.id === data.message.id ? data.message : m)); break;
       case "cf_agent_stream_resuming": this.frame({ type: "cf_agent_stream_resume_ack", id: data.id }); return;
+      case "cf_agent_stream_resume_none": this.busy(false); return;
+      case "error": this.error.textContent = data.error; this.busy(false); return;
       case "cf_agent_use_chat_response":
-        if (data.error) { this.error.textContent = data.body; return; }
+        if (data.error) { this.error.textContent = data.body; this.busy(false); return; }
         if (data.body) this.apply(JSON.parse(data.body), data.continuation);
+        if (data.done && data.outcome !== "recovering") this.busy(false);
         if (data.done && data.outcome === "recovering") this.frame({ type: "cf_agent_stream_resume_request" });
         break;
       default: return;
