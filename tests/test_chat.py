@@ -107,15 +107,42 @@ async def test_the_server_keeps_the_history_and_takes_only_the_new_user_message(
     assert "x" not in [m["id"] for m in stored]
 
 
-async def test_a_second_request_during_a_turn_is_refused_with_an_error_frame(api_server: str, agent_name: str) -> None:
+async def test_requests_during_a_turn_wait_their_turn_and_are_answered_in_order(
+    api_server: str, agent_name: str
+) -> None:
     async with ChatSocket(api_server, AGENT, agent_name) as a:
         first = await a.request([user_message("a long answer to come " * 3)])
         await a.next("cf_agent_use_chat_response", id=first)
-        second = await a.request([user_message("me too")])
-        refused = await a.next("cf_agent_use_chat_response", id=second)
-        assert refused["error"] is True and "in progress" in refused["body"]
+        second = await a.request([user_message("second")])
+        third = await a.request([user_message("third")])
+        answers = [await a.stream(request_id) for request_id in (first, second, third)]
+    assert [done["outcome"] for _, done in answers] == ["completed"] * 3
+    assert [text_of(chunks) for chunks, _ in answers[1:]] == ["You said: second", "You said: third"]
+    async with httpx.AsyncClient(base_url=api_server) as http:
+        stored = (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json()
+    assert [m["role"] for m in stored] == ["user", "assistant"] * 3
+    assert [p["text"] for m in stored[2::2] for p in m["parts"]] == ["second", "third"]
+
+
+async def test_a_queued_request_cancelled_never_runs(api_server: str, agent_name: str) -> None:
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        first = await a.request([user_message("a long answer to come " * 3)])
+        await a.next("cf_agent_use_chat_response", id=first)
+        queued = await a.request([user_message("never mind")])
+        await a.send({"type": "cf_agent_chat_request_cancel", "id": queued})
+        _, cancelled = await a.stream(queued)
         _, done = await a.stream(first)
-        assert done["outcome"] == "completed"
+    assert cancelled["outcome"] == "aborted" and done["outcome"] == "completed"
+    async with httpx.AsyncClient(base_url=api_server) as http:
+        stored = (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json()
+    assert [m["role"] for m in stored] == ["user", "assistant"]  # the cancelled one never started
+
+
+async def test_a_request_while_a_tool_waits_for_approval_is_refused(api_server: str, agent_name: str) -> None:
+    async with ChatSocket(api_server, AGENT, agent_name) as a:
+        await a.stream(await a.request([user_message("deploy")]))
+        refused = await a.next("cf_agent_use_chat_response", id=await a.request([user_message("hello?")]))
+    assert refused["error"] is True and "waits for a tool approval" in refused["body"]
 
 
 async def test_bad_requests_get_an_error_frame_and_change_nothing(api_server: str, agent_name: str) -> None:

@@ -35,6 +35,8 @@ log = structlog.get_logger("agents.chat")
 
 CHAT_WORKFLOW_NAME = "chat"
 """The `AgentWorkflow` search attribute of chat turns (Temporal UI: `AgentWorkflow = "chat"`)."""
+MAX_QUEUED_REQUESTS = 10
+"""Requests that may wait behind a turn in progress; one more is refused."""
 _STALE_CHECK_MS = 5_000
 """A recorded turn older than this is checked against Temporal before a request is refused
 for it (a turn whose workflow was terminated by hand must not block the chat for good)."""
@@ -136,10 +138,56 @@ class ChatAgent(Agent[State]):
         return await self.start_turn(secrets.token_hex(4))
 
     async def clear(self) -> None:
-        """Forget the conversation: a turn in progress is cancelled, the transcript deleted."""
+        """Forget the conversation: a turn in progress is cancelled, the transcript and the
+        requests waiting for their turn deleted."""
         await self.cancel_turn()
         await self.chat.clear()
         self._messages = []
+
+    async def take_request(
+        self,
+        request_id: str,
+        *,
+        sent: list[dict[str, Any]] | None,
+        trigger: str = "submit-message",
+        body: dict[str, Any] | None = None,
+        exclude: list[str] | None = None,
+    ) -> bool:
+        """A client's request (in the agent's turn): answered now, or, while a turn streams,
+        queued and answered when it ends, in order (as Cloudflare does). True when queued.
+        Refused (ValidationError) while a turn waits for a tool approval or result, and past
+        `MAX_QUEUED_REQUESTS`."""
+        messages = transcript_after(await self.refresh_messages(), sent, trigger)  # checks the request
+        turn = await self.active_turn()
+        if turn is not None:
+            if turn["status"] == "waiting":
+                raise ValidationError("the chat waits for a tool approval or result: answer it (or cancel) first")
+            if len(await self.chat.queued()) >= MAX_QUEUED_REQUESTS:
+                raise ConflictError(f"{MAX_QUEUED_REQUESTS} requests wait already: wait for the answers")
+            entry = {"request_id": request_id, "sent": sent, "trigger": trigger, "body": body or {}}
+            await self.chat.enqueue(entry)
+            return True
+        await self.persist_messages(messages, exclude=exclude)
+        await self.start_turn(request_id, body=body)
+        return False
+
+    async def start_queued(self) -> None:
+        """Answer the next queued request, if no turn is in progress (as a turn ends). A
+        request that no longer applies (its message is in the transcript: it started
+        before a crash) is dropped; one whose turn cannot start gets an error response."""
+        async with self.turn():
+            while await self.chat.turn() is None and (entry := await self.chat.next_queued()) is not None:
+                request_id = entry["request_id"]
+                try:
+                    messages = transcript_after(await self.refresh_messages(), entry["sent"], entry["trigger"])
+                    await self.persist_messages(messages)
+                    await self.start_turn(request_id, body=entry["body"])
+                except ValidationError:
+                    log.info("a queued chat request no longer applies; dropped", request_id=request_id)
+                except Exception as err:
+                    log.exception("a queued chat request could not start", request_id=request_id)
+                    await self.broadcast(protocol.error_frame(request_id, f"the request could not start: {err}"))
+                await self.chat.drop_next_queued()
 
     async def approve_tool(self, tool_call_id: str) -> None:
         """Approve a tool call the turn in progress waits for (as the chat client's approve)."""
@@ -254,7 +302,11 @@ class ChatAgent(Agent[State]):
 
     async def cancel_turn(self, request_id: str | None = None) -> bool:
         """Stop the turn in progress (only if its request id is `request_id`, when given):
-        its model request is aborted and the partial answer kept, marked aborted."""
+        its model request is aborted and the partial answer kept, marked aborted. A queued
+        request of that id is taken out of the queue (its client is told: aborted)."""
+        if request_id is not None and await self.chat.unqueue(request_id):
+            await self.broadcast(protocol.done_frame(request_id, "aborted", [], 0))
+            return True
         turn = await self.chat.turn()
         if turn is None or (
             request_id is not None and request_id not in (turn["request_id"], turn["first_request_id"])
@@ -265,6 +317,26 @@ class ChatAgent(Agent[State]):
 
 
 _ROLES = ("user", "assistant", "system")
+
+
+def transcript_after(messages: list[dict[str, Any]], sent: Any, trigger: str) -> list[dict[str, Any]]:
+    """The transcript a request asks to answer: the stored one with the client's new user
+    message(s) (the history is the server's: what else the client sent is not taken), or,
+    to regenerate, without the answer(s) after the last user message. ValidationError for
+    a request that asks for nothing."""
+    if trigger == "regenerate-message":
+        messages = list(messages)
+        while messages and messages[-1]["role"] == "assistant":
+            messages.pop()
+        if not messages:
+            raise ValidationError("there is no message to answer again")
+        return messages
+    check_messages(sent)
+    known = {m["id"] for m in messages}
+    new = [m for m in sent if m["id"] not in known and m["role"] == "user"]
+    if not new:
+        raise ValidationError("the request carries no new user message")
+    return [*messages, *new]
 
 
 def check_messages(messages: Any) -> None:

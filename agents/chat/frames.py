@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 
 from agents.chat import protocol
-from agents.chat.agent import ChatAgent, check_messages
+from agents.chat.agent import ChatAgent
 from agents.core.errors import AgentError, ValidationError
 
 log = structlog.get_logger("agents.chat")
@@ -25,7 +25,8 @@ async def handle_chat_frame(agent: ChatAgent, connection: Any, frame: dict[str, 
     if kind == protocol.USE_CHAT_REQUEST:
         await _request(agent, connection, frame)
     elif kind == protocol.CHAT_REQUEST_CANCEL:
-        await agent.cancel_turn(_text(frame, "id"))
+        async with agent.turn():  # after the request it cancels (it may be queued just now)
+            await agent.cancel_turn(_text(frame, "id"))
     elif kind == protocol.STREAM_RESUME_REQUEST:
         async with agent.turn():  # after an approval sent just before it (its continuation)
             await offer_resume(agent, connection, frame.get("probeId"), answer_idle=True)
@@ -59,27 +60,10 @@ async def _request(agent: ChatAgent, connection: Any, frame: dict[str, Any]) -> 
     try:
         request_id = _text(frame, "id")
         body = _body(frame)
+        trigger = body.pop("trigger", "submit-message")
+        sent = body.pop("messages", None)
         async with agent.turn():
-            if await agent.active_turn() is not None:
-                raise ValidationError("a chat turn is in progress: wait for it to end, or cancel it")
-            messages = await agent.refresh_messages()
-            if body.pop("trigger", "submit-message") == "regenerate-message":
-                while messages and messages[-1]["role"] == "assistant":
-                    messages.pop()
-                if not messages:
-                    raise ValidationError("there is no message to answer again")
-            else:
-                known = {m["id"] for m in messages}
-                sent = body.pop("messages", None)
-                check_messages(sent)
-                # The server's transcript is the history; the client adds its new message(s) only.
-                new = [m for m in sent if m["id"] not in known and m["role"] == "user"]
-                if not new:
-                    raise ValidationError("the request carries no new user message")
-                messages = [*messages, *new]
-            body.pop("messages", None)
-            await agent.persist_messages(messages, exclude=[connection.id])
-            await agent.start_turn(request_id, body=body)
+            await agent.take_request(request_id, sent=sent, trigger=trigger, body=body, exclude=[connection.id])
     except AgentError as err:
         connection.send(protocol.error_frame(request_id, err.message))
 

@@ -157,4 +157,6 @@ async def finish(agent: ChatAgent, end: ChatFinishInput) -> None:
     if not done_sent:
         await writer.done(end.outcome, [turn.message_id])
     await agent.broadcast(protocol.messages_frame(stored))
+    if not end.awaiting:
+        await agent.start_queued()  # a request that came during the turn: its turn now
     log.info("chat turn stream ended", outcome=end.outcome, waiting=bool(end.awaiting), request_id=end.request_id)

@@ -49,7 +49,29 @@ class ChatStore:
         return messages
 
     async def clear(self) -> None:
-        await self.redis.delete(self.keys.chat_messages)
+        """Forget the transcript and the requests waiting for their turn."""
+        await self.redis.delete(self.keys.chat_messages, self.keys.chat_queue)
+
+    async def enqueue(self, request: dict[str, Any]) -> int:
+        """Queue a request behind the turn in progress; how many are queued now."""
+        return int(await self.redis.rpush(self.keys.chat_queue, _dumps(request)))
+
+    async def queued(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in await self.redis.lrange(self.keys.chat_queue, 0, -1)]
+
+    async def next_queued(self) -> dict[str, Any] | None:
+        raw = await self.redis.lindex(self.keys.chat_queue, 0)
+        return json.loads(raw) if raw else None
+
+    async def drop_next_queued(self) -> None:
+        await self.redis.lpop(self.keys.chat_queue)
+
+    async def unqueue(self, request_id: str) -> bool:
+        """Take the queued request `request_id` out; whether it was there."""
+        for raw in await self.redis.lrange(self.keys.chat_queue, 0, -1):
+            if json.loads(raw)["request_id"] == request_id:
+                return bool(await self.redis.lrem(self.keys.chat_queue, 1, raw))
+        return False
 
     async def turn(self) -> dict[str, Any] | None:
         raw = await self.redis.get(self.keys.chat_turn)

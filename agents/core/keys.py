@@ -86,6 +86,11 @@ class AgentKeys:
         return f"{self._base}:chat:turn"
 
     @property
+    def chat_queue(self) -> str:
+        """List: chat requests (JSON) that came during a turn, answered in order after it."""
+        return f"{self._base}:chat:queue"
+
+    @property
     def chat_last(self) -> str:
         """String: the request id of the turn that ended last (kept a short while, so a
         client whose resume acknowledgement comes after the end still gets it replayed)."""

@@ -124,7 +124,12 @@ async function control(run, action, reason) {
   } catch (error) { showError(error); }
 }
 
-async function onMessage(message) {
+// Messages are applied one after the other: one that has to fetch its run first must not
+// be overtaken by the next (a `running` fetched late would undo the `waiting` after it).
+let applying = Promise.resolve();
+function onMessage(message) { applying = applying.then(() => applyMessage(message)).catch(showError); }
+
+async function applyMessage(message) {
   if (message.type !== "workflow_status" && message.type !== "workflow_progress") return;
   let run = runs.get(message.workflow_id);
   if (!run) {
