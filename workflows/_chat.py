@@ -64,11 +64,6 @@ class ChatTurnWorkflow:
         elif signal.tool_call_id:
             self._decisions.setdefault(signal.tool_call_id, signal)
 
-    @workflow.query(name="agents.chat_request")
-    def current_request(self) -> str | None:
-        """The request id the turn's frames go out under now."""
-        return self._request_id
-
     @workflow.run
     async def run(self, turn: ChatTurnInput) -> str:
         self._request_id = turn.request_id

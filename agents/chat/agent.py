@@ -162,7 +162,7 @@ class ChatAgent(Agent[State]):
         if turn is not None:
             if turn["status"] == "waiting":
                 raise ValidationError("the chat waits for a tool approval or result: answer it (or cancel) first")
-            if len(await self.chat.queued()) >= MAX_QUEUED_REQUESTS:
+            if await self.chat.queued_count() >= MAX_QUEUED_REQUESTS:
                 raise ConflictError(f"{MAX_QUEUED_REQUESTS} requests wait already: wait for the answers")
             entry = {"request_id": request_id, "sent": sent, "trigger": trigger, "body": body or {}}
             await self.chat.enqueue(entry)
@@ -238,7 +238,7 @@ class ChatAgent(Agent[State]):
             else:
                 await self.chat.update_turn({**turn, "awaiting": awaiting})
             kind = "approval" if approved is not None else "tool_result"
-            await self.signal_turn(ChatSignal(kind, tool_call_id, bool(approved), output, error, request_id))
+            await self._signal(turn, ChatSignal(kind, tool_call_id, bool(approved), output, error, request_id))
 
     async def active_turn(self) -> dict[str, Any] | None:
         """The turn in progress (`request_id`, `message_id`, `workflow_id`, `status`), or None.
@@ -262,8 +262,6 @@ class ChatAgent(Agent[State]):
     async def start_turn(self, request_id: str, *, body: dict[str, Any] | None = None) -> str:
         """Answer the transcript's last message in a new turn (a workflow). ConflictError
         while another turn is in progress."""
-        if await self.active_turn() is not None:
-            raise ConflictError("a chat turn is in progress: wait for it to end, or cancel it")
         body = dict(body or {})
         client_tools = body.pop("clientTools", None) or []
         message_id = f"msg_{secrets.token_hex(8)}"
@@ -276,7 +274,11 @@ class ChatAgent(Agent[State]):
             "status": "streaming",
             "started_at": int(time.time() * 1000),
         }
-        if not await self.chat.start_turn(record):
+        # The record is the guard; one left by a turn whose workflow is gone is cleared
+        # (`active_turn`) and the start tried once more.
+        if not await self.chat.start_turn(record) and (
+            await self.active_turn() is not None or not await self.chat.start_turn(record)
+        ):
             raise ConflictError("a chat turn is in progress: wait for it to end, or cancel it")
         turn = ChatTurnInput(AgentRef(self.agent_type, self.name), request_id, message_id, client_tools, body)
         try:
@@ -293,12 +295,9 @@ class ChatAgent(Agent[State]):
             raise
         return request_id
 
-    async def signal_turn(self, signal: ChatSignal) -> dict[str, Any] | None:
-        """Send the turn in progress `signal`; the turn, or None when there is none."""
-        turn = await self.active_turn()
-        if turn is not None:
-            await self._control.temporal.get_workflow_handle(turn["workflow_id"]).signal(Bridge.SIGNAL_CHAT, signal)
-        return turn
+    async def _signal(self, turn: dict[str, Any], signal: ChatSignal) -> None:
+        """Send the turn `turn` (as read in this call) `signal`."""
+        await self._control.temporal.get_workflow_handle(turn["workflow_id"]).signal(Bridge.SIGNAL_CHAT, signal)
 
     async def cancel_turn(self, request_id: str | None = None) -> bool:
         """Stop the turn in progress (only if its request id is `request_id`, when given):
@@ -312,7 +311,7 @@ class ChatAgent(Agent[State]):
             request_id is not None and request_id not in (turn["request_id"], turn["first_request_id"])
         ):
             return False
-        await self.signal_turn(ChatSignal("cancel", request_id=turn["request_id"]))
+        await self._signal(turn, ChatSignal("cancel", request_id=turn["request_id"]))
         return True
 
 

@@ -47,12 +47,11 @@ async def model_step(agent: ChatAgent, step: ChatModelInput, *, attempt: int) ->
     provider failed), it takes back what the failed try sent: see `_recover`."""
     turn = step.turn
     writer = await agent.chat.writer(step.request_id, continuation=step.continuation).open()
-    mark = f"{step.request_id}:{step.step}"
     recovered: str | None = None
-    if attempt > 1 and (base := await agent.runtime.redis.hget(agent.keys.chat_marks, mark)) is not None:
-        writer, recovered = await _recover(agent, step, int(base), attempt)
+    if attempt > 1 and (base := await agent.chat.step_mark(step.request_id, step.step)) is not None:
+        writer, recovered = await _recover(agent, step, base, attempt)
     else:
-        await agent.runtime.redis.hset(agent.keys.chat_marks, mark, writer.seq)
+        await agent.chat.mark_step(step.request_id, step.step, writer.seq)
     reply = await _reply(agent, turn, writer.request_id)
     specs = model.tool_specs(reply, turn.client_tools)
     transcript = [m for m in agent.messages if m["id"] != turn.message_id]
@@ -79,7 +78,7 @@ async def _recover(agent: ChatAgent, step: ChatModelInput, base: int, attempt: i
     await store.truncate(step.request_id, base)
     before = [c for r in step.request_ids[:-1] for c in await store.chunks(r)] + await store.chunks(step.request_id)
     request_id = f"{step.request_ids[0]}-s{step.step}r{attempt}"
-    await agent.runtime.redis.delete(agent.keys.chat_stream(request_id))
+    await store.truncate(request_id, 0)  # what an earlier try of this number wrote
     turn = await store.turn()
     live = turn["request_id"] if turn else step.request_id
     if turn is not None:
@@ -141,19 +140,20 @@ async def finish(agent: ChatAgent, end: ChatFinishInput) -> None:
     earlier = [c for r in end.request_ids if r != end.request_id for c in await agent.chat.chunks(r)]
     chunks = [*earlier, *(json.loads(f["body"]) for f in frames if f.get("body")), *ending]
     message = apply_chunks({"id": turn.message_id, "role": "assistant", "parts": []}, chunks)
-    messages = await agent.refresh_messages()
-    index = next((i for i, m in enumerate(messages) if m["id"] == turn.message_id), None)
-    if index is None:
-        messages.append(message)
-    else:
-        messages[index] = message
-    stored = await agent.chat.save_messages(messages, cap=agent.max_persisted_messages)
-    if end.awaiting:
-        current = await agent.chat.turn()
-        if current is not None:
-            await agent.chat.update_turn({**current, "status": "waiting", "awaiting": end.awaiting})
-    else:
-        await agent.chat.end_turn(end.request_ids)
+    async with agent.turn():  # the transcript's read-modify-write, one writer at a time
+        messages = await agent.refresh_messages()
+        index = next((i for i, m in enumerate(messages) if m["id"] == turn.message_id), None)
+        if index is None:
+            messages.append(message)
+        else:
+            messages[index] = message
+        stored = await agent.chat.save_messages(messages, cap=agent.max_persisted_messages)
+        if end.awaiting:
+            current = await agent.chat.turn()
+            if current is not None:
+                await agent.chat.update_turn({**current, "status": "waiting", "awaiting": end.awaiting})
+        else:
+            await agent.chat.end_turn(end.request_ids)
     if not done_sent:
         await writer.done(end.outcome, [turn.message_id])
     await agent.broadcast(protocol.messages_frame(stored))

@@ -1,8 +1,8 @@
 """A chat agent's Redis keys: its transcript, its turn in progress, and the frames of each
 turn's stream (kept for clients that reconnect and resume).
 
-The transcript is one JSON value, written in the agent's turn (API side) or by the turn's
-own activities while the turn is theirs: one writer at a time, so a plain SET is enough.
+The transcript is one JSON value, read and written in the agent's turn (one writer at a
+time, whichever process: a plain SET is enough).
 The frames of a stream are a list appended to and published in one script call per
 batch of chunks (`lua/chat_frames.lua`; the list and the agent's channel share its hash
 slot), through the process's `FrameSink`.
@@ -23,8 +23,6 @@ from agents.core.messages import batch_envelope
 
 STREAM_TTL_SECONDS = 3600
 """How long a finished turn's frames are kept (resume, and the replay a late ack gets)."""
-LAST_TTL_SECONDS = 60
-"""How long the turn that ended last answers a resume acknowledgement with its replay."""
 
 
 def _dumps(value: Any) -> str:
@@ -56,8 +54,8 @@ class ChatStore:
         """Queue a request behind the turn in progress; how many are queued now."""
         return int(await self.redis.rpush(self.keys.chat_queue, _dumps(request)))
 
-    async def queued(self) -> list[dict[str, Any]]:
-        return [json.loads(raw) for raw in await self.redis.lrange(self.keys.chat_queue, 0, -1)]
+    async def queued_count(self) -> int:
+        return int(await self.redis.llen(self.keys.chat_queue))
 
     async def next_queued(self) -> dict[str, Any] | None:
         raw = await self.redis.lindex(self.keys.chat_queue, 0)
@@ -89,21 +87,26 @@ class ChatStore:
         for resuming."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.delete(self.keys.chat_turn, self.keys.chat_marks)
-            pipe.set(self.keys.chat_last, request_ids[-1], ex=LAST_TTL_SECONDS)
             for request_id in request_ids:
                 pipe.expire(self.keys.chat_stream(request_id), STREAM_TTL_SECONDS)
             await pipe.execute()
 
     async def truncate(self, request_id: str, length: int) -> None:
-        """Keep the first `length` frames of `request_id`'s stream (a retried step's own)."""
+        """Keep the first `length` frames of `request_id`'s stream (a retried step's own;
+        0: none)."""
         if length == 0:  # LTRIM 0 -1 would keep them all
             await self.redis.delete(self.keys.chat_stream(request_id))
         else:
             await self.redis.ltrim(self.keys.chat_stream(request_id), 0, length - 1)
 
-    async def last_ended(self) -> str | None:
-        raw = await self.redis.get(self.keys.chat_last)
-        return raw.decode() if isinstance(raw, bytes) else raw
+    async def mark_step(self, request_id: str, step: int, seq: int) -> None:
+        """Record where a model step began in its stream (`seq`), for a retry to cut back to."""
+        await self.redis.hset(self.keys.chat_marks, f"{request_id}:{step}", seq)
+
+    async def step_mark(self, request_id: str, step: int) -> int | None:
+        """Where the model step began in its stream, if its first try recorded it."""
+        raw = await self.redis.hget(self.keys.chat_marks, f"{request_id}:{step}")
+        return None if raw is None else int(raw)
 
     async def frames(self, request_id: str) -> list[dict[str, Any]]:
         """The frames sent so far under `request_id`, in order."""

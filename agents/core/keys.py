@@ -91,12 +91,6 @@ class AgentKeys:
         return f"{self._base}:chat:queue"
 
     @property
-    def chat_last(self) -> str:
-        """String: the request id of the turn that ended last (kept a short while, so a
-        client whose resume acknowledgement comes after the end still gets it replayed)."""
-        return f"{self._base}:chat:last"
-
-    @property
     def chat_marks(self) -> str:
         """Hash: where each model step of the turn in progress began in its stream
         (`<request id>:<step>` -> seq), so a retried step knows what to take back."""

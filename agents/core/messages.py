@@ -14,18 +14,12 @@ from typing import Any
 from agents.core.tracing import traceparent
 
 
-def envelope(
-    message: Any, *, exclude: list[str] | None = None, v: Any = None, chat: tuple[str, int] | None = None
-) -> str:
+def envelope(message: Any, *, exclude: list[str] | None = None, v: Any = None) -> str:
     """`message` as published on an agent's channel: every API process relays it to its
     clients, except the connections in `exclude` (the sender of a state change). `v`: the
     state version a state broadcast carries (clients skip older snapshots). `tp`, when a
-    span is being recorded: its traceparent, which the relaying process links to. `chat`:
-    the request id and sequence number of a chat stream's frame (a connection resuming
-    that stream holds it back until it has replayed what came before)."""
+    span is being recorded: its traceparent, which the relaying process links to."""
     data: dict[str, Any] = {"v": v, "exclude": exclude or [], "message": message}
-    if chat is not None:
-        data["c"] = chat
     if (parent := traceparent()) is not None:
         data["tp"] = parent
     return json.dumps(data, separators=(",", ":"))
@@ -34,7 +28,8 @@ def envelope(
 def batch_envelope(frames: list[str], *, chat: tuple[str, int]) -> str:
     """Frames of a chat stream (each already JSON text, sent as is) published together:
     every API process relays each to its clients as a frame of its own. `chat`: the
-    request id and the sequence number of the first (the others follow in order)."""
+    request id and the sequence number of the first (the others follow in order); a
+    connection resuming that stream holds them back until it has replayed what came before."""
     data: dict[str, Any] = {"batch": frames, "c": chat}
     if (parent := traceparent()) is not None:
         data["tp"] = parent

@@ -174,30 +174,31 @@ class ConnectionHub:
                     connection.close_soon(int(code), str(reason))
                 return
             if "batch" in envelope:
-                self._relay_batch(group, envelope)
+                self._relay_batch(channel, group, envelope)
                 return
             text = json.dumps(envelope["message"], separators=(",", ":"))
         except (ValueError, KeyError, TypeError):
             log.warning("malformed broadcast envelope", channel=channel)
             return
         exclude = set(envelope.get("exclude") or ())
-        version, chat = envelope.get("v"), envelope.get("c")
+        version = envelope.get("v")
         sent = 0
         with _relay_span(channel, envelope.get("tp")):
             for connection in list(group):
                 if connection.id not in exclude:
-                    connection.offer_broadcast(text, version, chat)
+                    connection.offer_broadcast(text, version)
                     sent += 1
         if self._metrics:
             self._metrics.ws_messages.inc(sent)
 
-    def _relay_batch(self, group: set[Connection], envelope: dict[str, Any]) -> None:
+    def _relay_batch(self, channel: str, group: set[Connection], envelope: dict[str, Any]) -> None:
         """Frames of a chat stream published together: each goes out as a frame of its
         own, in order, as it was written (no parsing or re-encoding here)."""
         request_id, first = envelope["c"]
-        for connection in list(group):
-            for offset, text in enumerate(envelope["batch"]):
-                connection.offer_broadcast(text, None, (request_id, first + offset))
+        with _relay_span(channel, envelope.get("tp")):
+            for connection in list(group):
+                for offset, text in enumerate(envelope["batch"]):
+                    connection.offer_broadcast(text, None, (request_id, first + offset))
         if self._metrics:
             self._metrics.ws_messages.inc(len(group) * len(envelope["batch"]))
 
