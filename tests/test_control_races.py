@@ -246,17 +246,13 @@ async def test_chaos_controls_racing_through_two_apis_while_a_worker_and_an_api_
                 proc.kill()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect, not fixed yet: a finished row takes no report, so a restart that dies between "
-    "starting its run and recording it leaves the row finished while the run runs (the chaos test hit it once)",
-)
 async def test_a_restart_whose_process_dies_after_starting_its_run_leaves_the_row_following_it(
     client: Client, runtime: AgentRuntime, agent_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The window the chaos test once hit, held still (white box): a restart of a finished
     run started its new run on Temporal, and its API process died before recording it.
-    The row said `terminated` for good while the new run ran, refusing its reports."""
+    The row said `terminated` for good while the new run ran, refusing its reports; now
+    the new chain's first status report reopens it (a chain the row never knew)."""
     agent = runtime.agent("recorder-agent", agent_name)
     run_id = await agent.run_workflow("approval", {"title": "t"})
     await wait_for_status(agent, run_id, "waiting")

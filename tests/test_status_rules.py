@@ -192,6 +192,28 @@ async def test_only_another_run_of_the_chain_reopens_a_finished_row(runtime: Age
     assert (info.status, info.result, info.completed_at) == ("waiting", None, None)
 
 
+async def test_a_chain_the_row_never_knew_reopens_it_only_when_finished(runtime: AgentRuntime, agent_name: str) -> None:
+    """Only a restart starts a new chain under a row's Temporal id. One that died between
+    its start and its write left the row finished: the new chain's first status report
+    makes the row follow it. A chain a restart retired, progress, and any report while
+    the row is unfinished never do."""
+    bridge = BridgeActivities(runtime)
+    run = await _row(runtime, agent_name, "running")
+    stranger = RunRef(run.agent, "r1", "w", execution="chain-2", run_id="run-9")
+    await activity_env("x/r1", "1").run(bridge.status, StatusInput(stranger, "waiting", "go"))
+    assert (await _status(runtime, agent_name)).status == "running"  # unfinished: not its chain
+    await activity_env("x/r1", "2").run(bridge.report, ReportInput(run, "complete", result=1))
+    await activity_env("x/r1", "3").run(bridge.progress, ProgressInput(stranger, {"p": 1}))
+    assert (await _status(runtime, agent_name)).status == "complete"  # progress never reopens
+    await activity_env("x/r1", "4").run(bridge.status, StatusInput(stranger, "waiting", "go"))
+    info = await _status(runtime, agent_name)
+    assert (info.status, info.run_id, info.result) == ("waiting", "chain-2", None)
+    await activity_env("x/r1", "5").run(bridge.report, ReportInput(stranger, "complete", result=2))
+    await activity_env("x/r1", "6").run(bridge.status, StatusInput(run, "running"))  # the retired chain, late
+    info = await _status(runtime, agent_name)
+    assert (info.status, info.run_id, info.result) == ("complete", "chain-2", 2)
+
+
 async def test_progress_delivered_after_a_later_status_report_never_undoes_it(
     runtime: AgentRuntime, agent_name: str
 ) -> None:

@@ -37,6 +37,7 @@ local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {} end
 local unchanged = {current, 0, ''}
 local run_id = ''  -- the row's execution, read only when an argument needs it
+local adopted = false  -- the row now follows the reporter's chain, which a dead restart started
 if ARGV[5] ~= '' or ARGV[11] ~= '' or ARGV[14] ~= '' then
   run_id = redis.call('HGET', KEYS[1], 'run_id') or ''
 end
@@ -65,7 +66,21 @@ if ARGV[5] ~= '' and run_id == '' then
   redis.call('HSET', KEYS[1], 'run_id', ARGV[5])
   run_id = ARGV[5]
 elseif ARGV[5] ~= '' and run_id ~= ARGV[5] then
-  return unchanged
+  -- A status report of a chain this row never knew, while the row is finished: only a
+  -- restart starts a new chain under the row's Temporal id, and this one died between
+  -- its start and its write (a chain it replaces goes to `retired` in that write). The
+  -- row follows the new chain, reopened (result, error and progress cleared).
+  local finished = current == 'complete' or current == 'errored' or current == 'terminated'
+  local retired = finished and ARGV[19] ~= '' and redis.call('HGET', KEYS[1], 'retired') or ''
+  if not finished or ARGV[19] == '' or string.find(' ' .. retired .. ' ', ' ' .. ARGV[5] .. ' ', 1, true) then
+    return unchanged
+  end
+  redis.call('HSET', KEYS[1], 'retired', string.sub(run_id .. ' ' .. retired, 1, 400), 'run_id', ARGV[5],
+    'controls', 0, 'issued', 0)
+  redis.call('HDEL', KEYS[1], 'result', 'error', 'completed_at', 'ended_run', 'progress')
+  redis.call('DEL', pending)
+  run_id = ARGV[5]
+  adopted = true
 end
 record_taken()
 local controls = 0  -- pause and resume reports taken, read only when an argument needs it
@@ -110,7 +125,7 @@ if ARGV[14] ~= '' then  -- about to wait for a type already delivered: the run t
   end
 end
 if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], ARGV[6]) ~= ARGV[7] then return unchanged end
-local allowed = ARGV[3]
+local allowed = adopted and '*' or ARGV[3]
 local finished = current == 'complete' or current == 'errored' or current == 'terminated'
 local ended = ARGV[19] ~= '' and finished and redis.call('HGET', KEYS[1], 'ended_run')
 if ended and ended ~= ARGV[19] and ARGV[5] ~= '' and run_id == ARGV[5] then
