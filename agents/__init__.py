@@ -18,7 +18,7 @@ from agents.core.errors import (
     TurnLostError,
     ValidationError,
 )
-from agents.core.records import QueuedCall, ScheduledCall, ScheduleInfo
+from agents.core.records import QueuedCall, RetryOptions, ScheduledCall, ScheduleInfo
 from agents.core.settings import Settings, get_settings
 from agents.runtime import AgentRuntime, exit_process, open_runtime
 from agents.store.connection import REDIS_ERRORS, connect_redis, ready_redis, shard_messages
@@ -35,6 +35,7 @@ __all__ = [
     "STATUSES",
     "QueuedCall",
     "ScheduleInfo",
+    "RetryOptions",
     "ScheduledCall",
     "WORKFLOW",
     "Agent",

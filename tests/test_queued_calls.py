@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from agents import AgentRuntime
+from agents import AgentRuntime, RetryOptions
+from agents.core.errors import ValidationError
 from tests.app import starts_key
 from tests.helpers import eventually
 
@@ -77,10 +78,41 @@ async def test_dequeue_takes_a_call_off_before_it_runs(
 async def test_a_call_that_keeps_failing_is_dropped_after_its_attempts_and_the_queue_goes_on(
     runtime: AgentRuntime, agent_name: str
 ) -> None:
+    """Retry as Cloudflare writes it (`{maxAttempts, baseDelayMs, maxDelayMs}`): three
+    tries 50 and 100 ms apart (the default waits a second before the second)."""
     reminder = runtime.agent("reminder-agent", agent_name)
-    await reminder.queue("record", {"i": 0, "fail_times": 99}, attempts=2)
+    retry = {"maxAttempts": 3, "baseDelayMs": 50, "maxDelayMs": 100}
+    await reminder.queue("record", {"i": 0, "fail_times": 99}, retry=retry)
     await reminder.queue("record", {"i": 1})
     state = await eventually(reminder.refresh_state, lambda s: len(s["order"]) >= 1, what="the next call ran")
     assert [entry["i"] for entry in state["order"]] == [1]
-    assert int(await runtime.redis.get(f"{starts_key(reminder)}:tries")) == 2  # tried twice, then dropped
+    assert int(await runtime.redis.get(f"{starts_key(reminder)}:tries")) == 3  # tried three times, then dropped
     assert await reminder.get_queue() == []
+
+
+async def test_retry_options_are_read_as_python_or_cloudflare_writes_them_and_checked(
+    http: httpx.AsyncClient, runtime: AgentRuntime, agent_name: str
+) -> None:
+    reminder = runtime.agent("reminder-agent", agent_name)
+    call = await reminder.schedule(3600, "record", {"i": 0}, retry={"max_attempts": 2, "base_delay": 0.5})
+    assert (call.attempts, call.base_delay, call.max_delay) == (2, 0.5, 60.0)
+    every = await reminder.schedule_every(60, "record", retry=RetryOptions(max_attempts=7, max_delay=5))
+    [listed] = [
+        c
+        for c in (await http.get(f"/agents/reminder-agent/{agent_name}/calls/scheduled")).json()["schedules"]
+        if c["id"] == every.id
+    ]
+    assert (listed["attempts"], listed["base_delay"], listed["max_delay"]) == (7, 1.0, 5.0)
+    for bad, words in [
+        ({"max_attempts": 0}, "1 to 100"),
+        ({"tries": 3}, "no option 'tries'"),
+        ({"base_delay": 5, "max_delay": 1}, "base_delay <= max_delay"),
+        ({"baseDelayMs": "100"}, "numbers of seconds"),
+    ]:
+        with pytest.raises(ValidationError, match=words):
+            await reminder.schedule(60, "record", retry=bad)
+    with pytest.raises(ValidationError, match="not both"):
+        await reminder.queue("record", attempts=3, retry={"max_attempts": 3})
+    assert {c.id for c in await reminder.get_schedules()} == {call.id, every.id}  # refused ones left nothing
+    for made in (call, every):
+        await reminder.cancel_schedule(made.id)

@@ -30,13 +30,14 @@ _QUEUE_RUN_LENGTH = 500
 """Calls per run of the queue workflow before it continues as new (bounded history)."""
 
 
-def call_retry(attempts: int) -> RetryPolicy:
-    """A failing call is tried again after 1, 2, 4 ... s (at most a minute apart)."""
+def call_retry(call: MethodCallInput | QueuedCallRef) -> RetryPolicy:
+    """A failing call is tried again after `base_delay`, then twice as long each time, at
+    most `max_delay` apart (1, 2, 4 ... s, at most a minute, unless the call said)."""
     return RetryPolicy(
-        initial_interval=timedelta(seconds=1),
+        initial_interval=timedelta(seconds=call.base_delay),
         backoff_coefficient=2,
-        maximum_interval=timedelta(seconds=60),
-        maximum_attempts=max(1, attempts),
+        maximum_interval=timedelta(seconds=call.max_delay),
+        maximum_attempts=max(1, call.attempts),
     )
 
 
@@ -53,7 +54,7 @@ class MethodCallWorkflow:
                 Bridge.CALL_METHOD,
                 input,
                 start_to_close_timeout=CALL_TIMEOUT,
-                retry_policy=call_retry(input.attempts),
+                retry_policy=call_retry(input),
                 summary=input.method,
             )
         except (ActivityError, ApplicationError, TemporalTimeout) as err:  # a local activity's own error
@@ -104,7 +105,7 @@ class AgentQueueWorkflow:
                     head,
                     result_type=QueuedCallRef | None,  # type: ignore[arg-type]
                     start_to_close_timeout=CALL_TIMEOUT,
-                    retry_policy=call_retry(head.attempts),
+                    retry_policy=call_retry(head),
                     summary=head.method,
                 )
             except ActivityError as err:

@@ -204,6 +204,9 @@ class MethodCallInput:
     """A cron or interval schedule: its row stays after a call (a one-shot's goes)."""
     attempts: int = 5
     """How many times a failing call is tried (with backoff) before it is given up."""
+    base_delay: float = 1.0
+    """Seconds before the second try; the wait doubles each time, at most `max_delay`."""
+    max_delay: float = 60.0
 
 
 @dataclass
@@ -224,6 +227,9 @@ class QueuedCallRef:
     method: str = ""
     attempts: int = 5
     """How many times the call is tried (with backoff) before it is dropped."""
+    base_delay: float = 1.0
+    """Seconds before the second try; the wait doubles each time, at most `max_delay`."""
+    max_delay: float = 60.0
 
 
 class Bridge:

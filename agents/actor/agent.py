@@ -24,6 +24,7 @@ import structlog
 
 from agents.core.errors import ConflictError, NotFoundError, StateRejectedError, ValidationError
 from agents.core.payloads import check_json, to_json_value
+from agents.core.records import RetryOptions, retry_options
 from agents.core.tracing import agent_attributes, tracer
 from agents.store.queries import RunFilter, WorkflowPage
 from agents.store.state import StateSnapshot, TurnBusy, WriteMode
@@ -435,25 +436,38 @@ class Agent(Generic[State]):
         payload: Any = None,
         *,
         id: str | None = None,
-        attempts: int = 5,
+        attempts: int | None = None,
+        retry: RetryOptions | Mapping[str, Any] | None = None,
         idempotent: bool = False,
     ) -> ScheduledCall:
         """Call `callback` (a method name or `self.method`) with `payload` later: `when` is
         seconds from now, a timezone-aware datetime, or a cron string ("0 8 * * *"). The
         method runs in the agent's turn as `method(payload)` or `method(payload, call)`
         (the `ScheduledCall`, whose `id` serves for idempotence: a call runs at least
-        once), and a failing call is tried `attempts` times with backoff, then logged and
-        given up. Durable on Temporal (visible in Temporal UI). `idempotent=True`, as on
+        once), and a failing call is tried `attempts` times (5) with backoff (1 s, doubling,
+        at most a minute apart), then logged and given up; `retry` instead sets all three
+        (`RetryOptions`, or a mapping as Cloudflare writes it: `{"max_attempts": 3,
+        "base_delay": 0.1, "max_delay": 3}` or `{"maxAttempts": 3, "baseDelayMs": 100}`).
+        Durable on Temporal (visible in Temporal UI). `idempotent=True`, as on
         Cloudflare (for `on_start`, which runs once per activation): the same callback,
         payload and timing schedule one call while it is pending; the pending one is returned."""
-        return await self._schedule(when, None, callback, payload, id=id, attempts=attempts, idempotent=idempotent)
+        options = retry_options(retry, attempts)
+        return await self._schedule(when, None, callback, payload, id=id, retry=options, idempotent=idempotent)
 
     async def _schedule(
-        self, when: Any, every: Any, callback: Any, payload: Any, *, id: str | None, attempts: int, idempotent: bool
+        self,
+        when: Any,
+        every: Any,
+        callback: Any,
+        payload: Any,
+        *,
+        id: str | None,
+        retry: RetryOptions,
+        idempotent: bool,
     ) -> ScheduledCall:
         method = callback_name(self, callback)
         if not idempotent:
-            return await self.runtime.calls.create(self, when, method, payload, id=id, attempts=attempts, every=every)
+            return await self.runtime.calls.create(self, when, method, payload, id=id, retry=retry, every=every)
         if id is not None:
             raise ValidationError("give either an id or idempotent=True (which derives the id)")
         timing = when.isoformat() if isinstance(when, datetime) else when
@@ -462,7 +476,7 @@ class Agent(Generic[State]):
         if (pending := await self.get_schedule(id)) is not None:
             return pending
         try:
-            return await self.runtime.calls.create(self, when, method, payload, id=id, attempts=attempts, every=every)
+            return await self.runtime.calls.create(self, when, method, payload, id=id, retry=retry, every=every)
         except ConflictError:  # another process scheduled it just now
             if (pending := await self.get_schedule(id)) is None:
                 raise
@@ -475,13 +489,15 @@ class Agent(Generic[State]):
         payload: Any = None,
         *,
         id: str | None = None,
-        attempts: int = 5,
+        attempts: int | None = None,
+        retry: RetryOptions | Mapping[str, Any] | None = None,
         idempotent: bool = False,
     ) -> ScheduledCall:
         """Call `callback` every `seconds` (at least 1), the first time `seconds` from now;
-        a call still running when the next is due makes that one skip. `idempotent`: as
-        for `schedule`."""
-        return await self._schedule(None, seconds, callback, payload, id=id, attempts=attempts, idempotent=idempotent)
+        a call still running when the next is due makes that one skip. `attempts`, `retry`
+        and `idempotent`: as for `schedule`."""
+        options = retry_options(retry, attempts)
+        return await self._schedule(None, seconds, callback, payload, id=id, retry=options, idempotent=idempotent)
 
     async def get_schedule(self, id: str) -> ScheduledCall | None:
         """One scheduled call, or None."""
@@ -498,12 +514,21 @@ class Agent(Generic[State]):
         """Cancel a scheduled call; False if there was none with that id."""
         return await self.runtime.calls.cancel(self, id)
 
-    async def queue(self, callback: Any, payload: Any = None, *, attempts: int = 5) -> str:
+    async def queue(
+        self,
+        callback: Any,
+        payload: Any = None,
+        *,
+        attempts: int | None = None,
+        retry: RetryOptions | Mapping[str, Any] | None = None,
+    ) -> str:
         """Queue a call of `callback` with `payload`; returns its id. Queued calls run one
         at a time in the order queued, each in the agent's turn as `method(payload)` or
         `method(payload, item)`, at least once; a failing one is tried `attempts` times
-        with backoff, then logged and dropped, and the queue moves on."""
-        return await self.runtime.queue.push(self, callback_name(self, callback), payload, attempts=attempts)
+        with backoff (`retry`: as for `schedule`), then logged and dropped, and the queue
+        moves on."""
+        options = retry_options(retry, attempts)
+        return await self.runtime.queue.push(self, callback_name(self, callback), payload, retry=options)
 
     async def get_queue(self) -> list[QueuedCall]:
         """The calls waiting in the queue, next first."""

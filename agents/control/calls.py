@@ -32,7 +32,7 @@ from agents.control.schedules import check_cron, create_temporal_schedule
 from agents.core.errors import ConflictError, ValidationError
 from agents.core.ids import AgentId
 from agents.core.payloads import check_json
-from agents.core.records import ScheduledCall
+from agents.core.records import RetryOptions, ScheduledCall
 from agents.store.tracking import now_ms
 from workflows.contracts import AgentRef, Bridge, MethodCallInput
 
@@ -52,17 +52,16 @@ class ScheduledCalls:
         return f"{agent.agent_type}/{agent.name}/call/{call_id}"
 
     async def create(
-        self, agent: AgentId, when: Any, method: str, payload: Any, *, id: str | None, attempts: int, every: Any
+        self, agent: AgentId, when: Any, method: str, payload: Any, *, id: str | None, retry: RetryOptions, every: Any
     ) -> ScheduledCall:
         """`method`: the agent's method to call, checked by the agent (`callback_name`)."""
         check_json(payload, what="payload")
         call_id = id or f"call_{secrets.token_hex(8)}"
         if not ID_PATTERN.match(call_id) or len(call_id) > 64:
             raise ValidationError(f"schedule id {call_id!r} is not allowed: 1-64 letters, digits, '_', '.', '-'")
-        if not isinstance(attempts, int) or not 1 <= attempts <= 100:
-            raise ValidationError("attempts must be a whole number from 1 to 100")
         created = now_ms()
-        row = ScheduledCall(call_id, method, payload, "delayed", 0, created, attempts=attempts)
+        row = ScheduledCall(call_id, method, payload, "delayed", 0, created)
+        row.attempts, row.base_delay, row.max_delay = retry.max_attempts, retry.base_delay, retry.max_delay
         delay: timedelta | None = None
         if every is not None:
             seconds = _seconds(every, what="every")
@@ -98,7 +97,16 @@ class ScheduledCalls:
         ref = AgentRef(agent.agent_type, agent.name)
         temporal_id = self._temporal_id(agent, row.id)
         recurring = row.type in ("cron", "interval")
-        call = MethodCallInput(ref, row.id, row.callback, row.payload, recurring=recurring, attempts=row.attempts)
+        call = MethodCallInput(
+            ref,
+            row.id,
+            row.callback,
+            row.payload,
+            recurring=recurring,
+            attempts=row.attempts,
+            base_delay=row.base_delay,
+            max_delay=row.max_delay,
+        )
         attributes = search_attributes(agent, Bridge.METHOD_CALL_WORKFLOW)
         common: dict[str, Any] = {
             "id": temporal_id,

@@ -15,10 +15,10 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from agents.control.runs import search_attributes
-from agents.core.errors import ConflictError, ValidationError
+from agents.core.errors import ConflictError
 from agents.core.ids import AgentId
 from agents.core.payloads import check_json
-from agents.core.records import QueuedCall
+from agents.core.records import QueuedCall, RetryOptions
 from agents.store.tracking import now_ms
 from workflows.contracts import AgentRef, Bridge, QueuedCallRef, QueueInput
 
@@ -37,15 +37,21 @@ class CallQueue:
     def workflow_id(self, agent: AgentId) -> str:
         return f"{agent.agent_type}/{agent.name}/queue"
 
-    async def push(self, agent: AgentId, method: str, payload: Any, *, attempts: int = 5) -> str:
+    async def push(self, agent: AgentId, method: str, payload: Any, *, retry: RetryOptions) -> str:
         """`method`: the agent's method to call, checked by the agent (`callback_name`)."""
         check_json(payload, what="payload")
         keys = agent.keys
         if await self._rt.redis.llen(keys.queue) >= MAX_QUEUED:
             raise ConflictError(f"this agent has {MAX_QUEUED} calls queued already; dequeue some first")
-        if not isinstance(attempts, int) or not 1 <= attempts <= 100:
-            raise ValidationError("attempts must be a whole number from 1 to 100")
-        call = QueuedCall(f"q_{secrets.token_hex(8)}", method, payload, now_ms(), attempts)
+        call = QueuedCall(
+            f"q_{secrets.token_hex(8)}",
+            method,
+            payload,
+            now_ms(),
+            retry.max_attempts,
+            retry.base_delay,
+            retry.max_delay,
+        )
         async with self._rt.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.queue_items, call.id, json.dumps(asdict(call), separators=(",", ":")))
             pipe.rpush(keys.queue, call.id)
@@ -78,7 +84,7 @@ class CallQueue:
         while (call_id := await self._rt.redis.lindex(agent.keys.queue, 0)) is not None:
             call = await self.get(agent, call_id)
             if call is not None:
-                return QueuedCallRef(ref, call.id, call.callback, call.attempts)
+                return QueuedCallRef(ref, call.id, call.callback, call.attempts, call.base_delay, call.max_delay)
             await self._rt.redis.lrem(agent.keys.queue, 1, call_id)  # a half-removed call
         return None
 

@@ -183,6 +183,8 @@ class ScheduledCallOut(BaseModel):
     cron: str | None = None
     interval_seconds: float | None = None
     attempts: int
+    base_delay: float = Field(description="seconds before a failing call's second try; doubling after")
+    max_delay: float = Field(description="the longest wait between two tries, seconds")
 
     @classmethod
     def of(cls, call: Any) -> ScheduledCallOut:
@@ -201,6 +203,8 @@ class QueuedCallOut(BaseModel):
     payload: Any = None
     created_at: int = Field(description="epoch milliseconds")
     attempts: int
+    base_delay: float = Field(description="seconds before a failing call's second try; doubling after")
+    max_delay: float = Field(description="the longest wait between two tries, seconds")
 
     @classmethod
     def of(cls, call: Any) -> QueuedCallOut:
