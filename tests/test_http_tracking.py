@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 
@@ -183,6 +184,35 @@ async def test_delete_one_and_by_criteria(http: httpx.AsyncClient, runtime: Agen
     remaining = (await http.get(f"{url}?order=asc")).json()
     assert [w["workflow_id"] for w in remaining["workflows"]] == ["r009", "r010", "r011"]
     assert remaining["total"] == 3
+
+
+async def test_metadata_updated_moves_the_run_between_filters_and_delete_finds_it(
+    http: httpx.AsyncClient, runtime: AgentRuntime, agent_name: str
+) -> None:
+    url = base(agent_name)
+    run = await start(http, url, id="wf-meta", metadata={"team": "a", "n": 1})
+
+    async def ids(query: str) -> set[str]:
+        return {w["workflow_id"] for w in (await http.get(f"{url}?{query}")).json()["workflows"]}
+
+    merged = await http.patch(f"{url}/wf-meta", json={"metadata": {"team": "b", "n": None, "stage": "review"}})
+    assert merged.status_code == 200 and merged.json()["metadata"] == {"team": "b", "stage": "review"}
+    assert (await ids("metadata.team=a"), await ids("metadata.n=1")) == (set(), set())
+    assert await ids("metadata.team=b&metadata.stage=review") == {run["workflow_id"]}
+    agent = runtime.agent("recorder-agent", agent_name)
+    updates = [agent.update_workflow_metadata("wf-meta", {f"k{i}": i}) for i in range(10)]
+    await asyncio.gather(*updates)  # concurrent merges: none lost, every index right
+    merged_all = (await agent.require_workflow("wf-meta")).metadata
+    assert merged_all == {"team": "b", "stage": "review", **{f"k{i}": i for i in range(10)}}
+    assert await ids("metadata.k7=7") == {run["workflow_id"]}
+    info = await agent.update_workflow_metadata("wf-meta", {"only": True}, replace=True)
+    assert info.metadata == {"only": True} and await ids("metadata.k3=3") == set()
+    assert await ids("metadata.only=true") == {run["workflow_id"]}
+    for bad in ({"metadata": []}, {"metadata": {"x": 1}, "extra": 1}):
+        assert (await http.patch(f"{url}/wf-meta", json=bad)).status_code == 422
+    assert (await http.patch(f"{url}/wf-none", json={"metadata": {}})).status_code == 404
+    assert (await http.delete(f"{url}?metadata.only=true")).json() == {"deleted": 1}
+    assert await ids("metadata.only=true") == set()
 
 
 async def test_unknown_params_are_refused_naming_the_field_unless_the_model_allows_them(

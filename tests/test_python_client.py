@@ -31,6 +31,7 @@ async def test_every_http_helper(api_server: str, agent_name: str) -> None:
 
         listed = await http.list_workflows(status=["complete", "errored"], metadata={"k": "v"})
         assert [w["workflow_id"] for w in listed["workflows"]] == ["one"]
+        assert (await http.update_metadata("one", {"k": None, "j": 1}))["metadata"] == {"j": 1}
 
         slow = await http.run_workflow("process_items", {"items": ["a"] * 30, "delay_ms": 100})
         await _until(http, slow["workflow_id"], "running")  # only a running or waiting run can be paused

@@ -613,6 +613,26 @@ class Agent(Generic[State]):
         flt = RunFilter.build(status, workflow_name, metadata)
         return await self.runtime.queries.page(self.keys, flt, limit=limit, order=order, cursor=cursor)
 
+    async def update_workflow_metadata(
+        self, workflow_id: str, metadata: dict[str, Any], *, replace: bool = False
+    ) -> WorkflowInfo:
+        """Change a tracked run's metadata (what lists filter by), whatever its status:
+        merged into what it has (a key given as None is removed), or exactly `metadata`
+        with `replace=True`. The row afterwards; NotFoundError if there is no such run."""
+        if not isinstance(metadata, dict):
+            raise ValidationError("metadata must be a JSON object")
+        check_json(metadata, what="metadata")
+
+        def change(current: dict[str, Any]) -> dict[str, Any]:
+            merged = {} if replace else current
+            merged.update(metadata)
+            return {key: value for key, value in merged.items() if value is not None}
+
+        info = await self.runtime.tracker.update_metadata(self.keys, workflow_id, change)
+        if info is None:
+            raise NotFoundError(f"no workflow {workflow_id!r} for {self.agent_type}/{self.name}")
+        return info
+
     async def delete_workflow(self, workflow_id: str) -> bool:
         """Forget a run's tracking (the Temporal run, if still going, is not touched)."""
         return await self.runtime.tracker.delete(self.keys, workflow_id)

@@ -76,6 +76,14 @@ class AgentHttp:
         """One run's row (AgentHttpError 404 if unknown)."""
         return await self._request("GET", f"/workflows/{workflow_id}")
 
+    async def update_metadata(
+        self, workflow_id: str, metadata: dict[str, Any], *, replace: bool = False
+    ) -> dict[str, Any]:
+        """Merge `metadata` into a run's (a None value removes the key), or set exactly it
+        with `replace=True`; the run's row afterwards."""
+        body = {"metadata": metadata, "replace": replace}
+        return await self._request("PATCH", f"/workflows/{workflow_id}", json=body)
+
     async def send_event(self, workflow_id: str, type: str, payload: Any = None) -> None:
         """Send an event of `type` to a run."""
         await self._request("POST", f"/workflows/{workflow_id}/events", json={"type": type, "payload": payload})

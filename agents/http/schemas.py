@@ -67,6 +67,11 @@ class Terminate(_Strict):
     reason: str | None = None
 
 
+class UpdateMetadata(_Strict):
+    metadata: dict[str, Any] = Field(description="merged into the run's metadata; a key set to null is removed")
+    replace: bool = Field(default=False, description="set exactly this metadata instead of merging")
+
+
 class Restart(_Strict):
     reset_tracking: bool = True
 

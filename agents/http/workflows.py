@@ -17,6 +17,7 @@ from agents.http.schemas import (
     Restart,
     StartWorkflow,
     Terminate,
+    UpdateMetadata,
     WorkflowEvent,
     WorkflowInfoOut,
     WorkflowPageOut,
@@ -137,6 +138,12 @@ async def pause(agent: AgentDep, workflow_id: str) -> WorkflowInfoOut:
 @router.post("/{workflow_id}/resume", response_model=WorkflowInfoOut)
 async def resume(agent: AgentDep, workflow_id: str) -> WorkflowInfoOut:
     return WorkflowInfoOut.of(await agent.resume_workflow(workflow_id))
+
+
+@router.patch("/{workflow_id}", response_model=WorkflowInfoOut)
+async def update_metadata(agent: AgentDep, workflow_id: str, body: UpdateMetadata) -> WorkflowInfoOut:
+    info = await agent.update_workflow_metadata(workflow_id, body.metadata, replace=body.replace)
+    return WorkflowInfoOut.of(info)
 
 
 @router.post("/{workflow_id}/terminate", response_model=WorkflowInfoOut)

@@ -9,7 +9,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -161,7 +161,13 @@ class WorkflowInfo:
 
 def _index_keys(keys: AgentKeys, info: WorkflowInfo) -> list[str]:
     out = [keys.runs, keys.runs_by_status(info.status), keys.runs_by_name(info.workflow_name)]
-    for key, value in info.metadata.items():
+    return out + _metadata_keys(keys, info.metadata)
+
+
+def _metadata_keys(keys: AgentKeys, metadata: dict[str, Any]) -> list[str]:
+    """The indexes a run with this metadata is listed in (one per indexed value)."""
+    out = []
+    for key, value in metadata.items():
         indexed = metadata_index_value(value)
         if indexed is not None:
             out.append(keys.runs_by_metadata(key, indexed))
@@ -264,6 +270,7 @@ class RunTracker:
         self._release = redis.register_script(lua("turn_release"))
         self._delete = redis.register_script(lua("run_delete"))
         self._recreate = redis.register_script(lua("run_recreate"))
+        self._metadata = redis.register_script(lua("run_metadata"))
 
     async def create(self, keys: AgentKeys, info: WorkflowInfo, *, retention: dict[str, int] | None = None) -> bool:
         """Insert a new row; False (and nothing written) if the id is already tracked.
@@ -318,12 +325,34 @@ class RunTracker:
         if member is None:
             await self._redis.delete(keys.run(tracking_id))  # a half-created row, if any
             return False
-        # Name and metadata never change: the indexes they name are the ones read here.
+        # The name never changes, and metadata only with its indexes (update_metadata): the
+        # indexes they name are the ones read here.
         named = _index_keys(keys, info)[2:] if info is not None else []
         every = dict.fromkeys(
             [keys.runs, keys.runs_expiry, *(keys.runs_by_status(s) for s in STATUSES), *named, *indexes]
         )
         return bool(await self._delete(keys=[keys.run(tracking_id), *every], args=[member]))
+
+    async def update_metadata(
+        self, keys: AgentKeys, tracking_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> WorkflowInfo | None:
+        """Set a row's metadata to `change(metadata as it is)`, moving the row between
+        the metadata indexes in the same step; the row afterwards, or None if not tracked.
+        A concurrent update makes this read again and apply `change` to its result."""
+        while True:
+            raw = await self._redis.hgetall(keys.run(tracking_id))
+            if (info := _tracked(raw)) is None:
+                return None
+            metadata = change(dict(info.metadata))
+            old_indexes, new_indexes = _metadata_keys(keys, info.metadata), _metadata_keys(keys, metadata)
+            done = await self._metadata(
+                keys=[keys.run(tracking_id), *old_indexes, *new_indexes],
+                args=[raw.get("metadata", ""), json.dumps(metadata), len(old_indexes)],
+            )
+            if done == -1:
+                return None
+            if done == 1:
+                return await self.get(keys, tracking_id)
 
     async def recreate(self, keys: AgentKeys, tracking_id: str) -> None:
         """Give a row a new `created_at` (now), moving it in every index in one step: a
