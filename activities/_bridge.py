@@ -30,8 +30,10 @@ from agents.bridge import (
     workflow_status,
     write_state,
 )
+from agents.core.errors import NotFoundError, TurnLostError, ValidationError
 from workflows.contracts import (
     AgentCallInput,
+    AgentRef,
     Bridge,
     BroadcastInput,
     InlineStepInput,
@@ -260,12 +262,14 @@ class BridgeActivities:
         finally:
             AGENT_CALLS.reset(marker)
 
-    async def _call_agent(self, run: RunRef, method: str, args: list[Any]) -> Any:
-        return await self.call(AgentCallInput(run, method, args))
+    async def _call_agent(self, run: RunRef, method: str, args: list[Any], target: AgentRef | None) -> Any:
+        return await self.call(AgentCallInput(run, method, args, target))
 
     @activity.defn(name=Bridge.CALL)
     async def call(self, input: AgentCallInput) -> Any:
         with _bound(input.run):
+            if input.target is not None:  # another agent's (get_agent): as its stub allows
+                return await self._call_other(input.target, input.method, input.args)
             agent = self._agent(input.run)
             name = input.method
             defined_by_user = any(
@@ -279,3 +283,17 @@ class BridgeActivities:
                     non_retryable=True,
                 )
             return to_jsonable_python(await enter(agent, method, *input.args))
+
+    async def _call_other(self, target: AgentRef, method: str, args: list[Any]) -> Any:
+        """Another agent's method, in its turn, with the rule of its stub (a public method
+        of its own class). What the method raises fails the call for good, named."""
+        try:
+            call = getattr(await self._rt.get_agent(target.agent_type, target.name), method)
+        except (NotFoundError, ValidationError) as err:
+            raise ApplicationError(err.message, type="UnknownAgentMethod", non_retryable=True) from err
+        try:
+            return to_jsonable_python(await call(*args))
+        except (AgentBusyError, TurnLostError):
+            raise  # its turn was not to be had in time: tried again
+        except Exception as err:
+            raise ApplicationError(str(err), type=type(err).__name__, non_retryable=True) from err

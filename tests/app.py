@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from temporalio import activity, workflow
+from temporalio.exceptions import ApplicationError
 
 from activities import ActivityGroup
 from agents import SERVER, Agent, callable_method, interleave
@@ -461,6 +462,21 @@ class AgentCallFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         await self.report_progress({"percent": 50})
         await step.send_event({"kind": "milestone", "total": total})
         return total
+
+
+class OtherAgentFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    """Calls another agent (get_agent) from workflow code and from an inline step body."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        callee = self.get_agent(CalleeAgent, event.payload["callee"])
+        first = await callee.double(1)
+        second = await step.do("double", lambda: callee.double(first))
+        try:
+            await callee.refuse()
+            refused = "no"
+        except ApplicationError as err:
+            refused = f"{err.type}: {err.message}"
+        return {"first": first, "second": second, "refused": refused}
 
 
 class CancelledStepFlow(AgentWorkflow[RecorderAgent, dict, Any]):

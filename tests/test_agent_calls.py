@@ -11,6 +11,7 @@ import pytest
 
 from agents import AgentRuntime, ValidationError
 from tests.app import CalleeAgent
+from tests.helpers import wait_for_status
 
 
 async def test_an_agent_calls_another_through_its_stub_over_http(
@@ -62,3 +63,16 @@ async def test_calls_into_one_agent_from_two_api_processes_take_its_turn_one_at_
         results = await asyncio.gather(*(ask(two_apis[i % 2], i) for i in range(20)))
     assert results == [2 * i for i in range(20)]
     assert (await runtime.load_agent("callee-agent", callee)).state == {"doubled": 20}
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_workflow_calls_another_agent_from_its_code_and_from_a_step(
+    runtime: AgentRuntime, agent_name: str
+) -> None:
+    """`self.get_agent(Other, name)` in a workflow: the call runs in the other agent's
+    turn in the worker; its error ends the call at once, named, in the workflow."""
+    recorder = runtime.agent("recorder-agent", agent_name)
+    run_id = await recorder.run_workflow("other_agent_flow", {"callee": f"{agent_name}-b"})
+    done = await wait_for_status(recorder, run_id, "complete")
+    assert done.result == {"first": 2, "second": 4, "refused": "ValueError: not today"}
+    assert (await runtime.load_agent("callee-agent", f"{agent_name}-b")).state == {"doubled": 2}  # each once

@@ -25,6 +25,7 @@ from ._run import BRIDGE_RETRY, BRIDGE_TIMEOUT, LOCAL_RETRY, ActiveRun, Received
 from ._step import AgentWorkflowStep
 from .contracts import (
     AgentCallInput,
+    AgentRef,
     AgentWorkflowInput,
     Bridge,
     BroadcastInput,
@@ -37,6 +38,7 @@ from .inline import AGENT_CALLS
 from .outbox import post
 
 AgentT = TypeVar("AgentT")
+OtherT = TypeVar("OtherT")
 Params = TypeVar("Params")
 Progress = TypeVar("Progress")
 
@@ -194,6 +196,17 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         """Call the originating agent's methods: `await self.agent.save(x)`."""
         return typing.cast(AgentT, _AgentProxy(self.__run))
 
+    def get_agent(self, agent: type[OtherT] | str, name: str) -> OtherT:
+        """Another agent, by class (or agent type) and name, as Cloudflare's
+        `getAgentByName` from a workflow: `await self.get_agent(Billing, "acme").charge(5)`
+        runs `charge` in that agent's turn, in the worker, as `self.agent` calls do (a
+        local activity from workflow code, a direct call inside an inline step body).
+        Only public methods of the agent's own class; what the method raises ends the
+        call at once, raised here as an ApplicationError whose `type` is the error's
+        class name (`except ApplicationError as err: err.type == "ValueError"`)."""
+        agent_type = agent if isinstance(agent, str) else agent.agent_type
+        return typing.cast(OtherT, _AgentProxy(self.__run, AgentRef(agent_type, name)))
+
     async def wait_for_approval(
         self,
         step: AgentWorkflowStep,
@@ -342,8 +355,9 @@ class _AgentProxy:
     again; a call that still fails raises in the workflow); from an inline step body it
     is a direct call, durable with the step (`step.do("save", lambda: self.agent.save(x))`)."""
 
-    def __init__(self, run: ActiveRun) -> None:
+    def __init__(self, run: ActiveRun, target: AgentRef | None = None) -> None:
         self._run = run
+        self._target = target  # another agent (get_agent); None: the run's own
 
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
@@ -355,17 +369,24 @@ class _AgentProxy:
                 calls = AGENT_CALLS.get()
                 if calls is None:
                     raise RuntimeError(f"self.agent.{method}() works in workflow code and inline step bodies only")
-                return None if run is None else await calls(run, method, list(args))
-            if run is None:
+                if self._target is not None:
+                    run = run or self._run.anonymous_ref(self._target)
+                return None if run is None else await calls(run, method, list(args), self._target)
+            target = self._target
+            if target is not None:
+                run = run or self._run.anonymous_ref(target)
+            elif run is None:
                 return self._run.no_agent(f"agent.{method}")
-            await self._run.flush_writes()  # the agent sees the run's writes so far
-            await self._run.delivered()  # and its progress reports
+            else:
+                await self._run.flush_writes()  # the agent sees the run's writes so far
+                await self._run.delivered()  # and its progress reports
+            who = "agent" if target is None else f"{target.agent_type}/{target.name}"
             return await workflow.execute_local_activity(
                 Bridge.CALL,
-                AgentCallInput(run, method, list(args)),
+                AgentCallInput(run, method, list(args), target),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=LOCAL_RETRY,
-                summary=f"agent.{method}",
+                summary=f"{who}.{method}",
             )
 
         return call

@@ -153,6 +153,8 @@ class AgentCallInput:
     run: RunRef
     method: str
     args: list[Any] = field(default_factory=list)
+    target: AgentRef | None = None
+    """Another agent whose method is called (`AgentWorkflow.get_agent`); None: the run's."""
 
 
 @dataclass

@@ -25,11 +25,12 @@ from . import temporal_internals
 
 _PARKED: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
 
-AGENT_CALLS: contextvars.ContextVar[Callable[[Any, str, list[Any]], Awaitable[Any]] | None] = contextvars.ContextVar(
-    "agent_calls_in_inline_step", default=None
+AGENT_CALLS: contextvars.ContextVar[Callable[[Any, str, list[Any], Any], Awaitable[Any]] | None] = (
+    contextvars.ContextVar("agent_calls_in_inline_step", default=None)
 )
-"""Set by the inline-step activity: how `self.agent.method(*args)` reaches the agent from
-inside a step body, where no workflow call can be made (args: the run, method, args)."""
+"""Set by the inline-step activity: how `self.agent.method(*args)` (or another agent's,
+through `get_agent`) reaches the agent from inside a step body, where no workflow call
+can be made (args: the run, method, args, the other agent's AgentRef or None)."""
 
 
 def is_activity(fn: Any) -> bool:
