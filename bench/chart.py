@@ -52,6 +52,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
         out.append(("one agent\nHTTP RPC calls/s", a["calls_per_s_one_agent"], 300, True))
         out.append(("turn overhead\nRPC p50 ms", a["turn_overhead_p50_ms"], 1.5, False))
         out.append(("20 agents / one\ncalls/s speedup", a["parallel_agents_speedup"], 5, True))
+    if "agent_to_agent" in r:
+        aa = r["agent_to_agent"]
+        out.append(("A calls B: stub / HTTP RPC\ncalls/s ratio", aa["stub_vs_http"], 1.0, True))
+        out.append(("stub added to a local\ncall with turn p50 ms", aa["stub_added_p50_ms"], 2.0, False))
     if "http_starts" in r:
         out.append(("HTTP starts/s ratio\nto raw, same request", r["http_starts"]["ratio"], 0.8, True))
     if "scheduled_calls" in r:

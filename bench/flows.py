@@ -51,6 +51,47 @@ class BenchAgent(Agent[dict[str, Any]]):
         await self.set_state({**self.state, "n": n + 1})
         return n + 1
 
+    @callable_method
+    async def call_other(self, name: str, via: str, api: str = "") -> int:
+        """In this agent's turn, `bump` another (bench/agent_to_agent.py): through its
+        stub (`get_agent`), or over HTTP RPC to the API at `api`, as agents did before."""
+        if via == "stub":
+            return await (await self.get_agent(BenchAgent, name)).bump()
+        response = await _http_client().post(f"{api}/agents/bench-agent/{name}/rpc/bump", json={"args": []})
+        response.raise_for_status()
+        return int(response.json()["result"])
+
+    @callable_method
+    async def time_calls(self, name: str, count: int) -> dict[str, list[float]]:
+        """In this agent's turn, milliseconds of `count` calls of another agent's `bump`
+        through its stub, each beside the same call made on its Agent object in its turn
+        (what the stub adds to a local method call that takes the turn)."""
+        other = await self.get_agent(BenchAgent, name)
+        local = self.runtime.agent(self.agent_type, name)
+        samples: dict[str, list[float]] = {"stub": [], "local": []}
+        for _ in range(count):
+            began = time.perf_counter()
+            await other.bump()
+            samples["stub"].append((time.perf_counter() - began) * 1000)
+            began = time.perf_counter()
+            async with local.turn():
+                await local.bump()
+            samples["local"].append((time.perf_counter() - began) * 1000)
+        return samples
+
+
+_CLIENT: Any = None
+
+
+def _http_client() -> Any:
+    """One keep-alive client per API process (imported here: the worker never needs it)."""
+    global _CLIENT
+    if _CLIENT is None:
+        import httpx
+
+        _CLIENT = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_keepalive_connections=100))
+    return _CLIENT
+
 
 class BenchActivities(ActivityGroup):
     @activity.defn(name="bench.now")

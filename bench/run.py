@@ -24,6 +24,7 @@ from typing import Any
 from agents.core.logging import configure_logging
 from bench import (
     actor,
+    agent_to_agent,
     approval,
     broadcast,
     broadcast_cluster,
@@ -60,6 +61,9 @@ BENCHMARKS: dict[str, Benchmark] = {
     ),
     "chat": lambda s, quick: chat.run(s, quick=quick),
     "actor": lambda s, quick: actor.run(s, total=300 if quick else 3000, sequential=20 if quick else 300),
+    "agent_to_agent": lambda s, quick: agent_to_agent.run(
+        s, total=60 if quick else 2000, sequential=20 if quick else 300
+    ),
     "http_starts": lambda s, quick: starts.run(s, total=40 if quick else 1000),
     "list_page": lambda s, quick: list_page.run(
         s, sizes=[1000, 2000] if quick else [10_000, 100_000], repeats=20 if quick else 300
