@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import structlog
 import uvicorn
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -95,6 +96,18 @@ def app(settings: Settings | None = None) -> FastAPI:
     application.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     application.add_middleware(AuthMiddleware, authenticator=authenticator, public=_static_file_check(web))
     application.add_middleware(RequestContextMiddleware, metrics=metrics)
+    if origins := settings.cors_origin_list:
+        # Outermost: a preflight carries no token, so it is answered before auth; every
+        # answer (errors too) carries the headers a page on those origins needs to read it.
+        application.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=settings.cors_credentials,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+            max_age=600,
+        )
     application.include_router(workflows_router)
     application.include_router(state_router)
     application.include_router(standalone_router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_MODULES = "agents.demo,workflows.demo,activities.demo"
@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     """When set, a JWT's `iss` claim must equal it."""
 
+    cors_origins: str = ""
+    """Origins whose browser pages may call the HTTP API, comma-separated
+    (`https://app.example.com,http://localhost:5173`), or `*` for any; empty: none (pages
+    served by the API itself need none). WebSocket connections are not subject to CORS."""
+    cors_credentials: bool = False
+    """Let those pages send cookies and HTTP auth (`Access-Control-Allow-Credentials`);
+    refused with `*`, which would let any site act as the signed-in user."""
+
     log_level: str = "INFO"
     """Level of the worker's and the API's logs (DEBUG, INFO, WARNING, ERROR)."""
 
@@ -105,6 +113,16 @@ class Settings(BaseSettings):
         if len(value.get_secret_value().encode()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 bytes (HS256 with a shorter key is guessable)")
         return value
+
+    @model_validator(mode="after")
+    def _cors_credentials_need_named_origins(self) -> Settings:
+        if self.cors_credentials and "*" in self.cors_origin_list:
+            raise ValueError("CORS_CREDENTIALS needs the origins named in CORS_ORIGINS, not '*'")
+        return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def temporal_target(self) -> str:
