@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
 
@@ -68,6 +68,9 @@ class AgentRuntime:
         self.calls = ScheduledCalls(self)
         self.queue = CallQueue(self)
         self.activations = Activations()
+        self.local_connections: Callable[[str], Iterable[Any]] = lambda channel: ()
+        """The WebSocket clients this process holds on an agent's channel (`get_connections`):
+        the API process sets it to its connection hub's; a worker holds none."""
 
     @property
     def temporal(self) -> Client:
@@ -90,10 +93,13 @@ class AgentRuntime:
         await agent.refresh_state()
         return agent
 
-    async def publish(self, keys: AgentKeys, message: Any, *, exclude: list[str] | None = None) -> None:
+    async def publish(
+        self, keys: AgentKeys, message: Any, *, exclude: list[str] | None = None, tags: list[str] | None = None
+    ) -> None:
         """Put `message` on the agent's shard channel (SPUBLISH: on a cluster it reaches the
-        one shard that holds the agent); every API process relays it to its clients."""
-        await self.redis.spublish(keys.channel, envelope(message, exclude=exclude))
+        one shard that holds the agent); every API process relays it to its clients (with
+        `tags`, to those with one of them)."""
+        await self.redis.spublish(keys.channel, envelope(message, exclude=exclude, tags=tags))
 
     async def destroy(self, agent: AgentId) -> None:
         """Stop everything the agent runs on Temporal, close its clients and remove every key

@@ -71,6 +71,7 @@ def app(settings: Settings | None = None) -> FastAPI:
             hub = ConnectionHub(runtime.redis, control_channel=f"{settings.redis_key_prefix}hub", metrics=metrics)
             await hub.start()
             application.state.hub = hub
+            runtime.local_connections = hub.connections  # an agent's get_connections
             # Everything loaded so far lives as long as the process: move it out of the
             # collector's way, so full collections (tail latency with many clients) stay
             # short; what startup left as garbage is collected first, so that clients
@@ -93,9 +94,15 @@ def app(settings: Settings | None = None) -> FastAPI:
     # the body is read, and the body limit holds for every route that reads one. Agent
     # WebSocket connections never get this far: `asgi` routes them around the app.
     application.state.authenticator = authenticator
+    application.state.agents_prefix = settings.agents_prefix
     application.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    application.add_middleware(AuthMiddleware, authenticator=authenticator, public=_static_file_check(web))
-    application.add_middleware(RequestContextMiddleware, metrics=metrics)
+    application.add_middleware(
+        AuthMiddleware,
+        authenticator=authenticator,
+        public=_static_file_check(web),
+        agents_prefix=settings.agents_prefix,
+    )
+    application.add_middleware(RequestContextMiddleware, metrics=metrics, agents_prefix=settings.agents_prefix)
     if origins := settings.cors_origin_list:
         # Outermost: a preflight carries no token, so it is answered before auth; every
         # answer (errors too) carries the headers a page on those origins needs to read it.
@@ -108,14 +115,15 @@ def app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
-    application.include_router(workflows_router)
-    application.include_router(state_router)
+    agents_at = settings.agents_prefix  # `/agents` unless AGENTS_PREFIX says otherwise
+    application.include_router(workflows_router, prefix=agents_at)
+    application.include_router(state_router, prefix=agents_at)
     application.include_router(standalone_router)
-    application.include_router(events_router)
-    application.include_router(schedules_router)
-    application.include_router(calls_router)
-    application.include_router(chat_router)
-    application.include_router(custom_router)  # after every framework route: they take precedence
+    application.include_router(events_router, prefix=agents_at)
+    application.include_router(schedules_router, prefix=agents_at)
+    application.include_router(calls_router, prefix=agents_at)
+    application.include_router(chat_router, prefix=agents_at)
+    application.include_router(custom_router, prefix=agents_at)  # after every framework route: they take precedence
 
     @application.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -180,8 +188,13 @@ def asgi(settings: Settings | None = None) -> AgentSockets:
     their handler, authenticated as its middleware authenticates requests."""
     application = app(settings)
     authenticator = application.state.authenticator
+    agents_at = application.state.agents_prefix
     return AgentSockets(
-        application, guard=lambda sockets: AuthMiddleware(sockets, authenticator=authenticator, public=_nothing)
+        application,
+        agents_prefix=agents_at,
+        guard=lambda sockets: AuthMiddleware(
+            sockets, authenticator=authenticator, public=_nothing, agents_prefix=agents_at
+        ),
     )
 
 

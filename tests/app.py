@@ -112,6 +112,51 @@ class GuardedAgent(Agent[dict[str, Any]]):
             raise PermissionError("guarded-agent does not serve mallory")
 
 
+class DoorAgent(Agent[dict[str, Any]]):
+    """Answers before routing (Cloudflare's onBeforeRequest / onBeforeConnect)."""
+
+    @classmethod
+    async def on_before_request(cls, request: Any, name: str) -> Any:
+        from starlette.responses import JSONResponse  # API-side only: this module is a workflow module too
+
+        if request.headers.get("x-pass") != "yes":
+            return JSONResponse({"error": "no_pass", "message": f"{name} wants x-pass"}, status_code=429)
+        return None
+
+    @classmethod
+    async def on_before_connect(cls, request: Any, name: str) -> Any:
+        from starlette.responses import PlainTextResponse
+
+        return None if request.query_params.get("pass") == "yes" else PlainTextResponse("no pass", status_code=403)
+
+
+class RoomAgent(Agent[dict[str, Any]]):
+    """Connections with tags and state (Cloudflare's getConnectionTags, connection.setState)."""
+
+    async def get_connection_tags(self, connection: Any, ctx: Any) -> list[str]:
+        room = connection.query.get("room", "lobby")
+        return [room] if ctx.request.headers.get("x-no-tags") is None else []
+
+    @callable_method
+    async def shout(self, room: str, text: str) -> None:
+        await self.broadcast({"type": "shout", "room": room, "text": text}, tags=[room])
+
+    @callable_method
+    async def here(self, room: str) -> list[str]:
+        """The ids of this process's connections in `room`."""
+        return sorted(c.id for c in self.get_connections(room))
+
+    async def on_message(self, connection: Any, message: Any) -> None:
+        if message.get("type") == "boom":
+            raise RuntimeError("boom")
+        seen = connection.set_state(lambda prev: {"n": (prev or {"n": 0})["n"] + 1})
+        found = self.get_connection(connection.id)
+        connection.send({"type": "seen", "state": seen, "found": found is connection, "tags": list(connection.tags)})
+
+    async def on_error(self, connection: Any, error: BaseException) -> None:
+        await self.runtime.redis.rpush(calls_key(self), f"{connection.id}:{error}")
+
+
 class GatekeeperAgent(Agent[dict[str, Any]]):
     """Only the server may grant `admin`; records the source of every change it sees."""
 

@@ -314,6 +314,38 @@ class Agent(Generic[State]):
         """A WebSocket client connected (before it gets identity and state); raise to refuse it
         (closed with 1008). `connection.principal` is who authenticated, if auth is on."""
 
+    @classmethod
+    async def on_before_connect(cls, request: Any, name: str) -> Any:
+        """Cloudflare's `onBeforeConnect`: before a WebSocket client connects to agent
+        `name` of this type, outside any turn, nothing read yet (`request`: a Starlette
+        `HTTPConnection`: headers, query, `state.principal`). Return a Starlette `Response`
+        to refuse it (the client is closed with 1008, the response's status and body as
+        the reason, as authentication refusals are); None to let it connect."""
+        return None
+
+    @classmethod
+    async def on_before_request(cls, request: Any, name: str) -> Any:
+        """Cloudflare's `onBeforeRequest`: before an HTTP request to agent `name` of this
+        type is routed (any route under `{AGENTS_PREFIX}/{agent}/{name}`, after
+        authentication), outside any turn, nothing read yet. Return a Starlette
+        `Response` to answer with it instead (a 403, a 429 of yours); None to go on.
+        For checks that need no state (`authorize_request` runs in the turn)."""
+        return None
+
+    async def get_connection_tags(self, connection: Any, ctx: Any) -> list[str]:
+        """Tags for a WebSocket client as it connects (Cloudflare's `getConnectionTags`):
+        at most 9 strings; `broadcast(tags=...)` and `get_connections(tag)` pick clients
+        by them. Runs before the client joins the agent's broadcasts, outside the turn,
+        with the agent's state not read: from the connection (`id`, `query`,
+        `principal`) and `ctx.request` (the socket's `HTTPConnection`: headers, URL)."""
+        return []
+
+    async def on_error(self, connection: Any, error: BaseException) -> None:
+        """A hook of a WebSocket client's (`on_connect`, `on_message`) raised `error`
+        (Cloudflare's `onError(connection, error)`). By default it is logged; the client
+        is told as before (`on_message`: an error frame; `on_connect`: closed, 1008)."""
+        log.warning("connection hook failed", connection=connection.id, error=repr(error))
+
     async def authorize_request(self, request: Any) -> None:
         """Every HTTP request to one of this agent's routes comes here first, after
         authentication; raise to refuse it (an AgentError keeps its status, anything else
@@ -332,10 +364,26 @@ class Agent(Generic[State]):
     async def on_close(self, connection: Any) -> None:
         """A WebSocket client went away."""
 
-    async def broadcast(self, message: Any, *, exclude: list[str] | None = None) -> None:
-        """Send `message` to every WebSocket client of this agent, on any API process;
-        ValidationError (nothing sent) for a message JSON cannot carry (NaN included)."""
-        await self.runtime.publish(self.keys, to_json_value(message, what="broadcast message"), exclude=exclude)
+    async def broadcast(self, message: Any, *, exclude: list[str] | None = None, tags: list[str] | None = None) -> None:
+        """Send `message` to every WebSocket client of this agent, on any API process (with
+        `tags`, to the clients with one of those tags: see `get_connection_tags`), except
+        the connection ids in `exclude`; ValidationError (nothing sent) for a message JSON
+        cannot carry (NaN included)."""
+        if tags is not None and (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)):
+            raise ValidationError("tags is a list of strings")
+        value = to_json_value(message, what="broadcast message")
+        await self.runtime.publish(self.keys, value, exclude=exclude, tags=tags)
+
+    def get_connections(self, tag: str | None = None) -> list[Any]:
+        """This agent's WebSocket clients held by this process (with `tag`, those with
+        it), as `Connection`s: Cloudflare's `getConnections(tag)`. An agent's clients may
+        be spread over several API processes; `broadcast(tags=...)` reaches them all."""
+        held = self.runtime.local_connections(self.keys.channel)
+        return [c for c in held if tag is None or tag in c.tags]
+
+    def get_connection(self, connection_id: str) -> Any:
+        """One of this agent's clients held by this process, by id, or None."""
+        return next((c for c in self.runtime.local_connections(self.keys.channel) if c.id == connection_id), None)
 
     # ----- workflows -----
 

@@ -13,9 +13,17 @@ class AgentHttp:
     """`AgentHttp("http://127.0.0.1:8000", "task-agent", "alice", token=...)`; pass `client=` to share one."""
 
     def __init__(
-        self, base_url: str, agent: str, name: str, *, token: str | None = None, client: httpx.AsyncClient | None = None
+        self,
+        base_url: str,
+        agent: str,
+        name: str,
+        *,
+        token: str | None = None,
+        client: httpx.AsyncClient | None = None,
+        prefix: str = "/agents",
     ) -> None:
-        self._base = f"/agents/{agent}/{name}"
+        """`prefix`: the server's AGENTS_PREFIX."""
+        self._base = f"{prefix.rstrip('/')}/{agent}/{name}"
         self._client = client or httpx.AsyncClient(base_url=base_url, timeout=30)
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 

@@ -45,11 +45,13 @@ class AgentClient:
         reconnect: bool = True,
         backoff: tuple[float, float] = (0.1, 5.0),
         call_timeout: float = 30.0,
+        prefix: str = "/agents",
     ) -> None:
         scheme = "wss" if base_url.startswith("https") else "ws"
         host = base_url.split("://", 1)[-1].rstrip("/")
         self.id = connection_id or uuid.uuid4().hex
-        self.url = f"{scheme}://{host}/agents/{agent}/{name}?{urlencode({'_pk': self.id, **(query or {})})}"
+        at = f"{prefix.rstrip('/')}/{agent}/{name}"  # `prefix`: the server's AGENTS_PREFIX
+        self.url = f"{scheme}://{host}{at}?{urlencode({'_pk': self.id, **(query or {})})}"
         self.agent, self.name = agent, name
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.state: Any = None

@@ -14,12 +14,15 @@ from typing import Any
 from agents.core.tracing import traceparent
 
 
-def envelope(message: Any, *, exclude: list[str] | None = None, v: Any = None) -> str:
+def envelope(message: Any, *, exclude: list[str] | None = None, v: Any = None, tags: list[str] | None = None) -> str:
     """`message` as published on an agent's channel: every API process relays it to its
-    clients, except the connections in `exclude` (the sender of a state change). `v`: the
-    state version a state broadcast carries (clients skip older snapshots). `tp`, when a
-    span is being recorded: its traceparent, which the relaying process links to."""
+    clients, except the connections in `exclude` (the sender of a state change), and
+    with `tags` only to connections with one of them. `v`: the state version a state
+    broadcast carries (clients skip older snapshots). `tp`, when a span is being
+    recorded: its traceparent, which the relaying process links to."""
     data: dict[str, Any] = {"v": v, "exclude": exclude or [], "message": message}
+    if tags:
+        data["tags"] = tags
     if (parent := traceparent()) is not None:
         data["tp"] = parent
     return json.dumps(data, separators=(",", ":"))

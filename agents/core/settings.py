@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_MODULES = "agents.demo,workflows.demo,activities.demo"
+_RESERVED_PATHS = frozenset({"workflows", "healthz", "readyz", "metrics", "docs", "redoc", "openapi.json"})
+"""The API's own top-level paths, which an AGENTS_PREFIX must not start with."""
 
 
 class Settings(BaseSettings):
@@ -86,6 +89,10 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     """When set, a JWT's `iss` claim must equal it."""
 
+    agents_prefix: str = "/agents"
+    """Where agents are addressed, over HTTP and WebSocket: `{AGENTS_PREFIX}/{agent}/{name}`
+    (Cloudflare's `routeAgentRequest` prefix), one or more path segments (`/api/agents`)."""
+
     cors_origins: str = ""
     """Origins whose browser pages may call the HTTP API, comma-separated
     (`https://app.example.com,http://localhost:5173`), or `*` for any; empty: none (pages
@@ -112,6 +119,16 @@ class Settings(BaseSettings):
             return None  # JWT_SECRET= (empty) means no JWTs
         if len(value.get_secret_value().encode()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 bytes (HS256 with a shorter key is guessable)")
+        return value
+
+    @field_validator("agents_prefix")
+    @classmethod
+    def _agents_prefix_is_a_path(cls, value: str) -> str:
+        value = value.rstrip("/") if value != "/" else value
+        if not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", value):
+            raise ValueError(f"AGENTS_PREFIX must be a path such as /agents or /api/agents, not {value!r}")
+        if value.split("/")[1] in _RESERVED_PATHS:
+            raise ValueError(f"AGENTS_PREFIX {value!r} would hide the API's own /{value.split('/')[1]} routes")
         return value
 
     @model_validator(mode="after")

@@ -35,15 +35,24 @@ from agents.ws.protocol import CloseCode, close_reason
 
 log = structlog.get_logger("agents.auth")
 
-_AGENT_PATH = re.compile(r"^/agents/(?P<agent>[^/]+)/(?P<name>[^/]+)(?:/.*)?$")
 _READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 class AuthMiddleware:
-    def __init__(self, app: ASGIApp, *, authenticator: Authenticator, public: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        public: Callable[[str], bool],
+        agents_prefix: str = "/agents",
+    ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.public = public
+        # An agent's paths, whose access is checked against the token's scopes for that
+        # agent: built from the same prefix the routes are mounted at.
+        self._agent_path = re.compile(rf"^{re.escape(agents_prefix)}/(?P<agent>[^/]+)/(?P<name>[^/]+)(?:/.*)?$")
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: an accepted connection goes on without a frame of this
@@ -70,7 +79,7 @@ class AuthMiddleware:
             return None
         principal = self.authenticator.authenticate(_token(scope, websocket))
         access: Access = "read" if websocket or scope.get("method") in _READ_METHODS else "control"
-        if match := _AGENT_PATH.match(path):
+        if match := self._agent_path.match(path):
             principal.require(access, match["agent"], match["name"])
         elif path == "/workflows" or path.startswith("/workflows/"):
             principal.require(access, None, None)

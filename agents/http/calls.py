@@ -13,7 +13,7 @@ from agents.core.errors import NotFoundError
 from agents.http.deps import AgentDep
 from agents.http.schemas import Deleted, Destroyed, QueuedCallOut, QueueOut, ScheduledCallOut, ScheduledCallsOut
 
-router = APIRouter(prefix="/agents/{agent}/{name}", tags=["calls"])
+router = APIRouter(prefix="/{agent}/{name}", tags=["calls"])
 
 CallType = Literal["scheduled", "delayed", "cron", "interval"]
 

@@ -14,7 +14,7 @@ from agents.chat import ChatAgent
 from agents.core.errors import NotFoundError
 from agents.http.deps import get_agent
 
-router = APIRouter(prefix="/agents/{agent}/{name}", tags=["chat"])
+router = APIRouter(prefix="/{agent}/{name}", tags=["chat"])
 
 
 async def get_chat_agent(agent: Annotated[Agent[Any], Depends(get_agent)]) -> ChatAgent[Any]:

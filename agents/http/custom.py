@@ -20,7 +20,7 @@ router = APIRouter()
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-@router.api_route("/agents/{agent}/{name}/{path:path}", methods=_METHODS, include_in_schema=False)
+@router.api_route("/{agent}/{name}/{path:path}", methods=_METHODS, include_in_schema=False)
 async def agent_request(agent: AgentDep, request: Request, path: str) -> Any:
     if _framework_path(request):  # a framework route's path with another method
         raise HTTPException(405, f"{request.method} is not allowed on {request.url.path}")

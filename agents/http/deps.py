@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 from agents.actor.agent import Agent, enter
 from agents.core.errors import AgentError, ForbiddenError
 from agents.core.names import SAFE_NAME
+from agents.http.errors import AnsweredBeforeRouting
 from agents.runtime import AgentRuntime
 
 NAME_PATTERN = f"^{SAFE_NAME}$"
@@ -30,6 +31,10 @@ async def get_agent(
     name: Annotated[str, Path(pattern=NAME_PATTERN, description="agent name: 1-128 of A-Z a-z 0-9 _ . -")],
 ) -> Agent[Any]:
     instance = rt.agent(agent, name)
+    if instance.overrides("on_before_request"):
+        answer = await instance.on_before_request(request, name)
+        if answer is not None:
+            raise AnsweredBeforeRouting(answer)
     if not instance.overrides("authorize_request"):
         return instance
     try:

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic_core import to_jsonable_python
@@ -50,7 +50,21 @@ def _finite(value: Any) -> Any:
     return value
 
 
+class AnsweredBeforeRouting(Exception):  # noqa: N818 (not an error: an answer)
+    """An agent type's `on_before_request` answered the request itself."""
+
+    def __init__(self, response: Response) -> None:
+        if not isinstance(response, Response):
+            raise TypeError(f"on_before_request returns a Starlette Response or None, not {type(response).__name__}")
+        super().__init__(response.status_code)
+        self.response = response
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AnsweredBeforeRouting)
+    async def answered(request: Request, exc: AnsweredBeforeRouting) -> Response:
+        return exc.response
+
     @app.exception_handler(AgentError)
     async def agent_error(request: Request, exc: AgentError) -> ErrorResponse:
         return ErrorResponse({"error": exc.code, "message": exc.message, **exc.details}, status_code=exc.status)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from agents.http.deps import AgentDep
 from agents.http.schemas import Delivered, DeliverEvent
 
-router = APIRouter(prefix="/agents/{agent}/{name}/events", tags=["workflows"])
+router = APIRouter(prefix="/{agent}/{name}/events", tags=["workflows"])
 
 
 @router.post("/{workflow}", response_model=Delivered, responses={201: {"model": Delivered}})

@@ -25,9 +25,10 @@ class RequestContextMiddleware:
     """Binds `request_id` (from `X-Request-ID` or a new one) into every log line of the
     request, echoes it in the response, and records the request's route, status and time."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, agents_prefix: str = "/agents") -> None:
         self.app = app
         self.metrics = metrics
+        self._agents_prefix = agents_prefix
         # The labelled series, by label values: `labels()` costs a lock and a tuple
         # build per call, a measurable share of a short request. Few keys (route templates).
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -58,7 +59,7 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = _route(scope)
+            route = _route(scope, self._agents_prefix)
             elapsed = time.perf_counter() - started
             count, seconds = self._series_of(scope["method"], route, status)
             count.inc()
@@ -79,8 +80,11 @@ class RequestContextMiddleware:
         return series
 
 
-def _route(scope: dict[str, Any]) -> str:
+def _route(scope: dict[str, Any], agents_prefix: str) -> str:
     """The route template (`/agents/{agent}/{name}/workflows`), never the raw path, so
-    label values stay few."""
-    route = scope.get("route")
-    return getattr(route, "path", None) or ("static" if scope.get("path", "/").count("/") <= 1 else "unmatched")
+    label values stay few. An agent route's own template starts at `/{agent}`: its
+    router is included under the agents prefix, which FastAPI leaves out of it."""
+    path = getattr(scope.get("route"), "path", None)
+    if path is None:
+        return "static" if scope.get("path", "/").count("/") <= 1 else "unmatched"
+    return agents_prefix + path if path.startswith("/{agent}/") else path

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from agents.http.deps import AgentDep
 from agents.http.schemas import Accepted, CreateSchedule, Deleted, ScheduleOut, SchedulesOut, accepted
 
-router = APIRouter(prefix="/agents/{agent}/{name}/schedules", tags=["schedules"])
+router = APIRouter(prefix="/{agent}/{name}/schedules", tags=["schedules"])
 
 
 @router.post("", status_code=201, response_model=ScheduleOut)

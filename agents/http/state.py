@@ -11,7 +11,7 @@ from agents.actor.rpc import call_callable, rpc_json
 from agents.http.deps import AgentDep
 from agents.http.schemas import RpcCall, RpcResult, StateOut
 
-router = APIRouter(prefix="/agents/{agent}/{name}", tags=["agents"])
+router = APIRouter(prefix="/{agent}/{name}", tags=["agents"])
 
 StateBody = Body(description="a JSON object", examples=[{"task_progress": 0.5}])
 

@@ -24,7 +24,7 @@ from agents.http.schemas import (
     accepted,
 )
 
-router = APIRouter(prefix="/agents/{agent}/{name}/workflows", tags=["workflows"])
+router = APIRouter(prefix="/{agent}/{name}/workflows", tags=["workflows"])
 
 Statuses = Annotated[list[str] | None, Query(description="one or more statuses (repeat, or comma-separate)")]
 

@@ -9,12 +9,15 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
 from agents.core.auth import ANONYMOUS, Principal
+from agents.core.errors import ValidationError
 from agents.core.payloads import to_json_value
 from agents.core.tasks import background
 from agents.ws.protocol import CloseCode, close_reason
@@ -25,8 +28,21 @@ _CLOSE_GRACE = 2.0
 """Seconds a cut-off client's close frame may wait for its socket before the connection is dropped."""
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionContext:
+    """Cloudflare's `ConnectionContext`: what a client connected with (`get_connection_tags`)."""
+
+    request: HTTPConnection
+    """The socket's opening request: headers, URL, query."""
+
+
+MAX_TAGS = 9
+"""Tags an agent may give one connection (Cloudflare's limit; its id is a tag besides)."""
+
+
 class Connection:
-    """What agent hooks receive: `id`, `query`, `principal`, `send(message)`, `close(code, reason)`."""
+    """What agent hooks receive: `id`, `query`, `principal`, `tags`, `state` /
+    `set_state(state)`, `send(message)`, `close(code, reason)`."""
 
     def __init__(
         self,
@@ -59,12 +75,38 @@ class Connection:
         self._writing = False
         self._write_now = write_now
         """Writes a text frame at once when the socket takes it (`direct_writer`); None: queue all."""
+        self.tags: tuple[str, ...] = (id,)
+        """Its id, then the tags `Agent.get_connection_tags` gave it as it connected."""
+        self._state: Any = None
         self.state_version = 0
         self.closed = False
         self._held: tuple[str, list[tuple[int, str]]] | None = None
         """A chat stream this client is resuming: its live frames wait here until the replay is sent."""
         self._replayed: tuple[str, int] | None = None
         """A chat stream replayed up to a sequence number: live frames up to it are not sent again."""
+
+    @property
+    def state(self) -> Any:
+        """This connection's own state (Cloudflare's `connection.state`): None until
+        `set_state`; kept in this process for as long as the connection lives, never
+        sent to the client, gone when it closes."""
+        return self._state
+
+    def set_state(self, state: Any) -> Any:
+        """Replace the connection's state (any JSON value; a callable gets the current
+        one and returns the new, as Cloudflare's `setState(prev => ...)`); returns it."""
+        value = state(self._state) if callable(state) else state
+        self._state = to_json_value(value, what="connection state")
+        return self._state
+
+    def set_tags(self, tags: Any) -> None:
+        """The tags an agent gave this connection, checked (at most MAX_TAGS non-empty
+        strings of up to 256 characters); its id stays the first."""
+        if not isinstance(tags, list | tuple) or not all(isinstance(t, str) and 0 < len(t) <= 256 for t in tags):
+            raise ValidationError("connection tags are a list of non-empty strings of up to 256 characters")
+        if len(tags) > MAX_TAGS:
+            raise ValidationError(f"at most {MAX_TAGS} tags per connection (its id is one more), not {len(tags)}")
+        self.tags = (self.id, *dict.fromkeys(t for t in tags if t != self.id))
 
     def send(self, message: Any) -> None:
         """Queue a message (any JSON value) for this client; ValidationError (nothing

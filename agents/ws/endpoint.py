@@ -15,6 +15,8 @@ from opentelemetry.trace import SpanKind
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from uvicorn.protocols.utils import ClientDisconnected
@@ -30,14 +32,12 @@ from agents.core.tasks import background
 from agents.core.tracing import agent_attributes, tracer
 from agents.http.starlette_internals import routed_scope
 from agents.ws import protocol
-from agents.ws.connection import Connection
+from agents.ws.connection import Connection, ConnectionContext
 from agents.ws.protocol import CloseCode
 from agents.ws.server_protocol import aborter, client_gone, direct_writer
 from agents.ws.streaming import StreamingResponse
 
 log = structlog.get_logger("agents.ws")
-
-_SOCKET_PATH = re.compile(r"/agents/(?P<agent>[^/]+)/(?P<name>[^/]+)")
 
 
 class AgentSockets:
@@ -49,14 +49,15 @@ class AgentSockets:
     Starlette's own middleware another 1.2 KB. `guard` wraps the socket handler the way
     the app's middleware wraps its routes (`api.asgi`)."""
 
-    def __init__(self, app: Starlette, *, guard: Callable[[ASGIApp], ASGIApp]) -> None:
+    def __init__(self, app: Starlette, *, guard: Callable[[ASGIApp], ASGIApp], agents_prefix: str = "/agents") -> None:
         self.app = app
         self._sockets = guard(self._socket)
+        self._path = re.compile(rf"{re.escape(agents_prefix)}/(?P<agent>[^/]+)/(?P<name>[^/]+)")
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself, as the pass-through middlewares: no frame of this layer
         # stays for the connection's lifetime.
-        if scope["type"] == "websocket" and (match := _SOCKET_PATH.fullmatch(scope["path"])):
+        if scope["type"] == "websocket" and (match := self._path.fullmatch(scope["path"])):
             return self._sockets(routed_scope(scope, app=self.app, path_params=match.groupdict()), receive, send)
         return self.app(scope, receive, send)
 
@@ -81,6 +82,21 @@ _ON_CLOSE_TRIES = 3
 """Times `on_close` waits its turn (AGENT_TURN_WAIT each) before it is given up, logged."""
 
 
+async def _before_connect(instance: Agent[Any], websocket: WebSocket, name: str) -> str | None:
+    """The agent type's `on_before_connect`: why it refused the connection, or None."""
+    try:
+        answer = await instance.on_before_connect(HTTPConnection(websocket.scope), name)
+    except AgentError as err:
+        return err.message
+    if answer is None:
+        return None
+    if not isinstance(answer, Response):
+        log.error("on_before_connect returned neither a Response nor None", returned=type(answer).__name__)
+        return "refused: on_before_connect returned neither a Response nor None"
+    body = bytes(answer.body).decode("utf-8", "replace") if hasattr(answer, "body") else ""
+    return f"{answer.status_code} {body}".strip()
+
+
 async def agent_socket(
     websocket: WebSocket,
     agent: str,
@@ -99,6 +115,9 @@ async def agent_socket(
         instance = rt.agent(agent, name)
     except NotFoundError as err:
         await websocket.close(CloseCode.POLICY, protocol.close_reason(err.message))
+        return
+    if instance.overrides("on_before_connect") and (refusal := await _before_connect(instance, websocket, name)):
+        await websocket.close(CloseCode.POLICY, protocol.close_reason(refusal))
         return
     # Read from the scope, not `websocket.query_params` / `websocket.state`, which would
     # keep parsed copies on the socket object for the connection's lifetime.
@@ -125,6 +144,8 @@ async def agent_socket(
         write_now=write_now,
         abort=abort,
     )
+    if instance.overrides("get_connection_tags") and not await _tag(instance, websocket, connection):
+        return
     calls: set[asyncio.Task[None]] = set()
     with structlog.contextvars.bound_contextvars(agent=f"{agent}/{name}", connection=connection.id):
         connected = False  # on_connect ran: on_close is owed
@@ -136,6 +157,8 @@ async def agent_socket(
                 except (RedisConnectionError, RedisTimeoutError):
                     raise
                 except Exception as err:  # the agent refused the connection (or stayed busy)
+                    if not isinstance(err, AgentError):
+                        await _on_error(instance, connection, err)
                     await connection.close(CloseCode.POLICY, str(err) or "connection refused")
                     return
                 if not connected:
@@ -254,6 +277,30 @@ async def _on_message(agent: Agent[Any], connection: Connection, frame: Any) -> 
         await enter(agent, agent.on_message, connection, frame)
     except Exception as err:
         connection.send(protocol.error(f"on_message failed: {err}"))
+        if not isinstance(err, AgentError):
+            await _on_error(agent, connection, err)
+
+
+async def _on_error(agent: Agent[Any], connection: Connection, error: Exception) -> None:
+    """The agent's `on_error` for a hook of a connection's that raised (its own error logged)."""
+    try:
+        await agent.on_error(connection, error)
+    except Exception:
+        log.exception("on_error hook failed", connection=connection.id)
+
+
+async def _tag(agent: Agent[Any], websocket: WebSocket, connection: Connection) -> bool:
+    """`get_connection_tags`, before the connection joins; False (closed, 1008) if it failed."""
+    try:
+        connection.set_tags(
+            await agent.get_connection_tags(connection, ConnectionContext(HTTPConnection(websocket.scope)))
+        )
+    except Exception as err:
+        log.warning("get_connection_tags failed", connection=connection.id, error=repr(err))
+        reason = err.message if isinstance(err, AgentError) else f"get_connection_tags failed: {type(err).__name__}"
+        await websocket.close(CloseCode.POLICY, protocol.close_reason(reason))
+        return False
+    return True
 
 
 async def _chat(agent: ChatAgent[Any], connection: Connection, frame: dict[str, Any]) -> None:

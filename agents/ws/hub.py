@@ -181,11 +181,12 @@ class ConnectionHub:
             log.warning("malformed broadcast envelope", channel=channel)
             return
         exclude = set(envelope.get("exclude") or ())
+        tags = set(envelope.get("tags") or ())
         version = envelope.get("v")
         sent = 0
         with _relay_span(channel, envelope.get("tp")):
             for connection in list(group):
-                if connection.id not in exclude:
+                if connection.id not in exclude and (not tags or not tags.isdisjoint(connection.tags)):
                     connection.offer_broadcast(text, version)
                     sent += 1
         if self._metrics:
