@@ -10,6 +10,7 @@ agent's turn, like every other entry into agent code.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -255,10 +256,13 @@ class BridgeActivities:
     async def inline_step(self, input: InlineStepInput) -> Any:
         """Run a step body the workflow parked in this process (see workflows.inline);
         `self.agent.x()` inside it calls the agent directly, in its turn."""
-        fn, args = parked(input.key)
+        fn, args, context = parked(input.key)
+        kwargs = {}
+        if context is not None:  # the body asked for its step's context (a `ctx` parameter)
+            kwargs["ctx"] = dataclasses.replace(context, attempt=context.attempt - 1 + activity.info().attempt)
         marker = AGENT_CALLS.set(self._call_agent)
         try:
-            return to_jsonable_python(await maybe_await(fn(*args)))
+            return to_jsonable_python(await maybe_await(fn(*args, **kwargs)))
         finally:
             AGENT_CALLS.reset(marker)
 

@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from activities import ActivityGroup
 from agents import SERVER, Agent, callable_method, interleave
 from agents.chat import ChatAgent, ChatReply, ChatRequest
-from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep, active_run
+from workflows import AgentWorkflow, AgentWorkflowEvent, AgentWorkflowStep, StepContext, active_run
 
 
 def calls_key(agent: Agent[Any]) -> str:
@@ -635,6 +635,43 @@ class InlineFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         if event.payload.get("wait"):
             await step.wait_for_event("go", type="go", timeout="1 minute")
         return {"first": first, "saved": saved}
+
+
+class StepFeaturesFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    """Cloudflare's 2026 step features: parallel steps (asyncio.gather of step.do), a step
+    context given to a body that asks (`ctx`), and a dynamic retry delay."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        ran: dict[str, int] = {}
+
+        async def part(i: int, ctx: StepContext) -> list[Any]:
+            ran[f"part{i}"] = ran.get(f"part{i}", 0) + 1
+            await asyncio.sleep(0.05)
+            return [i, ctx.step.name, ctx.step.count, ctx.attempt]
+
+        parts = await asyncio.gather(*(step.do("part", part, i) for i in range(3)))
+
+        async def flaky(ctx: StepContext) -> dict[str, Any]:
+            if ctx.attempt < 3:
+                raise ApplicationError(f"try {ctx.attempt}", type="Flaky")
+            return {"attempt": ctx.attempt, "config": ctx.config}
+
+        def wait(attempt: int, error: Exception) -> str | None:
+            return f"{10 * attempt} ms" if isinstance(error, ApplicationError) and error.type == "Flaky" else None
+
+        flaked = await step.do("flaky", flaky, retries={"limit": 5, "delay": wait})
+        fatal_tries = 0
+
+        async def fatal() -> None:
+            nonlocal fatal_tries
+            fatal_tries += 1
+            raise ApplicationError("no", type="Fatal")
+
+        try:
+            await step.do("fatal", fatal, retries={"limit": 5, "delay": wait})
+        except ApplicationError:
+            pass
+        return {"parts": parts, "ran": ran, "flaky": flaked, "fatal_tries": fatal_tries}
 
 
 class GuardedFlow(AgentWorkflow[GuardedAgent, dict, Any]):

@@ -104,3 +104,20 @@ async def test_a_failing_inline_closure_retries_as_retries_says(
     info = await wait_for_status(agent, recovered, "complete", "errored")
     assert info.status == "complete" and info.result["first"]["hits"] == 3
     await eventually(lambda: asyncio.sleep(0, hits.hits), lambda n: n == 3, what="no extra hit")
+
+
+@pytest.mark.usefixtures("worker")
+async def test_parallel_steps_a_step_context_and_a_dynamic_retry_delay(runtime: AgentRuntime, agent_name: str) -> None:
+    """Three `step.do("part")` at once (asyncio.gather): numbered in call order, each run
+    once; a body taking `ctx` gets its name, count, attempt and config; a delay function
+    retries the errors it names and gives up on the others (None)."""
+    agent = runtime.agent("recorder-agent", agent_name)
+    run_id = await agent.run_workflow("step_features_flow", {})
+    result = (await wait_for_status(agent, run_id, "complete")).result
+    assert result["parts"] == [[0, "part", 1, 1], [1, "part", 2, 1], [2, "part", 3, 1]]
+    assert result["ran"] == {"part0": 1, "part1": 1, "part2": 1}
+    assert result["flaky"] == {
+        "attempt": 3,
+        "config": {"retries": {"limit": 5, "delay": "dynamic", "backoff": "exponential"}, "timeout": 600.0},
+    }
+    assert result["fatal_tries"] == 1  # the delay function said None: given up at once

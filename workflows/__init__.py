@@ -19,7 +19,7 @@ from ._errors import (
 )
 from ._retries import StepRetries
 from ._run import ActiveRun, ReceivedEvent, RunState
-from ._step import AgentWorkflowStep
+from ._step import AgentWorkflowStep, StepContext, StepInfo
 from ._unregistered import UnregisteredWorkflow
 from .contracts import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal
 
@@ -46,6 +46,8 @@ __all__ = [
     "EventTimeoutError",
     "NonRetryableError",
     "ReceivedEvent",
+    "StepContext",
+    "StepInfo",
     "StepNameError",
     "StepRetries",
     "StepTimeoutError",

@@ -8,6 +8,7 @@ one activity per attempt with a durable timer of `delay * n` between them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -29,6 +30,17 @@ class StepRetries:
     """Wait before the first retry."""
     backoff: Backoff = "exponential"
     """How the wait grows: `constant` (delay), `linear` (delay * n), `exponential` (delay * 2^(n-1))."""
+    delay_fn: Callable[[int, Exception], Any] | None = None
+    """A dynamic delay (`retries={"delay": fn}`): `fn(attempt, error)` -> the wait before the
+    next try (a duration: "5 seconds", seconds, a timedelta), or None to give up now.
+    `attempt` is the try that failed (1-based), `error` its ApplicationError (`type`,
+    `message`). It runs in workflow code: deterministic, no I/O."""
+
+    @property
+    def driven_by_workflow(self) -> bool:
+        """Retried by the workflow, one activity per try (linear, dynamic): Temporal's
+        policies cannot express the wait."""
+        return self.backoff == "linear" or self.delay_fn is not None
 
     @classmethod
     def parse(cls, value: StepRetries | dict[str, Any] | None) -> StepRetries:
@@ -48,8 +60,16 @@ class StepRetries:
         backoff = value.get("backoff", default.backoff)
         if backoff not in ("constant", "linear", "exponential"):
             raise ValueError(f"retries.backoff: {backoff!r}; use 'constant', 'linear' or 'exponential'")
-        delay = parse_duration(value.get("delay", default.delay), what="retries.delay")
+        given = value.get("delay", default.delay)
+        if callable(given):  # a dynamic delay, decided after each failed try
+            return cls(limit=limit, delay=default.delay, backoff=backoff, delay_fn=given)
+        delay = parse_duration(given, what="retries.delay")
         return cls(limit=limit, delay=delay, backoff=backoff)
+
+    def as_config(self) -> dict[str, Any]:
+        """As a step's context shows it (Cloudflare's resolved `config.retries`; seconds)."""
+        delay: Any = "dynamic" if self.delay_fn is not None else self.delay.total_seconds()
+        return {"limit": self.limit, "delay": delay, "backoff": self.backoff}
 
     def delay_before_retry(self, retry: int) -> timedelta:
         """Wait before retry number `retry` (1-based)."""
@@ -60,8 +80,8 @@ class StepRetries:
         return min(self.delay * (2 ** (retry - 1)), _MAX_INTERVAL)
 
     def temporal_policy(self) -> RetryPolicy:
-        """The server-side policy; for linear backoff, one attempt per activity."""
-        if self.backoff == "linear":
+        """The server-side policy; for linear backoff and a dynamic delay, one attempt per activity."""
+        if self.driven_by_workflow:
             return RetryPolicy(maximum_attempts=1)
         initial = max(self.delay, _MIN_INTERVAL)
         coefficient = 1.0 if self.backoff == "constant" else 2.0

@@ -7,6 +7,8 @@ no new step starts while a run is paused.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,6 +51,29 @@ def step_activity_id(key: str, attempt: int = 1) -> str:
 
 
 @dataclass(frozen=True)
+class StepInfo:
+    name: str
+    """The name given to `step.do` (before any numbering)."""
+    count: int
+    """How many times `step.do` was called with this name in this run so far, this call
+    included (1 for the first)."""
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step body is given when it asks for it with a `ctx` parameter (Cloudflare's
+    `WorkflowStepContext`): `async def fetch(ctx): ... ctx.attempt ...`. Inline bodies
+    only: a registered activity reads `activity.info()`."""
+
+    step: StepInfo
+    attempt: int
+    """This try (1 the first, 2 the first retry, ...)."""
+    config: dict[str, Any]
+    """The step's resolved configuration: `{"retries": {"limit", "delay", "backoff"},
+    "timeout"}` (durations in seconds, defaults applied)."""
+
+
+@dataclass(frozen=True)
 class _Attempt:
     """One try of a `step.do`: what its activity (or inline local activity) starts with."""
 
@@ -58,6 +83,8 @@ class _Attempt:
     limit: timedelta
     retry: RetryPolicy
     number: int
+    context: StepContext | None = None
+    """Given to an inline body that takes `ctx`."""
 
     @property
     def activity_id(self) -> str:
@@ -73,6 +100,8 @@ class AgentWorkflowStep:
         self._run = run
         self._names: set[str] = set()
         self._uses: dict[str, int] = {}
+        self._calls: dict[str, int] = {}
+        """`step.do` calls per given name (a step context's `step.count`)."""
 
     def _claim(self, name: str) -> str:
         """The step's identity: `name`, numbered when the name is used again (`nap`,
@@ -104,16 +133,31 @@ class AgentWorkflowStep:
         callable: a closure, a lambda returning an awaitable, a method (runs in this
         worker, outside the sandbox, and may do I/O; see `workflows.inline`). Either
         way its result is recorded in the run's history and never computed again."""
+        given = name
         name = self._claim(name)
+        self._calls[given] = self._calls.get(given, 0) + 1
         config = StepRetries.parse(retries)
         limit = parse_duration(timeout or DEFAULT_STEP_TIMEOUT, what=f"step {name!r} timeout")
-        return await self._run.durable(f"do:{name}", lambda: self._do(name, fn, args, config, limit))
+        context = None
+        if not is_activity(fn) and _asks_for_context(fn):
+            settings = {"retries": config.as_config(), "timeout": limit.total_seconds()}
+            context = StepContext(StepInfo(given, self._calls[given]), 1, settings)
+        return await self._run.durable(f"do:{name}", lambda: self._do(name, fn, args, config, limit, context))
 
-    async def _do(self, name: str, fn: Any, args: tuple[Any, ...], config: StepRetries, limit: timedelta) -> Any:
+    async def _do(
+        self,
+        name: str,
+        fn: Any,
+        args: tuple[Any, ...],
+        config: StepRetries,
+        limit: timedelta,
+        context: StepContext | None,
+    ) -> Any:
         await self._run.until_resumed()
         number = 1
         while True:
-            attempt = _Attempt(name, fn, args, limit, config.temporal_policy(), number)
+            this = None if context is None else dataclasses.replace(context, attempt=number)
+            attempt = _Attempt(name, fn, args, limit, config.temporal_policy(), number, this)
             try:
                 if is_activity(fn):
                     return await self._activity(attempt)
@@ -122,11 +166,20 @@ class AgentWorkflowStep:
                 # A local activity's failure arrives as its own error, not an ActivityError.
                 cause = err.cause if isinstance(err, ActivityError) else err
                 retryable = not (isinstance(cause, ApplicationError) and cause.non_retryable)
-                if config.backoff == "linear" and retryable and number <= config.limit:
-                    await workflow.sleep(config.delay_before_retry(number), summary=f"{name}: retry backoff")
-                    number += 1
-                    continue
+                if config.driven_by_workflow and retryable and number <= config.limit:
+                    wait = self._retry_wait(name, config, number, cause)
+                    if wait is not None:
+                        await workflow.sleep(wait, summary=f"{name}: retry backoff")
+                        number += 1
+                        continue
                 raise _step_failure(name, err, limit) from err
+
+    def _retry_wait(self, name: str, config: StepRetries, number: int, cause: BaseException | None) -> timedelta | None:
+        """The wait before the try after `number`; None to give up (a dynamic delay said so)."""
+        if config.delay_fn is None:
+            return config.delay_before_retry(number)
+        wanted = config.delay_fn(number, cause)
+        return None if wanted is None else parse_duration(wanted, what=f"step {name!r} retry delay")
 
     async def _activity(self, attempt: _Attempt) -> Any:
         """The step's activity. When the state writes it carries cannot be applied at once
@@ -158,7 +211,7 @@ class AgentWorkflowStep:
         await self._run.flush_writes()  # the body may read the agent's state
         info = workflow.info()
         key = f"{info.workflow_id}|{info.run_id}|{attempt.name}"
-        park(key, attempt.fn, attempt.args)
+        park(key, attempt.fn, attempt.args, attempt.context)
         try:
             return await workflow.execute_local_activity(
                 Bridge.INLINE_STEP,
@@ -320,3 +373,11 @@ def _step_failure(name: str, err: Exception, limit: timedelta) -> ApplicationErr
         return StepTimeoutError(f"step {name!r} timed out after {describe(limit)}")
     info = error_info(err)
     return ApplicationError(info["message"], type=info["name"], non_retryable=True)
+
+
+def _asks_for_context(fn: Any) -> bool:
+    """Whether an inline body takes its step's context: a parameter named `ctx`."""
+    try:
+        return "ctx" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a callable without a signature (a builtin)
+        return False

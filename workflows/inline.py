@@ -23,7 +23,7 @@ from typing import Any
 
 from . import temporal_internals
 
-_PARKED: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
+_PARKED: dict[str, tuple[Callable[..., Any], tuple[Any, ...], Any]] = {}
 
 AGENT_CALLS: contextvars.ContextVar[Callable[[Any, str, list[Any], Any], Awaitable[Any]] | None] = (
     contextvars.ContextVar("agent_calls_in_inline_step", default=None)
@@ -38,14 +38,17 @@ def is_activity(fn: Any) -> bool:
     return isinstance(fn, str) or temporal_internals.is_activity(fn)
 
 
-def park(key: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-    _PARKED[key] = (fn, args)
+def park(key: str, fn: Callable[..., Any], args: tuple[Any, ...], context: Any = None) -> None:
+    """`context`: the step's `StepContext` when the body asks for one (a `ctx` parameter),
+    its `attempt` the first of this activity's (the activity's own retries count on)."""
+    _PARKED[key] = (fn, args, context)
 
 
 def unpark(key: str) -> None:
     _PARKED.pop(key, None)
 
 
-def parked(key: str) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    """The callable parked under `key` (KeyError if its run is not in this process)."""
+def parked(key: str) -> tuple[Callable[..., Any], tuple[Any, ...], Any]:
+    """The callable parked under `key`, its args and context (KeyError if its run is not
+    in this process)."""
     return _PARKED[key]
