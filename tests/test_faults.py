@@ -10,7 +10,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -164,20 +164,30 @@ async def test_temporal_killed_and_restarted_with_its_sqlite_file_mid_run(
         own_temporal.kill()
 
         # Control routes say Temporal is down; tracking in Redis is still served, untouched.
-        began = time.monotonic()
-        refused = await web.post(f"{agent_url}/workflows", json={"workflow": "event_flow", "id": "new"})
+        # Each waits out its calls' deadlines (5 s a call), so they go at once, as clients'
+        # requests would: the test waits for the slowest, not for their sum.
+        async def timed(call: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+            began = time.monotonic()
+            return await call, time.monotonic() - began
+
+        (refused, took), paused_run, approved, listed, one, resumed, restarted = await asyncio.gather(
+            timed(web.post(f"{agent_url}/workflows", json={"workflow": "event_flow", "id": "new"})),
+            web.post(f"{agent_url}/workflows/run/pause"),
+            web.post(f"{agent_url}/workflows/approval/approve", json={}),
+            web.get(f"{agent_url}/workflows", params={"status": "running"}),
+            web.get(f"{agent_url}/workflows/run"),
+            web.post(f"{agent_url}/workflows/paused/resume"),
+            web.post(f"{agent_url}/workflows/done/restart", json={}),
+        )
         assert refused.status_code == 503 and "Temporal is unreachable" in refused.json()["message"], refused.text
-        assert time.monotonic() - began < 15  # bounded by CONTROL_RPC_TIMEOUT (5 s a call), not left to hang
-        assert (await web.post(f"{agent_url}/workflows/run/pause")).status_code == 503
-        assert (await web.post(f"{agent_url}/workflows/approval/approve", json={})).status_code == 503
+        assert took < 15  # bounded by CONTROL_RPC_TIMEOUT (5 s a call), not left to hang
+        assert paused_run.status_code == 503 and approved.status_code == 503
         assert (await runtime.tracker.get(agent.keys, "approval")).status == "waiting"  # the approval did not land
-        listed = (await web.get(f"{agent_url}/workflows", params={"status": "running"})).json()
-        assert [(w["workflow_id"], w["status"]) for w in listed["workflows"]] == [("run", "running")]
-        one = await web.get(f"{agent_url}/workflows/run")
+        assert [(w["workflow_id"], w["status"]) for w in listed.json()["workflows"]] == [("run", "running")]
         assert one.status_code == 200 and one.json()["status"] == "running"
-        assert (await web.post(f"{agent_url}/workflows/paused/resume")).status_code == 503
+        assert resumed.status_code == 503
         assert (await runtime.tracker.get(agent.keys, "paused")).status == "paused"
-        assert (await web.post(f"{agent_url}/workflows/done/restart", json={})).status_code == 503
+        assert restarted.status_code == 503
         assert await runtime.tracker.get(agent.keys, "done") == done
 
         own_temporal.start()
@@ -279,21 +289,28 @@ async def test_a_hung_temporal_answers_503_with_retry_after_and_reads_are_served
         await wait_for_status(agent, "w", "waiting")
         own_temporal.freeze()
         try:
-            began = time.monotonic()
-            approve = await web.post(f"{url}/w/approve", json={})
+            # At once, as clients would send them: each waits out its own deadlines.
+            async def timed(call: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
+                began = time.monotonic()
+                return await call, time.monotonic() - began
+
+            started_at = time.monotonic()
+            (approve, approving), (read, reading), (start, _) = await asyncio.gather(
+                timed(web.post(f"{url}/w/approve", json={})),
+                timed(web.get(f"{url}/w")),
+                timed(web.post(url, json={"workflow": "event_flow", "id": "n"})),
+            )
             assert approve.status_code == 503 and approve.headers["retry-after"], approve.text
             assert "Temporal is unreachable" in approve.json()["message"]
-            assert time.monotonic() - began < 12  # one control's deadline, not for ever
-            began = time.monotonic()
-            read = await web.get(f"{url}/w")
+            assert approving < 12  # one control's deadline, not for ever
             assert read.status_code == 200 and read.json()["status"] == "waiting", read.text
-            assert time.monotonic() - began < 6
-            start = await web.post(url, json={"workflow": "event_flow", "id": "n"})
+            assert reading < 6
             assert start.status_code == 503, start.text
             assert (await web.get(f"{url}/n")).json()["status"] == "queued"  # kept: it may have started
         finally:
             own_temporal.thaw()
-        await asyncio.sleep(5)  # the timed-out start is older than any start may take
+        # The timed-out start must be older than any start may take (5 s) before it is retried.
+        await asyncio.sleep(max(0.0, 5.2 - (time.monotonic() - started_at)))
         again = await web.post(url, json={"workflow": "event_flow", "id": "n"})
         assert again.status_code == 201, again.text
         await wait_for_status(agent, "n", "waiting", timeout=30)
