@@ -17,7 +17,6 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, CancelledError
-from temporalio.workflow import ActivityCancellationType
 
 from ._errors import error_info
 from ._retries import StepRetries
@@ -48,10 +47,6 @@ all); what will not mend (a bad key, an unknown model, a bug in `on_chat_message
 the activity for good at once, and the turn ends with its message."""
 MAX_STEPS = 50
 """Model requests in one turn, at most (a model that keeps calling tools ends there)."""
-
-
-_CANCEL_WAITS = "chat-cancel-waits-for-the-model-step"
-"""Patch: a turn cancelled before it waited for its model step's activity to stop."""
 
 
 @workflow.defn(name=Bridge.CHAT_TURN_WORKFLOW)
@@ -87,12 +82,6 @@ class ChatTurnWorkflow:
                         heartbeat_timeout=MODEL_HEARTBEAT,
                         retry_policy=MODEL_RETRY,
                         summary=f"model request {step + 1}",
-                        # A cancelled model step ends once its activity has written what it
-                        # sent (it learns of the cancel at its next heartbeat): the turn's
-                        # `abort` and `finish` then come after its last chunk, never before.
-                        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-                        if workflow.patched(_CANCEL_WAITS)
-                        else ActivityCancellationType.TRY_CANCEL,
                     )
                 )
             except ActivityError as err:
