@@ -61,3 +61,35 @@ async def test_frames_are_published_as_written_and_a_lost_script_is_loaded_again
     await pubsub.aclose()
     assert sorted(published.values()) == [[0, 1, 2, 3]] * 10
     assert frame_sink(redis) is frame_sink(redis)  # one per client
+
+
+async def test_after_a_cancelled_turn_ends_its_stream_a_late_step_writes_nothing(
+    redis: Redis, settings: Settings
+) -> None:
+    """A cancelled model step hears of the cancel at its next heartbeat: what it sends
+    until then must not land after the turn's `abort` and `finish` (it did once, under
+    load: [..., 'finish', 'text-delta']). The end fences the stream, then writes past it."""
+    store = _store(redis, settings, f"f-{uuid.uuid4().hex[:8]}")
+    pubsub = redis.pubsub()
+    await pubsub.ssubscribe(store.keys.channel)
+    step = await store.writer("r1").open()
+    await step.send({"type": "text-delta", "id": "t", "delta": "before"})
+    await step.flush()
+    await store.fence("r1")
+    ender = store.writer("r1", ender=True).open_at(len(await store.frames("r1")))
+    await step.send({"type": "text-delta", "id": "t", "delta": "late"})  # the step, still going
+    await step.flush()
+    for chunk in ({"type": "abort"}, {"type": "finish"}):
+        await ender.send(chunk)
+    await ender.done("aborted", ["m"])
+    frames = await store.frames("r1")
+    assert [json.loads(f["body"])["type"] for f in frames if f.get("body")] == ["text-delta", "abort", "finish"]
+    assert [f["seq"] for f in frames] == [0, 1, 2, 3]
+    published = []
+    async with asyncio.timeout(5):
+        while len(published) < 4:
+            message = await pubsub.get_sharded_message(ignore_subscribe_messages=True, timeout=1)
+            if message:
+                published.extend(json.loads(message["data"])["batch"])
+    assert not any('"late"' in frame for frame in published)
+    await pubsub.aclose()

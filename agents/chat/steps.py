@@ -124,8 +124,10 @@ async def finish(agent: ChatAgent, end: ChatFinishInput) -> None:
     tools), and only then the `done` frame, so a client that sends its next message on
     `done` finds the turn over. Safe to run again (a retried activity)."""
     turn = end.turn
+    if end.outcome == "aborted":  # a cancelled model step may still send: nothing after this end
+        await agent.chat.fence(end.request_id)
     frames = await agent.chat.frames(end.request_id)
-    writer = agent.chat.writer(end.request_id, continuation=end.continuation).open_at(len(frames))
+    writer = agent.chat.writer(end.request_id, continuation=end.continuation, ender=True).open_at(len(frames))
     ending: list[dict[str, Any]] = []
     done_sent = any(f.get("done") for f in frames)
     if not done_sent and not (frames and '"type":"finish"' in frames[-1].get("body", "")):

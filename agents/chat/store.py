@@ -116,8 +116,14 @@ class ChatStore:
         """The UI message-stream chunks sent so far under `request_id`."""
         return [json.loads(f["body"]) for f in await self.frames(request_id) if f.get("body")]
 
-    def writer(self, request_id: str, *, continuation: bool = False) -> StreamWriter:
-        return StreamWriter(self, request_id, continuation=continuation)
+    def writer(self, request_id: str, *, continuation: bool = False, ender: bool = False) -> StreamWriter:
+        """`ender`: the writer of the turn's end, which writes past the stream's fence."""
+        return StreamWriter(self, request_id, continuation=continuation, ender=ender)
+
+    async def fence(self, request_id: str) -> None:
+        """From now on only the stream's ender writes to it (a cancelled turn: its model
+        step's activity hears of the cancel at its next heartbeat and may still send)."""
+        await self.redis.set(self.keys.chat_stream_fence(request_id), 1, ex=STREAM_TTL_SECONDS)
 
 
 class StreamWriter:
@@ -135,9 +141,11 @@ class StreamWriter:
     MAX_QUEUED = 2000
     """Frames queued before `send` waits for the writes to catch up."""
 
-    def __init__(self, store: ChatStore, request_id: str, *, continuation: bool) -> None:
+    def __init__(self, store: ChatStore, request_id: str, *, continuation: bool, ender: bool = False) -> None:
         self._store = store
         self._key = store.keys.chat_stream(request_id)
+        self._keys = [self._key, store.keys.channel, store.keys.chat_stream_fence(request_id)]
+        self._ender = "1" if ender else ""
         self.request_id = request_id
         self.continuation = continuation
         self._seq: int | None = None
@@ -189,5 +197,5 @@ class StreamWriter:
         while self._queued:
             frames, self._queued = self._queued, []
             published = batch_envelope(frames, chat=(self.request_id, self.seq - len(frames)))
-            await self._store.sink.write([self._key, self._store.keys.channel], [published, *frames])
+            await self._store.sink.write(self._keys, [published, self._ender, *frames])
         self._writing = None

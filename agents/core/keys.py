@@ -100,6 +100,10 @@ class AgentKeys:
         """List: the frames (JSON) sent under one chat request id, kept for resuming."""
         return f"{self._base}:chat:stream:{request_id}"
 
+    def chat_stream_fence(self, request_id: str) -> str:
+        """String: set when a cancelled turn ends the stream; then only its end writes there."""
+        return f"{self._base}:chat:stream:{request_id}:fence"
+
     @property
     def all_keys_pattern(self) -> str:
         """A SCAN pattern matching every key of this agent (and of no other)."""
