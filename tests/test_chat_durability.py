@@ -84,7 +84,11 @@ async def test_clients_of_an_api_killed_mid_answer_resume_on_another(
     """Two API processes, as behind a load balancer: the one serving the chat is killed
     mid-answer; its client reconnects to the other and resumes (replay, then live)."""
     ports = [free_port(), free_port()]
-    procs = [await start_api_process(settings, port, tmp_path / f"api{i}.log") for i, port in enumerate(ports)]
+    procs = list(
+        await asyncio.gather(
+            *(start_api_process(settings, port, tmp_path / f"api{i}.log") for i, port in enumerate(ports))
+        )
+    )
     words = " ".join(f"w{i}" for i in range(60))
     try:
         async with ChatSocket(f"http://127.0.0.1:{ports[0]}", "chat-agent", agent_name) as a:

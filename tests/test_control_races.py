@@ -177,7 +177,11 @@ async def test_chaos_controls_racing_through_two_apis_while_a_worker_and_an_api_
     rng = random.Random(1027)
     ports = [free_port(), free_port()]
     workers = [start_entry_point("worker.py", settings, tmp_path / f"worker{i}.log") for i in range(2)]
-    apis = [await start_api_process(settings, port, tmp_path / f"api{i}.log") for i, port in enumerate(ports)]
+    apis = list(
+        await asyncio.gather(
+            *(start_api_process(settings, port, tmp_path / f"api{i}.log") for i, port in enumerate(ports))
+        )
+    )
     agent = runtime.agent("recorder-agent", agent_name)
     url = f"/agents/recorder-agent/{agent_name}/workflows"
     run_ids = [f"c{i}" for i in range(12)]
