@@ -23,7 +23,7 @@ from agents.core.settings import Settings, get_settings
 from agents.runtime import AgentRuntime, exit_process, open_runtime
 from agents.store.connection import REDIS_ERRORS, connect_redis, ready_redis, shard_messages
 from agents.store.queries import MAX_PAGE, WorkflowPage
-from agents.store.tracking import FINISHED, STATUSES, RunStatus, WorkflowInfo
+from agents.store.tracking import FINISHED, STATUSES, BatchError, RunStatus, WorkflowBatch, WorkflowInfo
 
 __all__ = [
     "DATA_CONVERTER",
@@ -53,6 +53,8 @@ __all__ = [
     "TurnLostError",
     "ValidationError",
     "WorkflowCallback",
+    "WorkflowBatch",
+    "BatchError",
     "WorkflowInfo",
     "WorkflowPage",
     "callable_method",

@@ -215,6 +215,45 @@ async def test_metadata_updated_moves_the_run_between_filters_and_delete_finds_i
     assert await ids("metadata.only=true") == set()
 
 
+async def test_a_batch_starts_each_run_it_can_and_says_why_not_for_the_others(
+    http: httpx.AsyncClient, runtime: AgentRuntime, agent_name: str
+) -> None:
+    """Cloudflare's createBatch: `instances` (each its own id and params) or `count`."""
+    url = base(agent_name)
+    await start(http, url, id="taken")
+    instances = [
+        {"id": "b-1", "params": {"key": "k"}, "metadata": {"batch": "one"}},
+        {"id": "taken", "params": {"key": "k"}},  # an id already tracked
+        {"params": ["not", "an", "object"]},  # params the workflow's model refuses
+        {"id": "b-4", "params": {"key": "k"}, "colour": "red"},  # a field an instance does not have
+        {"params": {"key": "k"}},
+    ]
+    answer = await http.post(f"{url}/batch", json={"workflow": "merge_flow", "instances": instances})
+    assert answer.status_code == 200, answer.text
+    batch = answer.json()
+    assert [row["workflow_id"] for row in batch["created"]][0] == "b-1" and len(batch["created"]) == 2
+    assert [(e["index"], e["id"], e["error"]) for e in batch["errors"]] == [
+        (1, "taken", "conflict"),
+        (2, None, "invalid"),
+        (3, "b-4", "invalid"),
+    ]
+    assert "params" in batch["errors"][1]["message"] and "colour" in batch["errors"][2]["message"]
+    counted = await http.post(f"{url}/batch", json={"workflow": "merge_flow", "count": 3, "params": {"key": "c"}})
+    assert len(counted.json()["created"]) == 3 and counted.json()["errors"] == []
+    agent = runtime.agent("recorder-agent", agent_name)
+    assert (await agent.get_workflows(metadata={"batch": "one"})).total == 1
+    before = (await agent.get_workflows()).total
+    for bad, status in [
+        ({"workflow": "merge_flow"}, 422),  # neither count nor instances
+        ({"workflow": "merge_flow", "count": 101}, 422),
+        ({"workflow": "merge_flow", "count": 2, "instances": [{}]}, 422),
+        ({"workflow": "merge_flow", "instances": []}, 422),
+        ({"workflow": "no_such_flow", "count": 1}, 404),
+    ]:
+        assert (await http.post(f"{url}/batch", json=bad)).status_code == status, bad
+    assert (await agent.get_workflows()).total == before  # refused batches started nothing
+
+
 async def test_unknown_params_are_refused_naming_the_field_unless_the_model_allows_them(
     http: httpx.AsyncClient, agent_name: str
 ) -> None:

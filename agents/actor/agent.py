@@ -28,7 +28,7 @@ from agents.core.records import RetryOptions, retry_options
 from agents.core.tracing import agent_attributes, tracer
 from agents.store.queries import RunFilter, WorkflowPage
 from agents.store.state import StateSnapshot, TurnBusy, WriteMode
-from agents.store.tracking import WorkflowInfo
+from agents.store.tracking import WorkflowBatch, WorkflowInfo
 
 if TYPE_CHECKING:
     from agents.actor.ports import AgentServices
@@ -412,6 +412,21 @@ class Agent(Generic[State]):
     ) -> WorkflowInfo:
         """`run_workflow`, returning the run's tracked row as it is right after the start."""
         return await self.runtime.runs.start(self, name, params, id=id, metadata=metadata, retention=retention)
+
+    async def create_workflow_batch(
+        self,
+        workflow_name: str,
+        *,
+        count: int | None = None,
+        params: Any = None,
+        instances: list[dict[str, Any]] | None = None,
+    ) -> WorkflowBatch:
+        """Start up to 100 runs of `workflow_name` in one call (Cloudflare's `createBatch`):
+        `count` runs with the same `params`, or `instances` (each a mapping of `params`, and
+        optionally `id`, `metadata`, `retention`). A run that cannot start (bad params, an
+        id taken) is listed in `errors` by its index and the others start; a batch that
+        asks for neither or for too many is refused whole (ValidationError)."""
+        return await self.runtime.runs.start_batch(self, workflow_name, count=count, params=params, instances=instances)
 
     async def send_workflow_event(self, workflow_id: str, type: str | Mapping[str, Any], payload: Any = None) -> None:
         """Deliver an event of `type` to a run this agent started (kept until a wait takes

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from agents.core.records import QueuedCall, ScheduledCall, ScheduleInfo
     from agents.store.queries import RunQueries
     from agents.store.state import StateStore
-    from agents.store.tracking import RunTracker, WorkflowInfo
+    from agents.store.tracking import RunTracker, WorkflowBatch, WorkflowInfo
     from agents.store.turns import TurnService
 
 
@@ -34,6 +34,16 @@ class RunControl(Protocol):
         metadata: dict[str, Any] | None = None,
         retention: Any = None,
     ) -> WorkflowInfo: ...
+
+    async def start_batch(
+        self,
+        agent: AgentId,
+        name: str,
+        *,
+        count: int | None = None,
+        params: Any = None,
+        instances: list[dict[str, Any]] | None = None,
+    ) -> WorkflowBatch: ...
 
     async def signal_event(self, agent: AgentId, tracking_id: str, type: str, payload: Any) -> None: ...
 

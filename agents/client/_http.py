@@ -59,6 +59,18 @@ class AgentHttp:
         body = {"workflow": workflow, "params": params or {}, "id": id, "metadata": metadata}
         return await self._request("POST", "/workflows", json={k: v for k, v in body.items() if v is not None})
 
+    async def create_batch(
+        self,
+        workflow: str,
+        *,
+        count: int | None = None,
+        params: dict[str, Any] | None = None,
+        instances: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Up to 100 runs in one call: `{created: [rows], errors: [{index, id, error, message}]}`."""
+        body = {"workflow": workflow, "count": count, "params": params, "instances": instances}
+        return await self._request("POST", "/workflows/batch", json={k: v for k, v in body.items() if v is not None})
+
     async def list_workflows(
         self,
         *,

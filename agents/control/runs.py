@@ -6,6 +6,7 @@ see and steer runs it started; anything else is "not found".
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import secrets
@@ -32,7 +33,7 @@ from agents.core.errors import AgentError, ConflictError, NotFoundError, Validat
 from agents.core.messages import workflow_status
 from agents.core.names import SAFE_NAME_RE
 from agents.core.payloads import check_json
-from agents.store.tracking import FINISHED, RunStatus, Transition, WorkflowInfo, now_ms
+from agents.store.tracking import FINISHED, BatchError, RunStatus, Transition, WorkflowBatch, WorkflowInfo, now_ms
 from workflows import AgentRef, AgentWorkflowInput, Bridge, WorkflowEventSignal, parse_duration
 
 log = structlog.get_logger("agents.runs")
@@ -42,6 +43,11 @@ if TYPE_CHECKING:
     from agents.core.ids import AgentId
 
 ID_PATTERN = SAFE_NAME_RE
+MAX_BATCH = 100
+"""Runs one `create_workflow_batch` may start (Cloudflare's limit)."""
+_BATCH_STARTS_AT_ONCE = 16
+"""Starts of one batch in flight at a time."""
+_BATCH_FIELDS = frozenset({"params", "id", "metadata", "retention"})
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,99}$")
 
 CONTROL_RPC_TIMEOUT = timedelta(seconds=5)
@@ -183,6 +189,65 @@ class RunService:
         if row is None:  # deleted in the meantime by another request
             raise NotFoundError(f"workflow {id!r} was deleted as it started")
         return row
+
+    async def start_batch(
+        self,
+        agent: AgentId,
+        name: str,
+        *,
+        count: int | None = None,
+        params: Any = None,
+        instances: list[dict[str, Any]] | None = None,
+    ) -> WorkflowBatch:
+        """Start up to MAX_BATCH runs of `name` in one call (Cloudflare's `createBatch`):
+        `count` runs with the same `params` (ids made up), or `instances`, each a mapping
+        of `params`, and optionally `id`, `metadata`, `retention`. A batch that asks
+        nothing or too much is refused whole (ValidationError); a run that cannot start
+        (bad params, an id taken) is listed in `errors` by its index, the others start."""
+        self._rt.registry.workflow_class(name)  # an unknown workflow: 404 for the whole batch
+        if (count is None) == (instances is None):
+            raise ValidationError("give count (with params) or instances, one of them")
+        if count is not None:
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BATCH:
+                raise ValidationError(f"count must be a whole number from 1 to {MAX_BATCH}")
+            instances = [{"params": params if params is not None else {}} for _ in range(count)]
+        elif params is not None:
+            raise ValidationError("params goes with count; with instances, each instance has its own")
+        assert instances is not None
+        if not isinstance(instances, list) or not 1 <= len(instances) <= MAX_BATCH:
+            raise ValidationError(f"instances must be a list of 1 to {MAX_BATCH}")
+        limit = asyncio.Semaphore(_BATCH_STARTS_AT_ONCE)
+
+        async def one(index: int, instance: Any) -> WorkflowInfo | BatchError:
+            given = instance.get("id") if isinstance(instance, dict) else None
+            if not isinstance(instance, dict) or set(instance) - _BATCH_FIELDS:
+                extra = sorted(set(instance) - _BATCH_FIELDS) if isinstance(instance, dict) else []
+                why = (
+                    f"unknown fields {extra}"
+                    if extra
+                    else "an instance is a mapping of params, id, metadata, retention"
+                )
+                return BatchError(index, given, "invalid", why)
+            async with limit:
+                try:
+                    return await self.start(
+                        agent,
+                        name,
+                        instance.get("params", {}),
+                        id=given,
+                        metadata=instance.get("metadata"),
+                        retention=instance.get("retention"),
+                    )
+                except AgentError as err:
+                    return BatchError(index, given, err.code, err.message)
+                except RPCError as err:  # Temporal refused or did not answer: this run did not start
+                    return BatchError(index, given, "temporal_error", err.message)
+
+        outcomes = await asyncio.gather(*(one(i, item) for i, item in enumerate(instances)))
+        return WorkflowBatch(
+            created=[o for o in outcomes if isinstance(o, WorkflowInfo)],
+            errors=[o for o in outcomes if isinstance(o, BatchError)],
+        )
 
     async def _start_again(self, agent: AgentId, id: str, name: str) -> WorkflowInfo:
         """A start under an id that is tracked already: 409, unless it is the row of a

@@ -26,6 +26,15 @@ class StartWorkflow(_Strict):
     )
 
 
+class CreateBatch(_Strict):
+    workflow: str = Field(description="registered workflow name")
+    count: int | None = Field(default=None, description="this many runs with the same params (ids made up)")
+    params: dict[str, Any] | None = Field(default=None, description="with count: every run's params")
+    instances: list[dict[str, Any]] | None = Field(
+        default=None, description="or one entry per run: {params, id?, metadata?, retention?}"
+    )
+
+
 class WorkflowEvent(_Strict):
     type: str
     payload: Any = None
@@ -108,6 +117,23 @@ class WorkflowInfoOut(BaseModel):
     @classmethod
     def of(cls, info: WorkflowInfo) -> WorkflowInfoOut:
         return cls(**dataclasses.asdict(info))
+
+
+class BatchErrorOut(BaseModel):
+    index: int = Field(description="the run's position in the batch")
+    id: str | None
+    error: str
+    message: str
+
+
+class WorkflowBatchOut(BaseModel):
+    created: list[WorkflowInfoOut]
+    errors: list[BatchErrorOut]
+
+    @classmethod
+    def of(cls, batch: Any) -> WorkflowBatchOut:
+        errors = [BatchErrorOut(index=e.index, id=e.id, error=e.code, message=e.message) for e in batch.errors]
+        return cls(created=[WorkflowInfoOut.of(info) for info in batch.created], errors=errors)
 
 
 class WorkflowPageOut(BaseModel):

@@ -12,12 +12,14 @@ from agents.http.deps import AgentDep
 from agents.http.schemas import (
     Accepted,
     Approve,
+    CreateBatch,
     Deleted,
     Reject,
     Restart,
     StartWorkflow,
     Terminate,
     UpdateMetadata,
+    WorkflowBatchOut,
     WorkflowEvent,
     WorkflowInfoOut,
     WorkflowPageOut,
@@ -57,6 +59,16 @@ async def start_workflow(agent: AgentDep, body: StartWorkflow) -> WorkflowInfoOu
         body.workflow, body.params, id=body.id, metadata=body.metadata, retention=body.retention
     )
     return WorkflowInfoOut.of(info)
+
+
+@router.post("/batch", response_model=WorkflowBatchOut)
+async def create_batch(agent: AgentDep, body: CreateBatch) -> WorkflowBatchOut:
+    """Up to 100 runs in one call: `count` with `params`, or `instances`. A run that cannot
+    start is listed in `errors` (by its index); the others start."""
+    batch = await agent.create_workflow_batch(
+        body.workflow, count=body.count, params=body.params, instances=body.instances
+    )
+    return WorkflowBatchOut.of(batch)
 
 
 # The routes a waiting run is steered by come next: FastAPI tries a router's routes in

@@ -159,6 +159,28 @@ class WorkflowInfo:
         return index_member(self.created_at, self.workflow_id)
 
 
+@dataclass(frozen=True, slots=True)
+class BatchError:
+    """A run of a batch that did not start (Cloudflare's `createBatch` error entry)."""
+
+    index: int
+    """Its position in the batch."""
+    id: str | None
+    """The id it asked for, if any."""
+    code: str
+    """As the HTTP API's errors say it: `invalid`, `conflict`, ..."""
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowBatch:
+    """What `create_workflow_batch` started, and what it did not."""
+
+    created: list[WorkflowInfo]
+    """The runs started, in the batch's order."""
+    errors: list[BatchError]
+
+
 def _index_keys(keys: AgentKeys, info: WorkflowInfo) -> list[str]:
     out = [keys.runs, keys.runs_by_status(info.status), keys.runs_by_name(info.workflow_name)]
     return out + _metadata_keys(keys, info.metadata)
