@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from agents import AgentRuntime
 from tests.helpers import eventually
@@ -170,6 +173,30 @@ async def test_bad_cursors_are_clear_errors(http: httpx.AsyncClient, agent_name:
     response = await http.get(base(agent_name), params={"cursor": cursor})
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_cursor" and why in response.json()["message"]
+
+
+async def test_a_delete_with_temporal_also_removes_the_run_from_temporal(
+    http: httpx.AsyncClient, client: Client, agent_name: str
+) -> None:
+    """`DELETE …/workflows/{id}?temporal=true`: the run's executions leave Temporal's
+    history and visibility (a running one is terminated first). A closed execution goes
+    too, in the background: the dev server took about half a minute, so this waits on a
+    running one."""
+    url = base(agent_name)
+    run = await start(http, url, workflow="approval", id="gone", params={"title": "t"})
+    await until(http, f"{url}/gone", "waiting")
+    query = f'WorkflowId = "{run["temporal_workflow_id"]}"'
+
+    async def executions() -> list[Any]:
+        return [e async for e in client.list_workflows(query)]
+
+    await eventually(executions, lambda found: len(found) == 1, what="the execution listed")
+    assert (await http.delete(f"{url}/gone?temporal=true")).json() == {"deleted": 1}
+    assert (await http.get(f"{url}/gone")).status_code == 404
+    with pytest.raises(RPCError):
+        await client.get_workflow_handle(run["temporal_workflow_id"]).describe()
+    await eventually(executions, lambda found: found == [], what="no execution left in Temporal's lists")
+    assert (await http.delete(f"{url}/gone?temporal=true")).status_code == 404
 
 
 async def test_delete_one_and_by_criteria(http: httpx.AsyncClient, runtime: AgentRuntime, agent_name: str) -> None:

@@ -696,8 +696,16 @@ class Agent(Generic[State]):
             raise NotFoundError(f"no workflow {workflow_id!r} for {self.agent_type}/{self.name}")
         return info
 
-    async def delete_workflow(self, workflow_id: str) -> bool:
-        """Forget a run's tracking (the Temporal run, if still going, is not touched)."""
+    async def delete_workflow(self, workflow_id: str, *, from_temporal: bool = False) -> bool:
+        """Forget a run's tracking (the Temporal run, if still going, is not touched);
+        with `from_temporal=True` its executions are deleted from Temporal too (history
+        and visibility: gone from Temporal UI; a running one is terminated first).
+        Whether there was such a run."""
+        if from_temporal:
+            info = await self.runtime.tracker.get(self.keys, workflow_id)
+            if info is None:
+                return False
+            await self.runtime.runs.forget_on_temporal(info)
         return await self.runtime.tracker.delete(self.keys, workflow_id)
 
     async def delete_workflows(

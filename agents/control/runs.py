@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import structlog
 from pydantic_core import to_jsonable_python
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import WorkflowHandle
 from temporalio.common import (
     SearchAttributeKey,
@@ -248,6 +250,32 @@ class RunService:
             created=[o for o in outcomes if isinstance(o, WorkflowInfo)],
             errors=[o for o in outcomes if isinstance(o, BatchError)],
         )
+
+    async def forget_on_temporal(self, info: WorkflowInfo) -> int:
+        """Delete every execution under the row's Temporal id from Temporal (history and
+        visibility: it leaves Temporal UI and its lists), a running one terminated first;
+        how many. Temporal deletes closed executions in the background (the dev server
+        took about half a minute), so a list right after may still show one. Executions
+        already gone are skipped."""
+        temporal = self._rt.temporal
+        executions = [
+            execution.run_id
+            async for execution in temporal.list_workflows(
+                f'WorkflowId = "{info.temporal_workflow_id}"', rpc_timeout=CONTROL_RPC_TIMEOUT
+            )
+        ]
+        namespace = temporal.namespace
+        for run_id in executions:
+            request = DeleteWorkflowExecutionRequest(
+                namespace=namespace,
+                workflow_execution=WorkflowExecution(workflow_id=info.temporal_workflow_id, run_id=run_id),
+            )
+            try:
+                await temporal.workflow_service.delete_workflow_execution(request, timeout=CONTROL_RPC_TIMEOUT)
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise
+        return len(executions)
 
     async def _start_again(self, agent: AgentId, id: str, name: str) -> WorkflowInfo:
         """A start under an id that is tracked already: 409, unless it is the row of a

@@ -136,8 +136,14 @@ async def get_workflow(agent: AgentDep, workflow_id: str) -> WorkflowInfoOut:
 
 
 @router.delete("/{workflow_id}", response_model=Deleted)
-async def delete_workflow(agent: AgentDep, workflow_id: str) -> Deleted:
-    if not await agent.delete_workflow(workflow_id):
+async def delete_workflow(
+    agent: AgentDep,
+    workflow_id: str,
+    temporal: Annotated[
+        bool, Query(description="also delete its executions from Temporal (history, visibility)")
+    ] = False,
+) -> Deleted:
+    if not await agent.delete_workflow(workflow_id, from_temporal=temporal):
         raise NotFoundError(f"no workflow {workflow_id!r} for {agent.agent_type}/{agent.name}")
     return Deleted(deleted=1)
 
