@@ -674,6 +674,36 @@ class StepFeaturesFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         return {"parts": parts, "ran": ran, "flaky": flaked, "fatal_tries": fatal_tries}
 
 
+class SagaFlow(AgentWorkflow[RecorderAgent, dict, Any]):
+    """A saga: three steps with undos, then one that fails; the undos run newest first.
+    With `gate`, the undo of `b` waits for that file (a worker is killed while it waits)."""
+
+    async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
+        path, gate = event.payload["path"], event.payload.get("gate")
+
+        def note(line: str) -> None:
+            with open(path, "a") as journal:
+                journal.write(line + "\n")
+
+        async def do(x: str) -> dict[str, str]:
+            note(f"do-{x}")
+            return {"id": x}
+
+        async def undo(output: dict[str, str], error: Exception) -> None:
+            if gate and output["id"] == "b":
+                while not os.path.exists(gate):
+                    await asyncio.sleep(0.05)
+            note(f"undo-{output['id']}: {getattr(error, 'message', error)}")
+
+        async def fail() -> None:
+            raise ApplicationError("out of stock", type="OutOfStock", non_retryable=True)
+
+        for x in ("a", "b", "c"):
+            await step.do(f"reserve-{x}", do, x, rollback=undo)
+        await step.do("no-undo", do, "d")
+        await step.do("charge", fail)
+
+
 class GuardedFlow(AgentWorkflow[GuardedAgent, dict, Any]):
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
         await step.merge_agent_state({"level": event.payload["level"]})

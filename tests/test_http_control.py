@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ from temporalio.client import Client
 from activities.demo import executions_key
 from agents import AgentRuntime, Reconciler
 from devstack import temporal_cli
+from tests.helpers import eventually
 from tests.test_http_tracking import base, start, until
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -329,3 +332,31 @@ async def test_the_reconciler_lease_is_extended_only_by_its_holder(runtime: Agen
     assert not await first._lead()  # neither taken back nor extended
     assert 0 < await runtime.redis.pttl(key) <= 500
     await runtime.redis.delete(key)
+
+
+async def test_a_restart_from_a_step_keeps_what_came_before_it_and_runs_the_rest_again(
+    http: httpx.AsyncClient, runtime: AgentRuntime, agent_name: str, tmp_path: Path
+) -> None:
+    """Four journaled steps (`item-0` .. `item-3`, each merging the agent's state): a
+    restart from `item-2` runs items 2 and 3 again, and 0 and 1 not (their results come
+    from the old execution's history). A step the run never began is a 422 that changes
+    nothing."""
+    path = tmp_path / "journal"
+    url = base(agent_name)
+    params = {"path": str(path), "count": 4, "seconds": 0}
+    run = await start(http, url, workflow="journal_flow", id="steps", params=params)
+    first = await until(http, f"{url}/steps", "complete")
+    unknown = await http.post(f"{url}/steps/restart", json={"from_step": "item-9"})
+    assert unknown.status_code == 422 and "no step 'item-9'" in unknown.json()["message"]
+    assert (await http.get(f"{url}/steps")).json() == first  # the refusal changed nothing
+    restarted = await http.post(f"{url}/steps/restart", json={"from_step": "item-2"})
+    assert restarted.status_code == 200, restarted.text
+
+    async def row() -> dict[str, Any]:
+        return (await http.get(f"{url}/steps")).json()
+
+    again = await eventually(row, lambda r: r["status"] == "complete" and r["run_id"] != first["run_id"], what="rerun")
+    assert again["result"] == {"processed": 4} and run["workflow_id"] == "steps"
+    lines = [int(line) for line in path.read_text().split()]
+    assert sorted(lines) == [0, 1, 2, 2, 3, 3]  # items 0 and 1 ran once
+    assert (await runtime.load_agent("recorder-agent", agent_name)).state["done"] == 4

@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from activities import AgentsPlugin
 from agents import AgentRuntime
-from tests.helpers import eventually, start_entry_point, wait_for_status
+from tests.helpers import eventually, polled, start_entry_point, wait_for_status
 
 
 class HitCounter:
@@ -121,3 +121,51 @@ async def test_parallel_steps_a_step_context_and_a_dynamic_retry_delay(runtime: 
         "config": {"retries": {"limit": 5, "delay": "dynamic", "backoff": "exponential"}, "timeout": 600.0},
     }
     assert result["fatal_tries"] == 1  # the delay function said None: given up at once
+
+
+def _journal(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_failing_run_undoes_its_completed_steps_newest_first(
+    runtime: AgentRuntime, agent_name: str, tmp_path: Path
+) -> None:
+    agent = runtime.agent("recorder-agent", agent_name)
+    path = tmp_path / "saga"
+    run_id = await agent.run_workflow("saga_flow", {"path": str(path)})
+    failed = await wait_for_status(agent, run_id, "errored")
+    assert failed.error == {"name": "OutOfStock", "message": "out of stock"}
+    assert _journal(path) == [
+        "do-a",
+        "do-b",
+        "do-c",
+        "do-d",  # no undo registered: nothing to undo
+        "undo-c: out of stock",
+        "undo-b: out of stock",
+        "undo-a: out of stock",
+    ]
+
+
+async def test_a_worker_killed_between_two_undos_leaves_each_undone_once(
+    runtime: AgentRuntime, client: Client, agent_name: str, tmp_path: Path
+) -> None:
+    """The undo of `c` is done and `b`'s waits at a gate when the worker is SIGKILLed: the
+    next worker undoes `b` and `a`, and not `c` again."""
+    agent = runtime.agent("recorder-agent", agent_name)
+    path, gate = tmp_path / "saga", tmp_path / "go"
+    proc = start_entry_point("worker.py", runtime.settings, tmp_path / "worker.log")
+    try:
+        run_id = await agent.run_workflow("saga_flow", {"path": str(path), "gate": str(gate)})
+        await eventually(polled(lambda: _journal(path)), lambda j: "undo-c: out of stock" in j, what="c undone")
+        await asyncio.sleep(0.3)  # b's undo is waiting at the gate
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    gate.touch()
+    async with Worker(client, task_queue=runtime.settings.task_queue, plugins=[AgentsPlugin(runtime)]):
+        await wait_for_status(agent, run_id, "errored", timeout=60)
+    undone = [line.split(":")[0] for line in _journal(path) if line.startswith("undo")]
+    assert undone == ["undo-c", "undo-b", "undo-a"]

@@ -308,6 +308,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         except Exception as err:
             await run.flush()
             if not run.state.reported:
+                await step.roll_back(err)  # the completed steps' undos, newest first, each once
                 await step.report_error(err)
             if isinstance(err, ApplicationError | ActivityError):
                 raise

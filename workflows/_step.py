@@ -8,6 +8,7 @@ no new step starts while a run is paused.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ DEFAULT_EVENT_TIMEOUT: Duration = "24 hours"
 MAX_EVENT_TIMEOUT = timedelta(days=366)
 
 MAX_STEP_NAME = 200
+_RECORD_PAUSE = timedelta(milliseconds=1)
 
 
 def step_activity_id(key: str, attempt: int = 1) -> str:
@@ -85,14 +87,17 @@ class _Attempt:
     number: int
     context: StepContext | None = None
     """Given to an inline body that takes `ctx`."""
+    kind: str = "do"
+    """`do` for a step, `rollback` for its undo (see `AgentWorkflowStep.roll_back`)."""
 
     @property
     def activity_id(self) -> str:
-        return step_activity_id(f"do:{self.name}", self.number)
+        return step_activity_id(f"{self.kind}:{self.name}", self.number)
 
     @property
     def summary(self) -> str:
-        return self.name if self.number == 1 else f"{self.name} (attempt {self.number})"
+        what = self.name if self.kind == "do" else f"{self.kind} {self.name}"
+        return what if self.number == 1 else f"{what} (attempt {self.number})"
 
 
 class AgentWorkflowStep:
@@ -102,6 +107,9 @@ class AgentWorkflowStep:
         self._uses: dict[str, int] = {}
         self._calls: dict[str, int] = {}
         """`step.do` calls per given name (a step context's `step.count`)."""
+        self._undos: list[_Undo] = []
+        """Completed steps' rollbacks, in the order the steps completed (not carried:
+        re-running `run` registers them again, from the recorded results)."""
 
     def _claim(self, name: str) -> str:
         """The step's identity: `name`, numbered when the name is used again (`nap`,
@@ -126,13 +134,21 @@ class AgentWorkflowStep:
         *args: Any,
         retries: StepRetries | dict[str, Any] | None = None,
         timeout: Duration | None = None,
+        rollback: Callable[..., Any] | str | None = None,
+        rollback_config: dict[str, Any] | None = None,
     ) -> Any:
         """Run `fn(*args)` once, durably, with retries and a per-attempt timeout.
 
         `fn` is a registered activity (runs on any worker; suits long work) or any async
         callable: a closure, a lambda returning an awaitable, a method (runs in this
         worker, outside the sandbox, and may do I/O; see `workflows.inline`). Either
-        way its result is recorded in the run's history and never computed again."""
+        way its result is recorded in the run's history and never computed again.
+
+        `rollback` (a saga's compensation, Cloudflare's `rollback` option): once this step
+        has completed, should the run fail, it is undone by `rollback(output)` (also given
+        `error=` and `ctx=` when it asks for them by name), after the undos of steps that
+        completed later: reverse order, each a durable step of its own (`rollback:<name>`
+        in Temporal UI: once, as any step), with `rollback_config={"retries", "timeout"}`."""
         given = name
         name = self._claim(name)
         self._calls[given] = self._calls.get(given, 0) + 1
@@ -142,7 +158,36 @@ class AgentWorkflowStep:
         if not is_activity(fn) and _asks_for_context(fn):
             settings = {"retries": config.as_config(), "timeout": limit.total_seconds()}
             context = StepContext(StepInfo(given, self._calls[given]), 1, settings)
-        return await self._run.durable(f"do:{name}", lambda: self._do(name, fn, args, config, limit, context))
+        output = await self._run.durable(f"do:{name}", lambda: self._do(name, fn, args, config, limit, context))
+        if rollback is not None:
+            self._undos.append(_Undo(name, rollback, output, rollback_config or {}, context))
+        return output
+
+    async def roll_back(self, error: BaseException) -> list[str]:
+        """Undo the completed steps that registered a rollback, newest first, each once
+        (a durable step: a replay or a new worker skips the undos already done). An undo
+        that fails after its retries is logged and the others still run; the names of
+        those that failed."""
+        failed: list[str] = []
+        undos, self._undos = self._undos, []
+        for undo in reversed(undos):
+            config = StepRetries.parse(undo.config.get("retries"))
+            limit = parse_duration(
+                undo.config.get("timeout") or DEFAULT_STEP_TIMEOUT, what=f"rollback of {undo.name!r}"
+            )
+            fn, args = undo.call(error)
+            try:
+                run_undo = functools.partial(self._do, undo.name, fn, args, config, limit, None, kind="rollback")
+                await self._run.durable(f"rollback:{undo.name}", run_undo)
+                if not is_activity(undo.fn):
+                    # An inline undo is a local activity, recorded only as its workflow
+                    # task completes; a timer ends the task, so an undo done is recorded
+                    # before the next begins (a worker killed then does not undo twice).
+                    await workflow.sleep(_RECORD_PAUSE, summary=f"rollback {undo.name}: recorded")
+            except ApplicationError as err:
+                workflow.logger.warning("rollback of step %s failed: %s", undo.name, err.message)
+                failed.append(undo.name)
+        return failed
 
     async def _do(
         self,
@@ -152,12 +197,14 @@ class AgentWorkflowStep:
         config: StepRetries,
         limit: timedelta,
         context: StepContext | None,
+        *,
+        kind: str = "do",
     ) -> Any:
         await self._run.until_resumed()
         number = 1
         while True:
             this = None if context is None else dataclasses.replace(context, attempt=number)
-            attempt = _Attempt(name, fn, args, limit, config.temporal_policy(), number, this)
+            attempt = _Attempt(name, fn, args, limit, config.temporal_policy(), number, this, kind)
             try:
                 if is_activity(fn):
                     return await self._activity(attempt)
@@ -210,7 +257,7 @@ class AgentWorkflowStep:
     async def _inline(self, attempt: _Attempt) -> Any:
         await self._run.flush_writes()  # the body may read the agent's state
         info = workflow.info()
-        key = f"{info.workflow_id}|{info.run_id}|{attempt.name}"
+        key = f"{info.workflow_id}|{info.run_id}|{attempt.kind}:{attempt.name}"
         park(key, attempt.fn, attempt.args, attempt.context)
         try:
             return await workflow.execute_local_activity(
@@ -365,6 +412,39 @@ def _writes_handed_back(err: ActivityError) -> bool:
     return isinstance(cause, ApplicationError) and cause.type == CARRIED_WRITES_NOT_APPLIED
 
 
+@dataclass(frozen=True)
+class _Undo:
+    """A completed step's rollback, waiting in case the run fails."""
+
+    name: str
+    fn: Any
+    output: Any
+    config: dict[str, Any]
+    context: StepContext | None
+
+    def call(self, error: BaseException) -> tuple[Any, tuple[Any, ...]]:
+        """(what the undo step runs, its args): a registered activity gets the output; an
+        inline callable also `error=` and `ctx=` when it asks for them by name."""
+        if is_activity(self.fn):
+            return self.fn, (self.output,)
+        wanted = _parameters(self.fn)
+        extra = {k: v for k, v in (("error", error), ("ctx", self.context)) if k in wanted}
+        fn, output = self.fn, self.output
+
+        async def undo() -> Any:
+            result = fn(output, **extra)
+            return await result if inspect.isawaitable(result) else result
+
+        return undo, ()
+
+
+def _parameters(fn: Any) -> set[str]:
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
 def _step_failure(name: str, err: Exception, limit: timedelta) -> ApplicationError:
     """The error a failed step raises: the original error's type and message, or a
     StepTimeoutError that says which step timed out and after how long."""
@@ -377,7 +457,4 @@ def _step_failure(name: str, err: Exception, limit: timedelta) -> ApplicationErr
 
 def _asks_for_context(fn: Any) -> bool:
     """Whether an inline body takes its step's context: a parameter named `ctx`."""
-    try:
-        return "ctx" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # a callable without a signature (a builtin)
-        return False
+    return "ctx" in _parameters(fn)

@@ -648,9 +648,15 @@ class Agent(Generic[State]):
         """End a run at once (Temporal terminate); its row says `terminated`."""
         return await self.runtime.runs.terminate(self, workflow_id, reason)
 
-    async def restart_workflow(self, workflow_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
-        """Run again from the beginning with the same params."""
-        return await self.runtime.runs.restart(self, workflow_id, reset_tracking=reset_tracking)
+    async def restart_workflow(
+        self, workflow_id: str, *, reset_tracking: bool = True, from_step: str | None = None
+    ) -> WorkflowInfo:
+        """Run again from the beginning with the same params (a running run is ended).
+        `from_step` (a `step.do` name, numbered as the run numbered it: `fetch-1`): the
+        steps its last execution had completed when that step began keep their results
+        and do not run again, nor do the state writes and events it had sent; that step
+        and the ones after it run again. ValidationError if it never began that step."""
+        return await self.runtime.runs.restart(self, workflow_id, reset_tracking=reset_tracking, from_step=from_step)
 
     async def require_workflow(self, workflow_id: str) -> WorkflowInfo:
         """`get_workflow`, or NotFoundError (404 over HTTP) if this agent has no such run."""

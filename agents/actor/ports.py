@@ -61,7 +61,9 @@ class RunControl(Protocol):
 
     async def terminate(self, agent: AgentId, tracking_id: str, reason: str | None = None) -> WorkflowInfo: ...
 
-    async def restart(self, agent: AgentId, tracking_id: str, *, reset_tracking: bool = True) -> WorkflowInfo: ...
+    async def restart(
+        self, agent: AgentId, tracking_id: str, *, reset_tracking: bool = True, from_step: str | None = None
+    ) -> WorkflowInfo: ...
 
 
 class ScheduleControl(Protocol):

@@ -128,9 +128,13 @@ class AgentHttp:
         """End a run now; its row afterwards."""
         return await self._request("POST", f"/workflows/{workflow_id}/terminate", json={"reason": reason})
 
-    async def restart(self, workflow_id: str, *, reset_tracking: bool = True) -> dict[str, Any]:
-        """Run again from the start with the same params; its row afterwards."""
-        return await self._request("POST", f"/workflows/{workflow_id}/restart", json={"reset_tracking": reset_tracking})
+    async def restart(
+        self, workflow_id: str, *, reset_tracking: bool = True, from_step: str | None = None
+    ) -> dict[str, Any]:
+        """Run again from the start with the same params (`from_step`: keep the steps done
+        before it); its row afterwards."""
+        body = {"reset_tracking": reset_tracking, "from_step": from_step}
+        return await self._request("POST", f"/workflows/{workflow_id}/restart", json=body)
 
     async def get_state(self) -> dict[str, Any]:
         """`{state, version}` of the agent."""

@@ -27,6 +27,7 @@ from temporalio.converter import PayloadConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from agents.control.deadlines import DEFAULT_RPC_TIMEOUT
+from agents.core.errors import ValidationError
 from agents.core.messages import workflow_status
 from agents.store.tracking import WorkflowInfo
 from workflows.contracts import CARRIED_WRITES_HEADER, Bridge, CarriedWrite
@@ -45,6 +46,22 @@ _COUNTED = re.compile(r"^(?P<kind>[a-z_]+)#(?P<n>\d+)$")
 _REPORTED = ("report_complete", "report_error")
 
 
+class StepNotFound(ValidationError):
+    """A restart from a step the run never began."""
+
+
+def _begins(event: HistoryEvent, key: str) -> bool:
+    """Whether `event` begins step `key`: its activity scheduled, or (an inline step, a
+    local activity, which history records only as it completes) its marker."""
+    if event.HasField("activity_task_scheduled_event_attributes"):
+        return event.activity_task_scheduled_event_attributes.activity_id == key
+    if event.HasField("marker_recorded_event_attributes"):
+        details = event.marker_recorded_event_attributes.details
+        if "data" in details and details["data"].payloads:
+            return json.loads(details["data"].payloads[0].data).get("activity_id") == key
+    return False
+
+
 def is_replay_mismatch(error: BaseException | None) -> bool:
     """Whether a run's failure is a replay that no longer matches the code (a redeploy),
     not a sandbox violation or a failure of the workflow's own."""
@@ -52,9 +69,11 @@ def is_replay_mismatch(error: BaseException | None) -> bool:
 
 
 def carried_from_history(
-    events: list[HistoryEvent], converter: PayloadConverter
+    events: list[HistoryEvent], converter: PayloadConverter, *, before_step: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the execution's input, what it proves done) from one execution's history."""
+    """(the execution's input, what it proves done) from one execution's history; with
+    `before_step`, what it had done when that step (`do:<name>`) began: a restart from
+    it (`RunService.restart`). StepNotFound if the execution never began such a step."""
     started: dict[str, Any] = {}
     activity_ids: dict[int, str] = {}
     carried: dict[int, list[str]] = {}  # state writes an activity carried (see activities._carried)
@@ -79,7 +98,11 @@ def carried_from_history(
         elif key == "track":
             tracking_id = value
 
+    stop_at = None if before_step is None else f"do:{before_step}"
     for event in events:
+        if stop_at is not None and _begins(event, stop_at):
+            stop_at = None  # found: what came after it is left out
+            break
         if event.HasField("workflow_execution_started_event_attributes"):
             payloads = event.workflow_execution_started_event_attributes.input.payloads
             started = converter.from_payload(payloads[0]) if payloads else {}
@@ -125,6 +148,8 @@ def carried_from_history(
             elif attrs.signal_name == Bridge.SIGNAL_RESUME:
                 paused, controls = False, controls + 1
 
+    if stop_at is not None:
+        raise StepNotFound(f"the run has no step {before_step!r} (a step.do name, numbered if used again: 'fetch-1')")
     before = started.get("carried") or {}
     if tracking_id and not started.get("tracking_id"):
         started["tracking_id"] = tracking_id

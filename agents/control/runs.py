@@ -31,6 +31,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from agents.control.reconcile import reconcile_with_temporal
+from agents.control.redeploy import carried_from_history
 from agents.core.errors import AgentError, ConflictError, NotFoundError, ValidationError
 from agents.core.messages import workflow_status
 from agents.core.names import SAFE_NAME_RE
@@ -522,12 +523,17 @@ class RunService:
             return None
         return described.run_id
 
-    async def restart(self, agent: AgentId, tracking_id: str, *, reset_tracking: bool = True) -> WorkflowInfo:
-        """Run again from the beginning with the same params (a running run is ended).
-        Under the run's control lock: restarts of one run (and its pauses and resumes)
-        follow one another, so each knows the chain it replaces."""
+    async def restart(
+        self, agent: AgentId, tracking_id: str, *, reset_tracking: bool = True, from_step: str | None = None
+    ) -> WorkflowInfo:
+        """Run again from the beginning with the same params (a running run is ended);
+        with `from_step`, the steps its last execution completed before that step began
+        keep their results and do not run again (see `_done_before`). Under the run's
+        control lock: restarts of one run (and its pauses and resumes) follow one
+        another, so each knows the chain it replaces."""
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
             info = await self.require(agent, tracking_id)
+            carried = None if from_step is None else await self._done_before(info, from_step)
             # An unfinished run's chain is retired first: its late reports (an approval
             # completing it right now) must not land on the new one. Nothing else is
             # written until the new chain has started: with Temporal down, the row stays
@@ -538,7 +544,7 @@ class RunService:
                 await self._rt.tracker.retire(agent.keys, tracking_id, info.run_id or "")
             old_run = await self._current_run(info)
             try:
-                handle = await self._start_on_temporal(agent, info, reuse=True)
+                handle = await self._start_on_temporal(agent, info, reuse=True, carried=carried)
             except BaseException as err:
                 if retiring and not _maybe_applied(err):  # surely not started: back to the old chain
                     await self._rt.tracker.unretire(agent.keys, tracking_id, info.run_id or "")
@@ -563,6 +569,21 @@ class RunService:
             await self._rt.tracker.transition(agent.keys, tracking_id, change)
             self._rt.metrics.workflow_controls.labels("restart").inc()
             return await self.require(agent, tracking_id, reconcile=False)
+
+    async def _done_before(self, info: WorkflowInfo, step: str) -> dict[str, Any]:
+        """What the row's last execution had done when step `step` began (its completed
+        steps' results, state writes and events sent, events received), for a restart
+        from that step: the new run answers those from it and runs the rest. Read before
+        anything is written: a step the run never began is a ValidationError."""
+        handle = self._rt.temporal.get_workflow_handle(info.temporal_workflow_id)
+        history = await handle.fetch_history(rpc_timeout=CONTROL_RPC_TIMEOUT)
+        converter = self._rt.temporal.data_converter.payload_converter
+        started, carried = carried_from_history(list(history.events), converter, before_step=step)
+        before = started.get("carried") or {}
+        # A new chain, not a continuation: its pauses number from 1, it has not reported,
+        # and it runs unpaused, as a restart does.
+        carried.update(reported=False, paused=False, controls=0, redeploys=int(before.get("redeploys") or 0))
+        return carried
 
     async def _events_sent_to(self, info: WorkflowInfo, run_id: str | None) -> list[str]:
         """The ids of the events (approvals included) the run `run_id` of the row's

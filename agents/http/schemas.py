@@ -83,6 +83,9 @@ class UpdateMetadata(_Strict):
 
 class Restart(_Strict):
     reset_tracking: bool = True
+    from_step: str | None = Field(
+        default=None, description="keep the steps completed before this step.do name began; run it and the rest again"
+    )
 
 
 class RpcCall(_Strict):

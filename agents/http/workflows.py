@@ -173,5 +173,6 @@ async def terminate(
 
 @router.post("/{workflow_id}/restart", response_model=WorkflowInfoOut)
 async def restart(agent: AgentDep, workflow_id: str, body: Annotated[Restart | None, Body()] = None) -> WorkflowInfoOut:
-    info = await agent.restart_workflow(workflow_id, reset_tracking=(body or Restart()).reset_tracking)
+    body = body or Restart()
+    info = await agent.restart_workflow(workflow_id, reset_tracking=body.reset_tracking, from_step=body.from_step)
     return WorkflowInfoOut.of(info)
