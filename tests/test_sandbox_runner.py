@@ -4,14 +4,19 @@ temporalio that moves what the runner leans on fails here, not in production."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from temporalio import workflow
+from temporalio.client import Client
 from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
-from activities._sandbox import _FastInstance
+from activities import AgentsPlugin
+from activities._sandbox import AgentsSandboxRunner, _FastInstance
 from agents import AgentRuntime
 from tests.helpers import wait_for_status
 
@@ -77,3 +82,39 @@ def test_every_module_of_the_framework_workflow_code_is_passed_through() -> None
     package = Path(__file__).resolve().parent.parent / "workflows"
     modules = {f"workflows.{p.stem}" for p in package.glob("*.py") if p.stem != "__init__"}
     assert sorted(modules - set(PASSTHROUGH)) == []
+
+
+async def test_a_workflow_class_is_validated_once_per_process_and_a_bad_one_is_still_refused(
+    runtime: AgentRuntime, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK validates every workflow class (an instance made in the sandbox) each time a
+    worker is made; the runner does it once per class and restrictions. A class that
+    fails validation is refused on every try (nothing is remembered of a failure)."""
+    validated: list[type] = []
+    sdk_prepare = SandboxedWorkflowRunner.prepare_workflow
+
+    def counting(self: SandboxedWorkflowRunner, defn: Any) -> None:
+        validated.append(defn.cls)
+        sdk_prepare(self, defn)
+
+    monkeypatch.setattr(SandboxedWorkflowRunner, "prepare_workflow", counting)
+    for _ in range(2):
+        async with Worker(client, task_queue=f"tq-{uuid.uuid4().hex[:8]}", plugins=[AgentsPlugin(runtime)]):
+            pass
+    assert len(validated) == len(set(validated))  # none twice (some were validated before this test)
+
+    runner = AgentsSandboxRunner()
+    for _ in range(2):
+        with pytest.raises(Exception):  # noqa: B017 (whatever the sandbox refuses it with)
+            runner.prepare_workflow(workflow._Definition.must_from_class(BadAtInit))
+
+
+@workflow.defn(name="bad_at_init", sandboxed=True)
+class BadAtInit:
+    """Fails validation: its instance cannot be made."""
+
+    def __init__(self) -> None:
+        raise RuntimeError("refused at init")
+
+    @workflow.run
+    async def run(self) -> None: ...
