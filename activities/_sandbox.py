@@ -79,14 +79,12 @@ class AgentsSandboxRunner(SandboxedWorkflowRunner):
         made, 1.4-1.9 s of CPU for the test app's 45 classes (a process that makes many
         workers: the test suite, a rolling restart of a worker in-process). The same class
         under the same restrictions validates the same way again."""
-        key = (defn.cls, self._restrictions_key())
+        key = (defn.cls, self._restrictions_key)
         if key in _VALIDATED:
             return
         super().prepare_workflow(defn)
         _VALIDATED.add(key)
 
+    @functools.cached_property
     def _restrictions_key(self) -> str:
-        cached: str | None = self.__dict__.get("_validation_key")
-        if cached is None:
-            cached = self.__dict__["_validation_key"] = repr(self.restrictions)
-        return cached
+        return repr(self.restrictions)  # the restrictions are unhashable (sets inside)

@@ -365,20 +365,18 @@ class _AgentProxy:
             raise AttributeError(method)
 
         async def call(*args: Any) -> Any:
-            run = self._run.ref
+            target = self._target
+            # Another agent is called for any run, one started without an agent too (the
+            # bridge then names the callee as the caller).
+            run = self._run.ref or (RunRef(target, None, "") if target is not None else None)
             if not workflow.in_workflow():  # inside an inline step body (see workflows.inline)
                 calls = AGENT_CALLS.get()
                 if calls is None:
                     raise RuntimeError(f"self.agent.{method}() works in workflow code and inline step bodies only")
-                if self._target is not None:
-                    run = run or self._run.anonymous_ref(self._target)
-                return None if run is None else await calls(run, method, list(args), self._target)
-            target = self._target
-            if target is not None:
-                run = run or self._run.anonymous_ref(target)
-            elif run is None:
+                return None if run is None else await calls(run, method, list(args), target)
+            if run is None:
                 return self._run.no_agent(f"agent.{method}")
-            else:
+            if target is None:
                 await self._run.flush_writes()  # the agent sees the run's writes so far
                 await self._run.delivered()  # and its progress reports
             who = "agent" if target is None else f"{target.agent_type}/{target.name}"

@@ -79,6 +79,14 @@ class StepRetries:
             return self.delay * retry
         return min(self.delay * (2 ** (retry - 1)), _MAX_INTERVAL)
 
+    def wait_after(self, attempt: int, error: BaseException | None, *, what: str) -> timedelta | None:
+        """The wait after try `attempt` failed with `error`, before the next (a workflow-driven
+        retry); None to give up now (a dynamic delay said so). `what` names it in errors."""
+        if self.delay_fn is None:
+            return self.delay_before_retry(attempt)
+        wanted = self.delay_fn(attempt, error)
+        return None if wanted is None else parse_duration(wanted, what=what)
+
     def temporal_policy(self) -> RetryPolicy:
         """The server-side policy; for linear backoff and a dynamic delay, one attempt per activity."""
         if self.driven_by_workflow:

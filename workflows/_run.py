@@ -20,7 +20,7 @@ from temporalio.exceptions import CancelledError as TemporalCancelledError
 from temporalio.exceptions import FailureError
 
 from ._errors import error_info
-from .contracts import AgentRef, AgentWorkflowInput, Bridge, CarriedWrite, ReportInput, RunRef, StatusInput
+from .contracts import AgentWorkflowInput, Bridge, CarriedWrite, ReportInput, RunRef, StatusInput
 
 # Bridge activities write to Redis: retried until Redis is back, never given up on.
 BRIDGE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
@@ -321,11 +321,6 @@ class ActiveRun:
         if self.state.pending:
             await asyncio.gather(*self.state.pending, return_exceptions=True)
             self.state.pending.clear()
-
-    def anonymous_ref(self, agent: AgentRef) -> RunRef:
-        """A run with no originating agent, as the bridge names the caller when it calls
-        `agent` for it (`get_agent`): no tracking row."""
-        return RunRef(agent, None, "")
 
     def no_agent(self, what: str) -> None:
         if what not in self.state.warned:

@@ -163,12 +163,10 @@ class AgentWorkflowStep:
             self._undos.append(_Undo(name, rollback, output, rollback_config or {}, context))
         return output
 
-    async def roll_back(self, error: BaseException) -> list[str]:
+    async def roll_back(self, error: BaseException) -> None:
         """Undo the completed steps that registered a rollback, newest first, each once
         (a durable step: a replay or a new worker skips the undos already done). An undo
-        that fails after its retries is logged and the others still run; the names of
-        those that failed."""
-        failed: list[str] = []
+        that fails after its retries is logged and the others still run."""
         undos, self._undos = self._undos, []
         for undo in reversed(undos):
             config = StepRetries.parse(undo.config.get("retries"))
@@ -186,8 +184,6 @@ class AgentWorkflowStep:
                     await workflow.sleep(_RECORD_PAUSE, summary=f"rollback {undo.name}: recorded")
             except ApplicationError as err:
                 workflow.logger.warning("rollback of step %s failed: %s", undo.name, err.message)
-                failed.append(undo.name)
-        return failed
 
     async def _do(
         self,
@@ -214,19 +210,12 @@ class AgentWorkflowStep:
                 cause = err.cause if isinstance(err, ActivityError) else err
                 retryable = not (isinstance(cause, ApplicationError) and cause.non_retryable)
                 if config.driven_by_workflow and retryable and number <= config.limit:
-                    wait = self._retry_wait(name, config, number, cause)
+                    wait = config.wait_after(number, cause, what=f"step {name!r} retry delay")
                     if wait is not None:
                         await workflow.sleep(wait, summary=f"{name}: retry backoff")
                         number += 1
                         continue
                 raise _step_failure(name, err, limit) from err
-
-    def _retry_wait(self, name: str, config: StepRetries, number: int, cause: BaseException | None) -> timedelta | None:
-        """The wait before the try after `number`; None to give up (a dynamic delay said so)."""
-        if config.delay_fn is None:
-            return config.delay_before_retry(number)
-        wanted = config.delay_fn(number, cause)
-        return None if wanted is None else parse_duration(wanted, what=f"step {name!r} retry delay")
 
     async def _activity(self, attempt: _Attempt) -> Any:
         """The step's activity. When the state writes it carries cannot be applied at once
@@ -429,13 +418,7 @@ class _Undo:
             return self.fn, (self.output,)
         wanted = _parameters(self.fn)
         extra = {k: v for k, v in (("error", error), ("ctx", self.context)) if k in wanted}
-        fn, output = self.fn, self.output
-
-        async def undo() -> Any:
-            result = fn(output, **extra)
-            return await result if inspect.isawaitable(result) else result
-
-        return undo, ()
+        return functools.partial(self.fn, **extra), (self.output,)
 
 
 def _parameters(fn: Any) -> set[str]:

@@ -342,8 +342,9 @@ class Agent(Generic[State]):
 
     async def on_error(self, connection: Any, error: BaseException) -> None:
         """A hook of a WebSocket client's (`on_connect`, `on_message`) raised `error`
-        (Cloudflare's `onError(connection, error)`). By default it is logged; the client
-        is told as before (`on_message`: an error frame; `on_connect`: closed, 1008)."""
+        (Cloudflare's `onError(connection, error)`), in the agent's turn. By default it is
+        logged; the client is told as before (`on_message`: an error frame; `on_connect`:
+        closed, 1008)."""
         log.warning("connection hook failed", connection=connection.id, error=repr(error))
 
     async def authorize_request(self, request: Any) -> None:

@@ -60,8 +60,17 @@ class ScheduledCalls:
         if not ID_PATTERN.match(call_id) or len(call_id) > 64:
             raise ValidationError(f"schedule id {call_id!r} is not allowed: 1-64 letters, digits, '_', '.', '-'")
         created = now_ms()
-        row = ScheduledCall(call_id, method, payload, "delayed", 0, created)
-        row.attempts, row.base_delay, row.max_delay = retry.max_attempts, retry.base_delay, retry.max_delay
+        row = ScheduledCall(
+            call_id,
+            method,
+            payload,
+            "delayed",
+            0,
+            created,
+            attempts=retry.max_attempts,
+            base_delay=retry.base_delay,
+            max_delay=retry.max_delay,
+        )
         delay: timedelta | None = None
         if every is not None:
             seconds = _seconds(every, what="every")

@@ -6,6 +6,7 @@ atomically."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import secrets
 import time
@@ -363,7 +364,7 @@ class RunTracker:
         A concurrent update makes this read again and apply `change` to its result."""
         while True:
             raw = await self._redis.hgetall(keys.run(tracking_id))
-            if (info := _tracked(raw)) is None:
+            if (info := await self._unexpired(keys, tracking_id, _tracked(raw))) is None:
                 return None
             metadata = change(dict(info.metadata))
             old_indexes, new_indexes = _metadata_keys(keys, info.metadata), _metadata_keys(keys, metadata)
@@ -373,8 +374,8 @@ class RunTracker:
             )
             if done == -1:
                 return None
-            if done == 1:
-                return await self.get(keys, tracking_id)
+            if done == 1:  # the row as read, with the metadata written
+                return dataclasses.replace(info, metadata=metadata)
 
     async def recreate(self, keys: AgentKeys, tracking_id: str) -> None:
         """Give a row a new `created_at` (now), moving it in every index in one step: a

@@ -282,9 +282,13 @@ async def _on_message(agent: Agent[Any], connection: Connection, frame: Any) -> 
 
 
 async def _on_error(agent: Agent[Any], connection: Connection, error: Exception) -> None:
-    """The agent's `on_error` for a hook of a connection's that raised (its own error logged)."""
+    """The agent's `on_error` for a hook of a connection's that raised (its own error
+    logged): in the agent's turn, as every entry into its code (the default only logs)."""
     try:
-        await agent.on_error(connection, error)
+        if agent.overrides("on_error"):
+            await enter(agent, agent.on_error, connection, error)
+        else:
+            await agent.on_error(connection, error)
     except Exception:
         log.exception("on_error hook failed", connection=connection.id)
 
