@@ -143,9 +143,12 @@ class BridgeActivities:
     async def report(self, input: ReportInput) -> None:
         with _bound(input.run):
             run, agent = input.run, self._agent(input.run)
+            callback: WorkflowCallback | None
             if input.outcome == "complete":
                 status, fields = "complete", {"result": input.result}
                 callback = WorkflowCallback("complete", run.workflow_name, run.tracking_id, result=input.result)
+            elif input.outcome == "terminated":  # its undos done; no hook, as for a terminate
+                status, fields, callback = "terminated", {}, None
             else:
                 status, fields = "errored", {"error": input.error}
                 callback = WorkflowCallback("error", run.workflow_name, run.tracking_id, error=input.error)
@@ -159,7 +162,8 @@ class BridgeActivities:
                 )
                 await self._rt.tracker.transition(agent.keys, run.tracking_id, change)
             log.info("run reported", outcome=input.outcome)
-            await self._hook(agent, callback, once=_effect_id() + ":hook")
+            if callback is not None:
+                await self._hook(agent, callback, once=_effect_id() + ":hook")
 
     @activity.defn(name=Bridge.SEND_EVENT)
     async def send_event(self, input: SendEventInput) -> None:

@@ -676,10 +676,12 @@ class StepFeaturesFlow(AgentWorkflow[RecorderAgent, dict, Any]):
 
 class SagaFlow(AgentWorkflow[RecorderAgent, dict, Any]):
     """A saga: three steps with undos, then one that fails; the undos run newest first.
-    With `gate`, the undo of `b` waits for that file (a worker is killed while it waits)."""
+    With `gate`, the undo of `b` waits for that file (a worker is killed while it waits).
+    With `hold`, the run waits for a `charge` event before it fails (it is terminated
+    meanwhile)."""
 
     async def run(self, event: AgentWorkflowEvent[dict], step: AgentWorkflowStep) -> Any:
-        path, gate = event.payload["path"], event.payload.get("gate")
+        path, gate, hold = event.payload["path"], event.payload.get("gate"), event.payload.get("hold")
 
         def note(line: str) -> None:
             with open(path, "a") as journal:
@@ -701,6 +703,8 @@ class SagaFlow(AgentWorkflow[RecorderAgent, dict, Any]):
         for x in ("a", "b", "c"):
             await step.do(f"reserve-{x}", do, x, rollback=undo)
         await step.do("no-undo", do, "d")
+        if hold:
+            await step.wait_for_event("charge", type="charge", timeout="1 hour")
         await step.do("charge", fail)
 
 

@@ -94,7 +94,8 @@ async def test_terminate_and_restart(http: httpx.AsyncClient, agent_name: str) -
 
     restarted = await http.post(f"{url}/{run['workflow_id']}/restart")
     assert restarted.status_code == 200
-    assert restarted.json()["status"] == "queued" and restarted.json()["completed_at"] is None
+    # `running` when the in-process worker's first report of the new run beats the answer.
+    assert restarted.json()["status"] in ("queued", "running") and restarted.json()["completed_at"] is None
     assert restarted.json()["run_id"] != terminated.json()["run_id"]
     await until(http, f"{url}/{run['workflow_id']}", "waiting")  # runs again, from the beginning
     await http.post(f"{url}/{run['workflow_id']}/events", json={"type": "go", "payload": "second life"})

@@ -9,13 +9,15 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
 
 from activities import AgentsPlugin
 from agents import AgentRuntime
 from tests.helpers import eventually, polled, start_entry_point, wait_for_status
+from tests.test_http_tracking import until
 
 
 class HitCounter:
@@ -169,3 +171,36 @@ async def test_a_worker_killed_between_two_undos_leaves_each_undone_once(
         await wait_for_status(agent, run_id, "errored", timeout=60)
     undone = [line.split(":")[0] for line in _journal(path) if line.startswith("undo")]
     assert undone == ["undo-c", "undo-b", "undo-a"]
+
+
+@pytest.mark.usefixtures("worker")
+@pytest.mark.parametrize("how", ["rollback", "rollback-while-paused", "plain"])
+async def test_terminate_with_rollback_undoes_the_completed_steps_then_says_terminated(
+    http: httpx.AsyncClient, client: Client, agent_name: str, tmp_path: Path, how: str
+) -> None:
+    """Cloudflare's `terminate({rollback: true})` over HTTP: the run waiting after three
+    steps with undos is cancelled, undoes them newest first (given the reason), then its
+    row says terminated (Temporal: cancelled). A paused run is undone too; a plain
+    terminate undoes nothing."""
+    url = f"/agents/recorder-agent/{agent_name}/workflows"
+    path = tmp_path / "saga"
+    started = await http.post(url, json={"workflow": "saga_flow", "params": {"path": str(path), "hold": True}})
+    run = started.json()
+    row = f"{url}/{run['workflow_id']}"
+    await until(http, row, "waiting")
+    if how == "rollback-while-paused":
+        assert (await http.post(f"{row}/pause")).json()["status"] == "paused"
+    body = {"reason": "customer cancelled", "rollback": how != "plain"}
+    answer = await http.post(f"{row}/terminate", json=body)
+    assert answer.status_code == 200, answer.text
+    ended = await until(http, row, "terminated")
+    assert ended["error"] is None and ended["result"] is None
+    done = ["do-a", "do-b", "do-c", "do-d"]
+    if how == "plain":
+        assert _journal(path) == done
+        return
+    assert answer.json()["status"] in ("waiting", "paused", "terminated")  # as it was when the cancel was sent
+    assert _journal(path) == [*done, *(f"undo-{x}: customer cancelled" for x in "cba")]
+    described = await client.get_workflow_handle(run["temporal_workflow_id"]).describe()
+    assert described.status == WorkflowExecutionStatus.CANCELED
+    assert (await http.post(f"{row}/terminate", json=body)).status_code == 409

@@ -15,6 +15,7 @@ from ._errors import (
     StepNameError,
     StepTimeoutError,
     WorkflowRejectedError,
+    WorkflowTerminatedError,
     error_info,
 )
 from ._retries import StepRetries
@@ -53,6 +54,7 @@ __all__ = [
     "StepTimeoutError",
     "WorkflowEventSignal",
     "WorkflowRejectedError",
+    "WorkflowTerminatedError",
     "error_info",
     "parse_duration",
     "workflow_name_of",

@@ -20,7 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from ._durations import Duration
-from ._errors import WorkflowRejectedError, error_info
+from ._errors import WorkflowRejectedError, WorkflowTerminatedError, error_info
 from ._run import BRIDGE_RETRY, BRIDGE_TIMEOUT, LOCAL_RETRY, ActiveRun, ReceivedEvent, RunState, run_key
 from ._step import AgentWorkflowStep
 from .contracts import (
@@ -30,6 +30,7 @@ from .contracts import (
     Bridge,
     BroadcastInput,
     ProgressInput,
+    ReportInput,
     RunRef,
     TrackInput,
     WorkflowEventSignal,
@@ -44,6 +45,7 @@ Progress = TypeVar("Progress")
 
 _REPORTS_CONTROLS = "agents.reports-pause-and-resume"
 _APPROVAL_STEP_NAME = "agents.approval-step-named-as-cloudflare"
+_ROLLS_BACK_ON_CANCEL = "agents.cancel-rolls-back"
 
 
 @dataclass
@@ -305,6 +307,13 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             result = await self.run(event, step)
         except workflow.NondeterminismError:
             raise  # fails the run (or, with strict_replay, its task): see __init_subclass__
+        except asyncio.CancelledError:
+            # A cancel is a terminate with rollback (`terminate_workflow(id, rollback=True)`,
+            # or Cancel in Temporal UI): the undos run, then the run says it is terminated
+            # and ends cancelled. A history from before this (no marker) just ends.
+            if workflow.patched(_ROLLS_BACK_ON_CANCEL) and not run.state.reported:
+                await self.__roll_back_terminated(step)
+            raise
         except Exception as err:
             await run.flush()
             if not run.state.reported:
@@ -318,6 +327,13 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         if not run.state.reported:
             await step.report_complete(result)
         return result
+
+    async def __roll_back_terminated(self, step: AgentWorkflowStep) -> None:
+        run = self.__run
+        run.state.paused = False  # the run is ending: a pause no longer holds its undos
+        await run.flush()
+        await step.roll_back(WorkflowTerminatedError(workflow.cancellation_reason()))
+        await run.report(ReportInput(run.ref, "terminated"))
 
     def _parse_params(self, params: dict[str, Any]) -> Any:
         model = type(self).params_model

@@ -21,6 +21,15 @@ class WorkflowRejectedError(ApplicationError):
         self.reason = reason
 
 
+class WorkflowTerminatedError(ApplicationError):
+    """What the undos of a run terminated with rollback are given as `error`
+    (`terminate_workflow(id, rollback=True)`): its message is the terminate's reason."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(reason or "terminated", type="WorkflowTerminatedError", non_retryable=True)
+        self.reason = reason
+
+
 class NonRetryableError(ApplicationError):
     """Raise from an activity to fail its step at once, without further retries."""
 

@@ -121,7 +121,9 @@ class CarriedWrite:
 @dataclass
 class ReportInput:
     run: RunRef
-    outcome: Literal["complete", "error"]
+    outcome: Literal["complete", "error", "terminated"]
+    """`terminated`: a run terminated with rollback, its undos done (no hook is called,
+    as for a terminate)."""
     result: Any = None
     error: dict[str, str] | None = None
 

@@ -645,9 +645,16 @@ class Agent(Generic[State]):
         """Let a paused run start new steps again, from where it stopped."""
         return await self.runtime.runs.resume(self, workflow_id)
 
-    async def terminate_workflow(self, workflow_id: str, reason: str | None = None) -> WorkflowInfo:
-        """End a run at once (Temporal terminate); its row says `terminated`."""
-        return await self.runtime.runs.terminate(self, workflow_id, reason)
+    async def terminate_workflow(
+        self, workflow_id: str, reason: str | None = None, *, rollback: bool = False
+    ) -> WorkflowInfo:
+        """End a run at once (Temporal terminate); its row says `terminated`.
+
+        With `rollback=True` (Cloudflare's `terminate({rollback: true})`) the run is
+        cancelled instead: the undos of its completed steps run, newest first, each once
+        (given a `WorkflowTerminatedError` whose message is `reason`), then its row says
+        `terminated`. The row is returned as it is when the cancel is sent."""
+        return await self.runtime.runs.terminate(self, workflow_id, reason, rollback=rollback)
 
     async def restart_workflow(
         self, workflow_id: str, *, reset_tracking: bool = True, from_step: str | None = None

@@ -59,7 +59,9 @@ class RunControl(Protocol):
 
     async def resume(self, agent: AgentId, tracking_id: str) -> WorkflowInfo: ...
 
-    async def terminate(self, agent: AgentId, tracking_id: str, reason: str | None = None) -> WorkflowInfo: ...
+    async def terminate(
+        self, agent: AgentId, tracking_id: str, reason: str | None = None, *, rollback: bool = False
+    ) -> WorkflowInfo: ...
 
     async def restart(
         self, agent: AgentId, tracking_id: str, *, reset_tracking: bool = True, from_step: str | None = None

@@ -124,9 +124,10 @@ class AgentHttp:
         """Resume a paused run; its row afterwards."""
         return await self._request("POST", f"/workflows/{workflow_id}/resume")
 
-    async def terminate(self, workflow_id: str, reason: str | None = None) -> dict[str, Any]:
-        """End a run now; its row afterwards."""
-        return await self._request("POST", f"/workflows/{workflow_id}/terminate", json={"reason": reason})
+    async def terminate(self, workflow_id: str, reason: str | None = None, *, rollback: bool = False) -> dict[str, Any]:
+        """End a run now (with `rollback`, after its undos); its row afterwards."""
+        body = {"reason": reason, "rollback": rollback}
+        return await self._request("POST", f"/workflows/{workflow_id}/terminate", json=body)
 
     async def restart(
         self, workflow_id: str, *, reset_tracking: bool = True, from_step: str | None = None

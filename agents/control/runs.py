@@ -477,11 +477,25 @@ class RunService:
             # `running` until the run says more: one still blocked on an event reports `waiting`.
             return await self._move(agent, info, "running", only_from="paused", control_mark=True)
 
-    async def terminate(self, agent: AgentId, tracking_id: str, reason: str | None = None) -> WorkflowInfo:
+    async def terminate(
+        self, agent: AgentId, tracking_id: str, reason: str | None = None, *, rollback: bool = False
+    ) -> WorkflowInfo:
         # Under the run's control lock, as restart: a terminate never lands between a
         # restart's retiring the old run and its recording the new one.
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
             info = await self._following(agent, await self.require_unfinished(agent, tracking_id, "be terminated"))
+            if rollback:
+                # A Temporal cancel: the run runs its undos, then reports `terminated` itself
+                # (AgentWorkflow._execute). The row is unchanged until then.
+                info = await self._on_open_run(
+                    agent,
+                    info,
+                    lambda handle: handle.cancel(
+                        reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
+                    ),
+                )
+                self._rt.metrics.workflow_controls.labels("terminate").inc()
+                return info
             info = await self._on_open_run(
                 agent,
                 info,

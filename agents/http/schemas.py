@@ -74,6 +74,10 @@ class Reject(_Strict):
 
 class Terminate(_Strict):
     reason: str | None = None
+    rollback: bool = Field(
+        default=False,
+        description="run the undos of the completed steps first (the row says terminated once they are done)",
+    )
 
 
 class UpdateMetadata(_Strict):

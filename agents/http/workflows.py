@@ -168,7 +168,8 @@ async def update_metadata(agent: AgentDep, workflow_id: str, body: UpdateMetadat
 async def terminate(
     agent: AgentDep, workflow_id: str, body: Annotated[Terminate | None, Body()] = None
 ) -> WorkflowInfoOut:
-    return WorkflowInfoOut.of(await agent.terminate_workflow(workflow_id, (body or Terminate()).reason))
+    body = body or Terminate()
+    return WorkflowInfoOut.of(await agent.terminate_workflow(workflow_id, body.reason, rollback=body.rollback))
 
 
 @router.post("/{workflow_id}/restart", response_model=WorkflowInfoOut)
