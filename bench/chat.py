@@ -7,7 +7,9 @@ figure beside a baseline measured in the same run.
   model streamed by a plain FastAPI WebSocket endpoint (no Temporal), and against raw
   Temporal's start-to-activity latency plus the model's own first-token time.
 - `concurrent_chats`: 100 chats at once, 200 tokens each at a model's pace: tokens per
-  second delivered against the plain endpoint; CPU per 1,000 tokens.
+  second delivered against the plain endpoint, and against Temporal's floor for the same
+  turns (each a workflow whose activity streams the model and drops the tokens: what
+  Temporal alone costs, delivering nothing); CPU per 1,000 tokens.
 - `resume_replay`: a 2,000-chunk answer replayed to a client that acknowledges its
   resume, against reading the same list from Redis directly.
 """
@@ -267,11 +269,27 @@ async def _concurrent(stack: Stack, plain: PlainChat, quick: bool) -> dict[str, 
             (_cpu_seconds(stack.api_pid) - api_cpu) * per_1000,
         )
 
+    async def floor() -> float:
+        """Temporal alone: the same turns, each a workflow whose activity streams the model
+        and drops its tokens, all started at once; tokens per second until all are done."""
+        began = time.perf_counter()
+        await asyncio.gather(
+            *(
+                stack.raw_temporal.execute_workflow(
+                    "raw_model_turn", TokensInput(tokens, delay), id=f"floor-{uuid.uuid4().hex}", task_queue=RAW_QUEUE
+                )
+                for _ in range(chats)
+            )
+        )
+        return total / (time.perf_counter() - began)
+
     plain_url = f"ws://127.0.0.1:{plain.port}/chat"
     await measure("ours", stack.api_url)  # warm-up
     await measure("plain", plain_url)
+    await floor()
     ours_rate, worker_cpu, api_cpu = await measure("ours", stack.api_url)
     plain_rate, plain_cpu, _ = await measure("plain", plain_url)
+    floor_rate = await floor()
     return {
         "chats": chats,
         "tokens_each": tokens,
@@ -279,6 +297,9 @@ async def _concurrent(stack: Stack, plain: PlainChat, quick: bool) -> dict[str, 
         "ours_tokens_per_s": round(ours_rate),
         "plain_websocket_tokens_per_s": round(plain_rate),
         "ratio": ratio(ours_rate, plain_rate),
+        "raw_temporal_floor_tokens_per_s": round(floor_rate),
+        "floor_ratio_to_plain": ratio(floor_rate, plain_rate),
+        "ratio_to_floor": ratio(ours_rate, floor_rate),
         "ours_worker_cpu_ms_per_1000_tokens": round(worker_cpu, 1),
         "ours_api_cpu_ms_per_1000_tokens": round(api_cpu, 1),
         "plain_server_cpu_ms_per_1000_tokens": round(plain_cpu, 1),

@@ -1,7 +1,9 @@
 """The raw Temporal side of the chat benchmarks: the same stamped tokens carried by
 Temporal's own answer for streaming to a UI, Workflow Streams
 (`temporalio.contrib.workflow_streams`: signals batched every 100 ms, long-poll updates),
-and a workflow that runs one activity (Temporal's own start-to-activity latency)."""
+a workflow that runs one activity (Temporal's own start-to-activity latency), and a turn
+reduced to Temporal's floor: a workflow whose one activity streams the same model and
+drops every token (no Redis, no client), for what many turns at once cost Temporal alone."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ class TokensInput:
 
 class RawChatActivities:
     def all(self) -> list[object]:
-        return [self.stream_tokens, self.started]
+        return [self.stream_tokens, self.started, self.model_dropping_tokens]
 
     @activity.defn(name="raw_chat.stream_tokens")
     async def stream_tokens(self, input: TokensInput) -> None:
@@ -37,6 +39,22 @@ class RawChatActivities:
                     await asyncio.sleep(input.delay)
                 topic.publish(f" {time.time():.6f}")
             await stream.flush()
+
+    @activity.defn(name="raw_chat.model_dropping_tokens")
+    async def model_dropping_tokens(self, input: TokensInput) -> int:
+        """The stamped model streamed through the model library, as the chat agent's model
+        step and the plain endpoint stream it; its events are counted, not sent."""
+        from pydantic_ai.direct import model_request_stream
+        from pydantic_ai.messages import ModelRequest
+
+        from bench.chat_model import stamped_model
+
+        events = 0
+        model = stamped_model(input.tokens, input.delay)
+        async with model_request_stream(model, [ModelRequest.user_text_prompt("go")]) as stream:
+            async for _ in stream:
+                events += 1
+        return events
 
     @activity.defn(name="raw_chat.started")
     async def started(self) -> float:
@@ -61,4 +79,13 @@ class RawFirstActivity:
         return await workflow.execute_activity("raw_chat.started", start_to_close_timeout=TIMEOUT, result_type=float)
 
 
-RAW_CHAT_WORKFLOWS = [RawStreamedChat, RawFirstActivity]
+@workflow.defn(name="raw_model_turn")
+class RawModelTurn:
+    @workflow.run
+    async def run(self, input: TokensInput) -> int:
+        return await workflow.execute_activity(
+            "raw_chat.model_dropping_tokens", input, start_to_close_timeout=TIMEOUT, result_type=int
+        )
+
+
+RAW_CHAT_WORKFLOWS = [RawStreamedChat, RawFirstActivity, RawModelTurn]

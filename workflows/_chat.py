@@ -45,6 +45,10 @@ MODEL_RETRY = RetryPolicy(
 """A provider's 5xx, a rate limit or a lost worker is tried again (about ten minutes in
 all); what will not mend (a bad key, an unknown model, a bug in `on_chat_message`) fails
 the activity for good at once, and the turn ends with its message."""
+_LOCAL_FINISH = "agents.chat-finish-local"
+"""The end of a turn is a local activity: it is short and safe to run again, and as one
+it rides the workflow task that takes the model's answer instead of costing the server an
+activity task and a workflow task more (figures: docs/internals/performance.md, "Chat")."""
 MAX_STEPS = 50
 """Model requests in one turn, at most (a model that keeps calling tools ends there)."""
 
@@ -164,19 +168,30 @@ class ChatTurnWorkflow:
         *,
         awaiting: dict[str, str] | None = None,
     ) -> str:
-        await workflow.execute_activity(
-            Bridge.CHAT_FINISH,
-            ChatFinishInput(
-                turn,
-                self._request_id or turn.request_id,
-                outcome,
-                error,
-                continuation,
-                list(self._request_ids),
-                awaiting or {},
-            ),
-            start_to_close_timeout=BRIDGE_TIMEOUT,
-            retry_policy=BRIDGE_RETRY,
-            summary="wait for tools" if awaiting else outcome,
+        end = ChatFinishInput(
+            turn,
+            self._request_id or turn.request_id,
+            outcome,
+            error,
+            continuation,
+            list(self._request_ids),
+            awaiting or {},
         )
+        summary = "wait for tools" if awaiting else outcome
+        if workflow.patched(_LOCAL_FINISH):
+            await workflow.execute_local_activity(
+                Bridge.CHAT_FINISH,
+                end,
+                start_to_close_timeout=BRIDGE_TIMEOUT,
+                retry_policy=BRIDGE_RETRY,
+                summary=summary,
+            )
+        else:  # a turn begun before: its history has the end as an activity
+            await workflow.execute_activity(
+                Bridge.CHAT_FINISH,
+                end,
+                start_to_close_timeout=BRIDGE_TIMEOUT,
+                retry_policy=BRIDGE_RETRY,
+                summary=summary,
+            )
         return outcome
