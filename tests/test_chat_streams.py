@@ -1,6 +1,7 @@
 """A chat stream's frames in Redis (`agents.chat.store`, `agents.chat.sink`): every frame
-kept and published once, in order, when many streams write at once (one pipeline for
-all of them, across cluster nodes), and after the server forgot its scripts."""
+kept and published once, in order, when many streams write at once (one script call per
+cluster slot, the calls in one pipeline across cluster nodes), and after the server
+forgot its scripts."""
 
 from __future__ import annotations
 
@@ -93,3 +94,15 @@ async def test_after_a_cancelled_turn_ends_its_stream_a_late_step_writes_nothing
                 published.extend(json.loads(message["data"])["batch"])
     assert not any('"late"' in frame for frame in published)
     await pubsub.aclose()
+
+
+async def test_streams_written_in_one_call_are_fenced_each_on_its_own(redis: Redis, settings: Settings) -> None:
+    """Writes asked for while one is in flight go out together (one script call per
+    cluster slot): a fenced stream among them writes nothing, the others all they sent."""
+    alone, fenced, free = (_store(redis, settings, f"b-{uuid.uuid4().hex[:8]}") for _ in range(3))
+    await fenced.fence("r1")
+    writers = [await store.writer("r1").open() for store in (alone, fenced, free)]
+    for writer in writers:  # all three asked for before the sink runs: one batch
+        await writer.send({"type": "text-delta", "id": "t", "delta": "x"})
+    await asyncio.gather(*(writer.flush() for writer in writers))
+    assert [len(await store.frames("r1")) for store in (alone, fenced, free)] == [1, 0, 1]

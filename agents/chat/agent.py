@@ -175,6 +175,11 @@ class ChatAgent(Agent[State]):
         """Answer the next queued request, if no turn is in progress (as a turn ends). A
         request that no longer applies (its message is in the transcript: it started
         before a crash) is dropped; one whose turn cannot start gets an error response."""
+        # Most turns end with nothing queued: then the turn is not taken. A request queues
+        # in the agent's turn while a turn is recorded, so one queued before the caller
+        # ended that turn is seen here, and one after it found no turn and started its own.
+        if not await self.chat.queued_count():
+            return
         async with self.turn():
             while await self.chat.turn() is None and (entry := await self.chat.next_queued()) is not None:
                 request_id = entry["request_id"]
