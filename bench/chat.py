@@ -34,7 +34,7 @@ from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
 from bench._stack import RAW_QUEUE, ROOT, Stack, ratio, summary
 from bench.chat_model import stamped_model, stamps
-from bench.raw_chat import TOPIC, TokensInput
+from bench.raw_chat import STREAMED, TOPIC, TokensInput
 from devstack import free_port
 
 AGENT = "bench-chat"
@@ -271,17 +271,21 @@ async def _concurrent(stack: Stack, plain: PlainChat, quick: bool) -> dict[str, 
 
     async def floor() -> float:
         """Temporal alone: the same turns, each a workflow whose activity streams the model
-        and drops its tokens, all started at once; tokens per second until all are done."""
+        and drops its tokens, all started at once; tokens per second until the last model
+        stream ends."""
+        STREAMED.clear()
         began = time.perf_counter()
         await asyncio.gather(
             *(
-                stack.raw_temporal.execute_workflow(
+                stack.raw_temporal.start_workflow(
                     "raw_model_turn", TokensInput(tokens, delay), id=f"floor-{uuid.uuid4().hex}", task_queue=RAW_QUEUE
                 )
                 for _ in range(chats)
             )
         )
-        return total / (time.perf_counter() - began)
+        while len(STREAMED) < chats:
+            await asyncio.sleep(0.005)
+        return total / (max(STREAMED) - began)
 
     plain_url = f"ws://127.0.0.1:{plain.port}/chat"
     await measure("ours", stack.api_url)  # warm-up

@@ -17,6 +17,10 @@ from temporalio.contrib.workflow_streams import WorkflowStream, WorkflowStreamCl
 
 TIMEOUT = timedelta(minutes=5)
 TOPIC = "tokens"
+STREAMED: list[float] = []
+"""When each `model_dropping_tokens` ended (`time.perf_counter()`; the worker runs in the
+benchmark's process): the floor's clock stops at its last model stream, as ours stops at
+its clients' last token, with no waiting on workflow results in between."""
 
 
 @dataclass
@@ -54,6 +58,7 @@ class RawChatActivities:
         async with model_request_stream(model, [ModelRequest.user_text_prompt("go")]) as stream:
             async for _ in stream:
                 events += 1
+        STREAMED.append(time.perf_counter())
         return events
 
     @activity.defn(name="raw_chat.started")
