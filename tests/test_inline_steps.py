@@ -201,6 +201,11 @@ async def test_terminate_with_rollback_undoes_the_completed_steps_then_says_term
         return
     assert answer.json()["status"] in ("waiting", "paused", "terminated")  # as it was when the cancel was sent
     assert _journal(path) == [*done, *(f"undo-{x}: customer cancelled" for x in "cba")]
-    described = await client.get_workflow_handle(run["temporal_workflow_id"]).describe()
-    assert described.status == WorkflowExecutionStatus.CANCELED
+    handle = client.get_workflow_handle(run["temporal_workflow_id"])
+
+    async def status() -> WorkflowExecutionStatus | None:
+        return (await handle.describe()).status
+
+    # The run reports itself terminated, then ends: Temporal says so a moment later.
+    await eventually(status, lambda s: s == WorkflowExecutionStatus.CANCELED, what="the run cancelled in Temporal")
     assert (await http.post(f"{row}/terminate", json=body)).status_code == 409

@@ -71,6 +71,9 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     await task
 
 
+_APPROVE = "POST /agents/{agent}/{name}/workflows/{workflow_id}/approve"
+
+
 async def test_one_trace_runs_from_the_http_request_through_the_worker_to_the_websocket_relay(
     settings: Settings, runtime: AgentRuntime, agent_name: str, receiver: tuple[Receiver, str], tmp_path: Path
 ) -> None:
@@ -102,8 +105,15 @@ async def test_one_trace_runs_from_the_http_request_through_the_worker_to_the_we
                 return the_start()
 
             def complete(spans: list[dict[str, Any]]) -> bool:
+                # Every span asserted below has been exported (each process sends its own,
+                # in batches): the start's trace, the approval's and the relay.
                 names = {s["name"] for s in spans}
-                return any(n.startswith("RunWorkflow:") for n in names) and "agent on_workflow_callback" in names
+                everywhere = {s["name"] for s in found.spans}
+                return (
+                    any(n.startswith("RunWorkflow:") for n in names)
+                    and {"agent on_workflow_callback", "HandleSignal:agents.event"} <= names
+                    and {_APPROVE, "SignalWorkflow:agents.event", "relay to WebSocket clients"} <= everywhere
+                )
 
             start = await eventually(spans_of_the_start, complete, timeout=30, what="the start's trace")
     finally:
@@ -126,7 +136,7 @@ async def test_one_trace_runs_from_the_http_request_through_the_worker_to_the_we
     assert relays and relays[0]["service"] == "temporal-agents-api"
     # The approval is a trace of its own (the API's request and its signal); the worker's
     # handling of the signal is in the run's trace, linked to it (Temporal's interceptor).
-    approve = next(s for s in found.spans if s["name"] == "POST /agents/{agent}/{name}/workflows/{workflow_id}/approve")
+    approve = next(s for s in found.spans if s["name"] == _APPROVE)
     signalled = [
         s for s in found.spans if s["trace"] == approve["trace"] and s["name"] == "SignalWorkflow:agents.event"
     ]

@@ -484,26 +484,19 @@ class RunService:
         # restart's retiring the old run and its recording the new one.
         async with self._rt.tracker.control_lock(agent.keys, tracking_id):
             info = await self._following(agent, await self.require_unfinished(agent, tracking_id, "be terminated"))
-            if rollback:
-                # A Temporal cancel: the run runs its undos, then reports `terminated` itself
-                # (AgentWorkflow._execute). The row is unchanged until then.
-                info = await self._on_open_run(
-                    agent,
-                    info,
-                    lambda handle: handle.cancel(
-                        reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
-                    ),
-                )
-                self._rt.metrics.workflow_controls.labels("terminate").inc()
-                return info
+            why = reason or "terminated by its agent"
+            # With rollback, a Temporal cancel: the run runs its undos, then reports
+            # `terminated` itself (AgentWorkflow._execute); the row is unchanged until then.
             info = await self._on_open_run(
                 agent,
                 info,
-                lambda handle: handle.terminate(
-                    reason=reason or "terminated by its agent", rpc_timeout=CONTROL_RPC_TIMEOUT
+                lambda handle: (handle.cancel if rollback else handle.terminate)(
+                    reason=why, rpc_timeout=CONTROL_RPC_TIMEOUT
                 ),
             )
             self._rt.metrics.workflow_controls.labels("terminate").inc()
+            if rollback:
+                return info
             ended = await self._current_run(info)
             return await self._move(agent, info, "terminated", run_id=info.run_id, reporter_run=ended)
 
