@@ -8,10 +8,10 @@ Run-level chunks are sent here too: `start` before the turn's first model reques
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import structlog
+from pydantic_core import from_json
 
 from agents.chat import model, protocol
 from agents.chat.agent import ChatAgent, ChatReply, ChatRequest, ChatTurnError
@@ -140,7 +140,7 @@ async def finish(agent: ChatAgent, end: ChatFinishInput) -> None:
             await writer.send(chunk)
         await writer.flush()
     earlier = [c for r in end.request_ids if r != end.request_id for c in await agent.chat.chunks(r)]
-    chunks = [*earlier, *(json.loads(f["body"]) for f in frames if f.get("body")), *ending]
+    chunks = [*earlier, *(from_json(f["body"]) for f in frames if f.get("body")), *ending]
     message = apply_chunks({"id": turn.message_id, "role": "assistant", "parts": []}, chunks)
     async with agent.turn():  # the transcript's read-modify-write, one writer at a time
         messages = await agent.refresh_messages()

