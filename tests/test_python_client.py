@@ -39,7 +39,9 @@ async def test_every_http_helper(api_server: str, agent_name: str) -> None:
         assert (await http.resume(slow["workflow_id"]))["status"] == "running"
         assert (await http.terminate(slow["workflow_id"], reason="enough"))["status"] == "terminated"
         assert (await http.restart(slow["workflow_id"]))["status"] in ("queued", "running")  # its worker may be quick
-        await http.terminate(slow["workflow_id"])
+        await _until(http, slow["workflow_id"], "running")
+        await http.terminate(slow["workflow_id"], rollback=True)  # cancelled mid-step: nothing to undo
+        await _until(http, slow["workflow_id"], "terminated")
 
         waiter = await http.run_workflow("approval", {"title": "c"})
         await _until(http, waiter["workflow_id"], "waiting")

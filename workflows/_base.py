@@ -21,7 +21,16 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from ._durations import Duration
 from ._errors import WorkflowRejectedError, WorkflowTerminatedError, error_info
-from ._run import BRIDGE_RETRY, BRIDGE_TIMEOUT, LOCAL_RETRY, ActiveRun, ReceivedEvent, RunState, run_key
+from ._run import (
+    BRIDGE_RETRY,
+    BRIDGE_TIMEOUT,
+    LOCAL_RETRY,
+    ActiveRun,
+    ReceivedEvent,
+    RunState,
+    cancelled_run,
+    run_key,
+)
 from ._step import AgentWorkflowStep
 from .contracts import (
     AgentCallInput,
@@ -45,7 +54,6 @@ Progress = TypeVar("Progress")
 
 _REPORTS_CONTROLS = "agents.reports-pause-and-resume"
 _APPROVAL_STEP_NAME = "agents.approval-step-named-as-cloudflare"
-_ROLLS_BACK_ON_CANCEL = "agents.cancel-rolls-back"
 
 
 @dataclass
@@ -307,14 +315,16 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             result = await self.run(event, step)
         except workflow.NondeterminismError:
             raise  # fails the run (or, with strict_replay, its task): see __init_subclass__
-        except asyncio.CancelledError:
-            # A cancel is a terminate with rollback (`terminate_workflow(id, rollback=True)`,
-            # or Cancel in Temporal UI): the undos run, then the run says it is terminated
-            # and ends cancelled. A history from before this (no marker) just ends.
-            if workflow.patched(_ROLLS_BACK_ON_CANCEL) and not run.state.reported:
-                await self.__roll_back_terminated(step)
-            raise
-        except Exception as err:
+        except (asyncio.CancelledError, Exception) as err:
+            if cancelled_run(err):
+                # A terminate with rollback (`terminate_workflow(id, rollback=True)`), or
+                # Cancel in Temporal UI: the undos run, then the run says it is terminated
+                # and ends cancelled.
+                if not run.state.reported:
+                    await self.__roll_back_terminated(step)
+                raise
+            if isinstance(err, asyncio.CancelledError):
+                raise  # a history from before that patch: the run just ends
             await run.flush()
             if not run.state.reported:
                 await step.roll_back(err)  # the completed steps' undos, newest first, each once

@@ -17,7 +17,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import CancelledError as TemporalCancelledError
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import FailureError, is_cancelled_exception
 
 from ._errors import error_info
 from .contracts import AgentWorkflowInput, Bridge, CarriedWrite, ReportInput, RunRef, StatusInput
@@ -326,6 +326,22 @@ class ActiveRun:
         if what not in self.state.warned:
             self.state.warned.add(what)
             workflow.logger.info("%s does nothing: this run has no originating agent", what)
+
+
+ROLLS_BACK_ON_CANCEL = "agents.cancel-rolls-back"
+"""The patch under which a cancelled run undoes its steps and reports itself terminated."""
+
+
+def cancelled_run(err: BaseException) -> bool:
+    """Whether `err` is the run's own cancellation reaching workflow code (a terminate with
+    rollback, or Cancel in Temporal UI), wherever it was: a step's activity, a sleep, a
+    wait. The run then undoes its steps (AgentWorkflow._execute); a history from before
+    that took it as the step's failure, and replays so."""
+    return (
+        workflow.cancellation_reason() is not None
+        and is_cancelled_exception(err)
+        and workflow.patched(ROLLS_BACK_ON_CANCEL)
+    )
 
 
 def run_key() -> str:

@@ -23,7 +23,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeout
 from ._durations import Duration, describe, parse_duration
 from ._errors import EventTimeoutError, StepNameError, StepTimeoutError, error_info
 from ._retries import DEFAULT_STEP_TIMEOUT, StepRetries
-from ._run import BRIDGE_RETRY, BRIDGE_TIMEOUT, ActiveRun, ReceivedEvent
+from ._run import BRIDGE_RETRY, BRIDGE_TIMEOUT, ActiveRun, ReceivedEvent, cancelled_run
 from .contracts import (
     CARRIED_WRITES_NOT_APPLIED,
     Bridge,
@@ -206,6 +206,8 @@ class AgentWorkflowStep:
                     return await self._activity(attempt)
                 return await self._inline(attempt)
             except (ActivityError, ApplicationError, TemporalTimeout) as err:
+                if cancelled_run(err):
+                    raise  # not the step's failure: the run is being cancelled
                 # A local activity's failure arrives as its own error, not an ActivityError.
                 cause = err.cause if isinstance(err, ActivityError) else err
                 retryable = not (isinstance(cause, ApplicationError) and cause.non_retryable)
