@@ -177,21 +177,13 @@ class ChatTurnWorkflow:
             list(self._request_ids),
             awaiting or {},
         )
-        summary = "wait for tools" if awaiting else outcome
-        if workflow.patched(_LOCAL_FINISH):
-            await workflow.execute_local_activity(
-                Bridge.CHAT_FINISH,
-                end,
-                start_to_close_timeout=BRIDGE_TIMEOUT,
-                retry_policy=BRIDGE_RETRY,
-                summary=summary,
-            )
-        else:  # a turn begun before: its history has the end as an activity
-            await workflow.execute_activity(
-                Bridge.CHAT_FINISH,
-                end,
-                start_to_close_timeout=BRIDGE_TIMEOUT,
-                retry_policy=BRIDGE_RETRY,
-                summary=summary,
-            )
+        # A turn begun before the patch has the end in its history as an activity.
+        execute = workflow.execute_local_activity if workflow.patched(_LOCAL_FINISH) else workflow.execute_activity
+        await execute(
+            Bridge.CHAT_FINISH,
+            end,
+            start_to_close_timeout=BRIDGE_TIMEOUT,
+            retry_policy=BRIDGE_RETRY,
+            summary="wait for tools" if awaiting else outcome,
+        )
         return outcome

@@ -145,7 +145,8 @@ class AgentWorkflowStep:
         way its result is recorded in the run's history and never computed again.
 
         `rollback` (a saga's compensation, Cloudflare's `rollback` option): once this step
-        has completed, should the run fail, it is undone by `rollback(output)` (also given
+        has completed, should the run fail (or be terminated with rollback), it is undone
+        by `rollback(output)` (also given
         `error=` and `ctx=` when it asks for them by name), after the undos of steps that
         completed later: reverse order, each a durable step of its own (`rollback:<name>`
         in Temporal UI: once, as any step), with `rollback_config={"retries", "timeout"}`."""

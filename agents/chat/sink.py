@@ -28,6 +28,8 @@ _SCRIPT = lua("chat_frames")
 
 _Write = tuple[list[str], list[str], asyncio.Future[None]]
 """A stream's three keys, its arguments (envelope, ender flag, frames), and who waits."""
+_Call = tuple[list[str], list[str], list[asyncio.Future[None]]]
+"""One script call: the keys and arguments of its streams, one after another, and their waiters."""
 
 
 class FrameSink:
@@ -56,10 +58,10 @@ class FrameSink:
         finally:
             self._running = None
 
-    def _calls(self, batch: list[_Write]) -> list[tuple[list[str], list[str], list[asyncio.Future[None]]]]:
+    def _calls(self, batch: list[_Write]) -> list[_Call]:
         """One script call's keys, arguments and waiters per cluster slot of the batch."""
         slot_of = self._redis.keyslot if isinstance(self._redis, RedisCluster) else None
-        calls: dict[int, tuple[list[str], list[str], list[asyncio.Future[None]]]] = {}
+        calls: dict[int, _Call] = {}
         for keys, (envelope, ender, *frames), done in batch:
             keys_, args, waiters = calls.setdefault(slot_of(keys[0]) if slot_of else 0, ([], [], []))
             keys_ += keys
@@ -67,7 +69,7 @@ class FrameSink:
             waiters.append(done)
         return list(calls.values())
 
-    async def _send(self, calls: list[tuple[list[str], list[str], list[asyncio.Future[None]]]]) -> None:
+    async def _send(self, calls: list[_Call]) -> None:
         try:
             if len(calls) == 1:  # one slot: a plain call (the script object loads itself if need be)
                 keys, args, _ = calls[0]

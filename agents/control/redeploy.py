@@ -56,10 +56,15 @@ def _begins(event: HistoryEvent, key: str) -> bool:
     if event.HasField("activity_task_scheduled_event_attributes"):
         return event.activity_task_scheduled_event_attributes.activity_id == key
     if event.HasField("marker_recorded_event_attributes"):
-        details = event.marker_recorded_event_attributes.details
-        if "data" in details and details["data"].payloads:
-            return json.loads(details["data"].payloads[0].data).get("activity_id") == key
+        return _marker_activity_id(event.marker_recorded_event_attributes.details) == key
     return False
+
+
+def _marker_activity_id(details: Any) -> str | None:
+    """The activity id a local activity's marker records (its `data` detail), if any."""
+    if "data" not in details or not details["data"].payloads:
+        return None
+    return str(json.loads(details["data"].payloads[0].data).get("activity_id", ""))
 
 
 def is_replay_mismatch(error: BaseException | None) -> bool:
@@ -126,11 +131,11 @@ def carried_from_history(
                 done(write_id, None)
         elif event.HasField("marker_recorded_event_attributes"):  # a local activity (inline step)
             attrs = event.marker_recorded_event_attributes
-            if attrs.HasField("failure") or "data" not in attrs.details:
+            activity_id = _marker_activity_id(attrs.details)
+            if attrs.HasField("failure") or activity_id is None:
                 continue
-            data = json.loads(attrs.details["data"].payloads[0].data)
             result = attrs.details["result"].payloads if "result" in attrs.details else []
-            done(str(data.get("activity_id", "")), converter.from_payload(result[0]) if result else None)
+            done(activity_id, converter.from_payload(result[0]) if result else None)
         elif event.HasField("timer_started_event_attributes") and event.HasField("user_metadata"):
             timer_names[event.event_id] = converter.from_payload(event.user_metadata.summary, str)
         elif event.HasField("timer_fired_event_attributes"):

@@ -222,15 +222,11 @@ class RunService:
         limit = asyncio.Semaphore(_BATCH_STARTS_AT_ONCE)
 
         async def one(index: int, instance: Any) -> WorkflowInfo | BatchError:
-            given = instance.get("id") if isinstance(instance, dict) else None
-            if not isinstance(instance, dict) or set(instance) - _BATCH_FIELDS:
-                extra = sorted(set(instance) - _BATCH_FIELDS) if isinstance(instance, dict) else []
-                why = (
-                    f"unknown fields {extra}"
-                    if extra
-                    else "an instance is a mapping of params, id, metadata, retention"
-                )
-                return BatchError(index, given, "invalid", why)
+            if not isinstance(instance, dict):
+                return BatchError(index, None, "invalid", "an instance is a mapping of params, id, metadata, retention")
+            given = instance.get("id")
+            if extra := sorted(set(instance) - _BATCH_FIELDS):
+                return BatchError(index, given, "invalid", f"unknown fields {extra}")
             async with limit:
                 try:
                     return await self.start(
