@@ -146,8 +146,8 @@ class AgentWorkflowStep:
 
         `rollback` (a saga's compensation, Cloudflare's `rollback` option): once this step
         has completed, should the run fail (or be terminated with rollback), it is undone
-        by `rollback(output)` (also given
-        `error=` and `ctx=` when it asks for them by name), after the undos of steps that
+        by `rollback(output)` (also given `error=` and `ctx=` when it asks for them by
+        name), after the undos of steps that
         completed later: reverse order, each a durable step of its own (`rollback:<name>`
         in Temporal UI: once, as any step), with `rollback_config={"retries", "timeout"}`."""
         given = name
