@@ -43,6 +43,8 @@ class Stack:
     redis: Redis
     api_url: str
     api_pid: int
+    temporal_pid: int
+    valkey_pid: int
     tmp: Path
 
 
@@ -99,6 +101,8 @@ async def bench_stack() -> AsyncIterator[Stack]:
             redis=redis,
             api_url=api_url,
             api_pid=api_proc.pid,
+            temporal_pid=temporal_server.proc.pid,
+            valkey_pid=valkey.proc.pid,
             tmp=tmp,
         )
 
