@@ -7,14 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from agents.control.converter import data_converter
 from agents.control.deadlines import RpcDeadlines
 from agents.core.settings import Settings
-
-# Pydantic models and dataclasses both round-trip through Temporal payloads.
-DATA_CONVERTER = pydantic_data_converter
 
 # Modules workflow code may import without the sandbox re-importing them per run.
 PASSTHROUGH = {
@@ -51,6 +48,11 @@ PASSTHROUGH = {
         )
     },
 }
+
+
+# Pydantic models and dataclasses both round-trip through Temporal payloads; the adapters
+# of the passed-through modules' types are built once per process, not once per run.
+DATA_CONVERTER = data_converter(shared_modules=PASSTHROUGH)
 
 
 async def connect_temporal(
