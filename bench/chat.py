@@ -17,6 +17,7 @@ figure beside a baseline measured in the same run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -27,7 +28,7 @@ from typing import Any
 
 import uvicorn
 import websockets
-from fastapi import FastAPI, WebSocket
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from pydantic_ai.direct import model_request_stream
 from pydantic_ai.messages import ModelRequest, PartDeltaEvent, PartStartEvent, TextPart, TextPartDelta
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
@@ -132,15 +133,18 @@ class PlainChat:
 
     async def _chat(self, websocket: WebSocket) -> None:
         await websocket.accept()
-        while True:
-            ask = await websocket.receive_json()
-            model = stamped_model(ask["tokens"], ask["delay"])
-            async with model_request_stream(model, [ModelRequest.user_text_prompt("go")]) as stream:
-                async for event in stream:
-                    text = _event_text(event)
-                    if text:
-                        await websocket.send_text(json.dumps({"delta": text}))
-            await websocket.send_text(json.dumps({"done": True}))
+        with contextlib.suppress(WebSocketDisconnect):  # a client that got its answer leaves
+            while True:
+                await self._answer(websocket, await websocket.receive_json())
+
+    async def _answer(self, websocket: WebSocket, ask: dict[str, Any]) -> None:
+        model = stamped_model(ask["tokens"], ask["delay"])
+        async with model_request_stream(model, [ModelRequest.user_text_prompt("go")]) as stream:
+            async for event in stream:
+                text = _event_text(event)
+                if text:
+                    await websocket.send_text(json.dumps({"delta": text}))
+        await websocket.send_text(json.dumps({"done": True}))
 
     async def __aenter__(self) -> PlainChat:
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
