@@ -4,8 +4,9 @@ the frames a chat agent sends. The client's own code is the contract
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
+
+from pydantic_core import to_json
 
 USE_CHAT_REQUEST = "cf_agent_use_chat_request"
 USE_CHAT_RESPONSE = "cf_agent_use_chat_response"
@@ -44,7 +45,7 @@ def chunk_frame(request_id: str, chunk: dict[str, Any], seq: int, *, continuatio
     frame: dict[str, Any] = {
         "type": USE_CHAT_RESPONSE,
         "id": request_id,
-        "body": json.dumps(chunk, separators=(",", ":")),
+        "body": to_json(chunk).decode(),
         "done": False,
         "seq": seq,
     }
