@@ -9,7 +9,8 @@ figure beside a baseline measured in the same run.
 - `concurrent_chats`: 100 chats at once, 200 tokens each at a model's pace: tokens per
   second delivered against the plain endpoint, and against Temporal's floor for the same
   turns (each a workflow whose activity streams the model and drops the tokens: what
-  Temporal alone costs, delivering nothing); CPU per 1,000 tokens.
+  Temporal alone costs, delivering nothing); CPU per 1,000 tokens and per process
+  (bench/chat_throughput.py).
 - `resume_replay`: a 2,000-chunk answer replayed to a client that acknowledges its
   resume, against reading the same list from Redis directly.
 """
@@ -19,9 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import resource
-import sys
 import time
 import uuid
 from typing import Any
@@ -33,9 +31,10 @@ from pydantic_ai.direct import model_request_stream
 from pydantic_ai.messages import ModelRequest, PartDeltaEvent, PartStartEvent, TextPart, TextPartDelta
 from temporalio.contrib.workflow_streams import WorkflowStreamClient
 
-from bench._stack import RAW_QUEUE, ROOT, Stack, ratio, summary
+from bench._stack import RAW_QUEUE, Stack, ratio, summary
 from bench.chat_model import stamped_model, stamps
-from bench.raw_chat import STREAMED, TOPIC, TokensInput
+from bench.chat_throughput import concurrent_chats
+from bench.raw_chat import TOPIC, TokensInput
 from devstack import free_port
 
 AGENT = "bench-chat"
@@ -226,120 +225,6 @@ async def _time_to_first_token(stack: Stack, plain: PlainChat, quick: bool) -> d
     return result
 
 
-def _cpu_seconds(pid: int | None = None) -> float:
-    """CPU seconds (user + system) of this process, or of process `pid`."""
-    if pid is None:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def _clients(mode: str, url: str, chats: int, tokens: int, delay: float) -> dict[str, float]:
-    """Run the clients in a process of their own (bench/chat_clients.py)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.chat_clients",
-        mode,
-        url,
-        str(chats),
-        str(tokens),
-        str(delay),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
-    out, err = await proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"chat clients failed: {err.decode()[-2000:]}")
-    return json.loads(out.decode().strip().splitlines()[-1])
-
-
-def _process_cpu(stack: Stack) -> dict[str, float]:
-    """CPU seconds so far of each process a run of chats can load: this one (the worker,
-    or the plain endpoint), the API, the Temporal dev server, Valkey, and the client
-    processes that have ended (bench/chat_clients.py, one per run)."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {
-        "worker_or_endpoint": _cpu_seconds(),
-        "api": _cpu_seconds(stack.api_pid),
-        "temporal": _cpu_seconds(stack.temporal_pid),
-        "valkey": _cpu_seconds(stack.valkey_pid),
-        "clients": children.ru_utime + children.ru_stime,
-    }
-
-
-async def _concurrent(stack: Stack, plain: PlainChat, quick: bool) -> dict[str, Any]:
-    """The clients run in a process of their own: the CPU measured in this process is the
-    worker's alone (ours) or the plain server's alone (the baseline). Each side's CPU is
-    kept per process (`core_seconds`): on two cores, what the machine can give is the
-    limit, and the table shows where it goes."""
-    chats, tokens, delay = (10, 50, 0.01) if quick else (100, 200, 0.01)
-    total = chats * tokens
-
-    async def measure(mode: str, url: str) -> tuple[float, dict[str, float]]:
-        before = _process_cpu(stack)
-        got = await _clients(mode, url, chats, tokens, delay)
-        assert got["tokens"] == total, f"{got['tokens']} of {total} tokens arrived"
-        return got["seconds"], _spent(before, stack)
-
-    async def floor() -> tuple[float, dict[str, float]]:
-        """Temporal alone: the same turns, each a workflow whose activity streams the model
-        and drops its tokens, all started at once; until the last model stream ends."""
-        STREAMED.clear()
-        before = _process_cpu(stack)
-        began = time.perf_counter()
-        await asyncio.gather(
-            *(
-                stack.raw_temporal.start_workflow(
-                    "raw_model_turn", TokensInput(tokens, delay), id=f"floor-{uuid.uuid4().hex}", task_queue=RAW_QUEUE
-                )
-                for _ in range(chats)
-            )
-        )
-        while len(STREAMED) < chats:
-            await asyncio.sleep(0.005)
-        seconds = max(STREAMED) - began
-        await asyncio.sleep(0.3)  # the workflows' completions, which the floor costs too
-        return seconds, _spent(before, stack)
-
-    plain_url = f"ws://127.0.0.1:{plain.port}/chat"
-    await measure("ours", stack.api_url)  # warm-up
-    await measure("plain", plain_url)
-    await floor()
-    ours_s, ours_cpu = await measure("ours", stack.api_url)
-    plain_s, plain_cpu = await measure("plain", plain_url)
-    floor_s, floor_cpu = await floor()
-    per_1000 = 1000 / total * 1000  # ms of CPU per 1,000 tokens, per CPU second
-    ours_rate, plain_rate, floor_rate = total / ours_s, total / plain_s, total / floor_s
-    return {
-        "chats": chats,
-        "tokens_each": tokens,
-        "token_interval_ms": delay * 1000,
-        "ours_tokens_per_s": round(ours_rate),
-        "plain_websocket_tokens_per_s": round(plain_rate),
-        "ratio": ratio(ours_rate, plain_rate),
-        "raw_temporal_floor_tokens_per_s": round(floor_rate),
-        "floor_ratio_to_plain": ratio(floor_rate, plain_rate),
-        "ratio_to_floor": ratio(ours_rate, floor_rate),
-        "ours_worker_cpu_ms_per_1000_tokens": round(ours_cpu["worker_or_endpoint"] * per_1000, 1),
-        "ours_api_cpu_ms_per_1000_tokens": round(ours_cpu["api"] * per_1000, 1),
-        "plain_server_cpu_ms_per_1000_tokens": round(plain_cpu["worker_or_endpoint"] * per_1000, 1),
-        "core_seconds": {
-            "ours": {**ours_cpu, "wall": round(ours_s, 2)},
-            "plain": {**plain_cpu, "wall": round(plain_s, 2)},
-            "floor": {**floor_cpu, "wall": round(floor_s, 2)},
-        },
-        "target": {"ratio_min": 0.7},
-    }
-
-
-def _spent(before: dict[str, float], stack: Stack) -> dict[str, float]:
-    spent = {name: round(cpu - before[name], 2) for name, cpu in _process_cpu(stack).items()}
-    return {**spent, "total": round(sum(spent.values()), 2)}
-
-
 async def _resume_replay(stack: Stack, quick: bool) -> dict[str, Any]:
     tokens = 200 if quick else 2000
     name = f"replay-{uuid.uuid4().hex[:8]}"
@@ -373,6 +258,6 @@ async def run(stack: Stack, *, quick: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {"chunk_latency": await _chunk_latency(stack, quick)}
     async with PlainChat() as plain:
         results["time_to_first_token"] = await _time_to_first_token(stack, plain, quick)
-        results["concurrent_chats"] = await _concurrent(stack, plain, quick)
+        results["concurrent_chats"] = await concurrent_chats(stack, plain.port, quick=quick)
     results["resume_replay"] = await _resume_replay(stack, quick)
     return results
