@@ -277,6 +277,51 @@ async def test_cancel_stops_the_model_and_keeps_the_partial_answer_as_aborted(ap
     assert text.startswith("You said: w0") and len(text) < len(f"You said: {words}")
 
 
+async def test_clear_mid_answer_stops_the_turn_and_the_chat_stays_empty(api_server: str, agent_name: str) -> None:
+    """Cleared while the model streams: the turn ends aborted, and its partial answer is
+    not written back into the emptied transcript (nor sent to the clients as one)."""
+    words = " ".join(f"w{i}" for i in range(200))
+    async with ChatSocket(api_server, AGENT, agent_name) as a, ChatSocket(api_server, AGENT, agent_name) as b:
+        request_id = await a.request([user_message(words)])
+        for _ in range(6):
+            await a.next("cf_agent_use_chat_response", id=request_id)
+        await a.send({"type": "cf_agent_chat_clear"})
+        await b.next("cf_agent_chat_clear")
+        _, done = await a.stream(request_id, timeout=10)
+        assert done["outcome"] == "aborted"
+        async with httpx.AsyncClient(base_url=api_server) as http:
+            assert (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json() is None
+            assert (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json() == []
+            b.frames = asyncio.Queue()
+            again = await a.request([user_message("after")])  # the chat goes on
+            chunks, _ = await a.stream(again)
+            assert text_of(chunks) == "You said: after"
+            stored = (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json()
+            assert [m["role"] for m in stored] == ["user", "assistant"]
+        synced = await b.next("cf_agent_chat_messages")
+        assert [m["role"] for m in synced["messages"]] == ["user"]  # the new request's, not the old answer
+
+
+async def test_clear_mends_a_chat_whose_turn_was_terminated_by_hand(
+    api_server: str, agent_name: str, client: Client
+) -> None:
+    """Its turn's workflow terminated in Temporal UI mid-answer, nothing will end the turn:
+    clearing the chat (the user's way out) still works, and the chat answers again."""
+    words = " ".join(f"w{i}" for i in range(200))
+    async with ChatSocket(api_server, AGENT, agent_name) as a, ChatSocket(api_server, AGENT, agent_name) as b:
+        request_id = await a.request([user_message(words)])
+        await a.next("cf_agent_use_chat_response", id=request_id)
+        async with httpx.AsyncClient(base_url=api_server) as http:
+            turn = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
+            await client.get_workflow_handle(turn["workflow_id"]).terminate("by hand")
+            await a.send({"type": "cf_agent_chat_clear"})
+            await b.next("cf_agent_chat_clear")
+            assert (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json() is None
+            assert (await http.get(f"/agents/{AGENT}/{agent_name}/get-messages")).json() == []
+        chunks, _ = await a.stream(await a.request([user_message("again")]))
+        assert text_of(chunks) == "You said: again"
+
+
 async def test_regenerate_answers_the_last_message_again_and_clear_forgets(api_server: str, agent_name: str) -> None:
     async with ChatSocket(api_server, AGENT, agent_name) as a, ChatSocket(api_server, AGENT, agent_name) as b:
         hello = user_message("hello")

@@ -260,9 +260,14 @@ class ChatAgent(Agent[State]):
             running = False
         if running:
             return turn
+        await self._end_orphaned(turn)
+        return None
+
+    async def _end_orphaned(self, turn: dict[str, Any]) -> None:
+        """End the recorded turn `turn`, whose workflow is gone (terminated by hand): nothing
+        else will, and the chat would refuse or queue requests behind it for good."""
         log.warning("a chat turn's workflow ended without ending the turn; cleared", workflow_id=turn["workflow_id"])
         await self.chat.end_turn(list(dict.fromkeys([turn["first_request_id"], turn["request_id"]])))
-        return None
 
     async def start_turn(self, request_id: str, *, body: dict[str, Any] | None = None) -> str:
         """Answer the transcript's last message in a new turn (a workflow). ConflictError
@@ -306,7 +311,8 @@ class ChatAgent(Agent[State]):
 
     async def cancel_turn(self, request_id: str | None = None) -> bool:
         """Stop the turn in progress (only if its request id is `request_id`, when given):
-        its model request is aborted and the partial answer kept, marked aborted. A queued
+        its model request is aborted and the partial answer kept, marked aborted (a turn
+        whose workflow is gone is ended here, its partial answer lost with it). A queued
         request of that id is taken out of the queue (its client is told: aborted)."""
         if request_id is not None and await self.chat.unqueue(request_id):
             await self.broadcast(protocol.done_frame(request_id, "aborted", [], 0))
@@ -316,7 +322,13 @@ class ChatAgent(Agent[State]):
             request_id is not None and request_id not in (turn["request_id"], turn["first_request_id"])
         ):
             return False
-        await self._signal(turn, ChatSignal("cancel", request_id=turn["request_id"]))
+        try:
+            await self._signal(turn, ChatSignal("cancel", request_id=turn["request_id"]))
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            await self._end_orphaned(turn)  # its clients are told, as of a turn cancelled
+            await self.broadcast(protocol.done_frame(turn["request_id"], "aborted", [turn["message_id"]], 0))
         return True
 
 

@@ -122,7 +122,10 @@ async def finish(agent: ChatAgent, end: ChatFinishInput) -> None:
     """End the stream: its last chunks (`abort` or `error`, then `finish`), the assistant
     message stored as the clients assembled it, the turn ended (or left waiting for
     tools), and only then the `done` frame, so a client that sends its next message on
-    `done` finds the turn over. Safe to run again (a retried activity)."""
+    `done` finds the turn over. The message is stored and the turn ended only while the
+    turn is still the one recorded: a cleared chat stays empty, and an end tried again
+    after its first try ended the turn leaves the next turn alone. Safe to run again (a
+    retried activity)."""
     turn = end.turn
     if end.outcome == "aborted":  # a cancelled model step may still send: nothing after this end
         await agent.chat.fence(end.request_id)
@@ -143,22 +146,26 @@ async def finish(agent: ChatAgent, end: ChatFinishInput) -> None:
     chunks = [*earlier, *(from_json(f["body"]) for f in frames if f.get("body")), *ending]
     message = apply_chunks({"id": turn.message_id, "role": "assistant", "parts": []}, chunks)
     async with agent.turn():  # the transcript's read-modify-write, one writer at a time
-        messages = await agent.refresh_messages()
-        index = next((i for i, m in enumerate(messages) if m["id"] == turn.message_id), None)
-        if index is None:
-            messages.append(message)
-        else:
-            messages[index] = message
-        stored = await agent.chat.save_messages(messages, cap=agent.max_persisted_messages)
-        if end.awaiting:
-            current = await agent.chat.turn()
-            if current is not None:
+        current = await agent.chat.turn()
+        stored = None
+        if current is not None and current["message_id"] == turn.message_id:
+            messages = await agent.refresh_messages()
+            index = next((i for i, m in enumerate(messages) if m["id"] == turn.message_id), None)
+            if index is None:
+                messages.append(message)
+            else:
+                messages[index] = message
+            stored = await agent.chat.save_messages(messages, cap=agent.max_persisted_messages)
+            if end.awaiting:
                 await agent.chat.update_turn({**current, "status": "waiting", "awaiting": end.awaiting})
-        else:
-            await agent.chat.end_turn(end.request_ids)
+            else:
+                await agent.chat.end_turn(end.request_ids)
+        else:  # the chat was cleared (its transcript stays empty), or an earlier try of this end ended the turn
+            await agent.chat.keep_streams(end.request_ids)
     if not done_sent:
         await writer.done(end.outcome, [turn.message_id])
-    await agent.broadcast(protocol.messages_frame(stored))
+    if stored is not None:
+        await agent.broadcast(protocol.messages_frame(stored))
     if not end.awaiting:
         await agent.start_queued()  # a request that came during the turn: its turn now
     log.info("chat turn stream ended", outcome=end.outcome, waiting=bool(end.awaiting), request_id=end.request_id)

@@ -50,8 +50,9 @@ class ChatStore:
         return messages
 
     async def clear(self) -> None:
-        """Forget the transcript and the requests waiting for their turn."""
-        await self.redis.delete(self.keys.chat_messages, self.keys.chat_queue)
+        """Forget the transcript, the requests waiting for their turn and the turn in
+        progress (whose end then stores nothing: it is told to stop first)."""
+        await self.redis.delete(self.keys.chat_messages, self.keys.chat_queue, self.keys.chat_turn)
 
     async def enqueue(self, request: dict[str, Any]) -> int:
         """Queue a request behind the turn in progress; how many are queued now."""
@@ -90,9 +91,18 @@ class ChatStore:
         for resuming."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.delete(self.keys.chat_turn, self.keys.chat_marks)
-            for request_id in request_ids:
-                pipe.expire(self.keys.chat_stream(request_id), STREAM_TTL_SECONDS)
+            self._expire_streams(pipe, request_ids)
             await pipe.execute()
+
+    async def keep_streams(self, request_ids: list[str]) -> None:
+        """The frames of a turn that is no longer recorded kept a while, then gone."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self._expire_streams(pipe, request_ids)
+            await pipe.execute()
+
+    def _expire_streams(self, pipe: Any, request_ids: list[str]) -> None:
+        for request_id in request_ids:
+            pipe.expire(self.keys.chat_stream(request_id), STREAM_TTL_SECONDS)
 
     async def truncate(self, request_id: str, length: int) -> None:
         """Keep the first `length` frames of `request_id`'s stream (a retried step's own;
