@@ -254,7 +254,9 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
         received = ReceivedEvent(event.type, event.payload, workflow.now(), event.resumes, event.id)
         self.__run.state.events.append(received)
 
-    @workflow.signal(name=Bridge.SIGNAL_PAUSE)
+    # A pause or resume that comes as the run ends: its status report is moot (the run's
+    # own end reports last), so the handler is let go without the SDK's warning.
+    @workflow.signal(name=Bridge.SIGNAL_PAUSE, unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def _on_pause(self) -> None:
         run, state = self.__run, self.__run.state
         state.paused = True
@@ -265,7 +267,7 @@ class AgentWorkflow(Generic[AgentT, Params, Progress]):
             state.controls += 1
             await run.set_status("paused", controls=state.controls)
 
-    @workflow.signal(name=Bridge.SIGNAL_RESUME)
+    @workflow.signal(name=Bridge.SIGNAL_RESUME, unfinished_policy=workflow.HandlerUnfinishedPolicy.ABANDON)
     async def _on_resume(self) -> None:
         run, state = self.__run, self.__run.state
         state.paused = False
