@@ -54,7 +54,9 @@ async def deny_tool(agent: ChatAgentDep, tool_call_id: str) -> None:
 @router.post("/chat/cancel", status_code=204)
 async def cancel_turn(agent: ChatAgentDep) -> None:
     """Stop the turn in progress (its partial answer is kept, marked aborted); 404 when idle."""
-    if not await agent.cancel_turn():
+    async with agent.turn():  # as the chat client's cancel: after what the agent is doing
+        cancelled = await agent.cancel_turn()
+    if not cancelled:
         raise NotFoundError(f"{agent.agent_type}/{agent.name} has no chat turn in progress")
 
 
