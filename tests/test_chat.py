@@ -138,6 +138,38 @@ async def test_a_queued_request_cancelled_never_runs(api_server: str, agent_name
     assert [m["role"] for m in stored] == ["user", "assistant"]  # the cancelled one never started
 
 
+async def test_requests_queued_behind_a_turn_terminated_by_hand_are_answered_in_order(
+    api_server: str, agent_name: str, client: Client
+) -> None:
+    """Its turn's workflow terminated in Temporal UI, nothing ends the turn: the requests
+    queued behind it are answered once the chat finds it gone, oldest first, whether a
+    cancel finds it or the next request (once the turn is older than the 5 s in which a
+    turn is trusted without asking Temporal)."""
+    async with ChatSocket(api_server, AGENT, agent_name) as a, httpx.AsyncClient(base_url=api_server) as http:
+
+        async def terminate_turn() -> None:
+            turn = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
+            await client.get_workflow_handle(turn["workflow_id"]).terminate("by hand")
+
+        first = await a.request([user_message("a long answer to come " * 20)])
+        await a.next("cf_agent_use_chat_response", id=first)
+        second = await a.request([user_message("second")])
+        await terminate_turn()
+        await a.send({"type": "cf_agent_chat_request_cancel", "id": first})
+        _, aborted = await a.stream(first)
+        assert aborted["outcome"] == "aborted"
+        assert text_of((await a.stream(second))[0]) == "You said: second"
+
+        third = await a.request([user_message("a long answer to come " * 20)])
+        await a.next("cf_agent_use_chat_response", id=third)
+        fourth = await a.request([user_message("fourth")])
+        await terminate_turn()
+        await asyncio.sleep(5.5)
+        fifth = await a.request([user_message("fifth")])
+        answers = [text_of((await a.stream(request_id))[0]) for request_id in (fourth, fifth)]
+        assert answers == ["You said: fourth", "You said: fifth"]
+
+
 async def test_a_request_while_a_tool_waits_for_approval_is_refused(api_server: str, agent_name: str) -> None:
     async with ChatSocket(api_server, AGENT, agent_name) as a:
         await a.stream(await a.request([user_message("deploy")]))

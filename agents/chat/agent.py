@@ -159,13 +159,17 @@ class ChatAgent(Agent[State]):
         `MAX_QUEUED_REQUESTS`."""
         messages = transcript_after(await self.refresh_messages(), sent, trigger)  # checks the request
         turn = await self.active_turn()
-        if turn is not None:
-            if turn["status"] == "waiting":
-                raise ValidationError("the chat waits for a tool approval or result: answer it (or cancel) first")
+        if turn is not None and turn["status"] == "waiting":
+            raise ValidationError("the chat waits for a tool approval or result: answer it (or cancel) first")
+        # Requests still queued with no turn in progress waited behind a turn whose workflow
+        # is gone (just cleared by `active_turn`): this one goes behind them, and they go first.
+        if turn is not None or await self.chat.queued_count():
             if await self.chat.queued_count() >= MAX_QUEUED_REQUESTS:
                 raise ConflictError(f"{MAX_QUEUED_REQUESTS} requests wait already: wait for the answers")
             entry = {"request_id": request_id, "sent": sent, "trigger": trigger, "body": body or {}}
             await self.chat.enqueue(entry)
+            if turn is None:
+                await self.start_queued()
             return True
         await self.persist_messages(messages, exclude=exclude)
         await self.start_turn(request_id, body=body)
@@ -329,6 +333,7 @@ class ChatAgent(Agent[State]):
                 raise
             await self._end_orphaned(turn)  # its clients are told, as of a turn cancelled
             await self.broadcast(protocol.done_frame(turn["request_id"], "aborted", [turn["message_id"]], 0))
+            await self.start_queued()  # what waited behind it
         return True
 
 
