@@ -12,7 +12,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from agents import Settings
+from agents import AgentRuntime, Reconciler, Settings
 from agents.client import AgentClient, AgentHttp, AgentHttpError
 from devstack import free_port
 from tests.chat_helpers import ChatSocket, kinds, text_of, user_message
@@ -168,6 +168,30 @@ async def test_requests_queued_behind_a_turn_terminated_by_hand_are_answered_in_
         fifth = await a.request([user_message("fifth")])
         answers = [text_of((await a.stream(request_id))[0]) for request_id in (fourth, fifth)]
         assert answers == ["You said: fourth", "You said: fifth"]
+
+
+async def test_the_reconciler_ends_a_turn_terminated_by_hand_without_anyone_asking(
+    api_server: str, agent_name: str, client: Client, runtime: AgentRuntime
+) -> None:
+    """The worker's reconciler finds a chat turn's workflow closed without ending the turn
+    (terminated, cancelled or failed in Temporal): its clients are told `aborted` and the
+    request queued behind it is answered, with no one touching the chat."""
+    async with ChatSocket(api_server, AGENT, agent_name) as a, httpx.AsyncClient(base_url=api_server) as http:
+        first = await a.request([user_message("a long answer to come " * 20)])
+        await a.next("cf_agent_use_chat_response", id=first)
+        second = await a.request([user_message("second")])
+        turn = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
+        await client.get_workflow_handle(turn["workflow_id"]).terminate("by hand")
+        reconciler = Reconciler(runtime)
+        for _ in range(100):  # visibility is eventually consistent
+            await reconciler.sweep()
+            now = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
+            if now is None or now["workflow_id"] != turn["workflow_id"]:
+                break
+            await asyncio.sleep(0.1)
+        _, aborted = await a.stream(first)
+        assert aborted["outcome"] == "aborted"
+        assert text_of((await a.stream(second))[0]) == "You said: second"
 
 
 async def test_a_request_while_a_tool_waits_for_approval_is_refused(api_server: str, agent_name: str) -> None:

@@ -331,10 +331,26 @@ class ChatAgent(Agent[State]):
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
-            await self._end_orphaned(turn)  # its clients are told, as of a turn cancelled
-            await self.broadcast(protocol.done_frame(turn["request_id"], "aborted", [turn["message_id"]], 0))
-            await self.start_queued()  # what waited behind it
+            await self._abandon(turn)
         return True
+
+    async def end_turn_of(self, workflow_id: str) -> bool:
+        """End the turn in progress if it is the workflow `workflow_id`'s, which ended
+        without ending it (terminated, cancelled or failed in Temporal: the reconciler
+        finds those, `EndsTurnsOfGoneWorkflows`); whether it was. In the agent's turn."""
+        async with self.turn():
+            turn = await self.chat.turn()
+            if turn is None or turn["workflow_id"] != workflow_id:
+                return False
+            await self._abandon(turn)
+            return True
+
+    async def _abandon(self, turn: dict[str, Any]) -> None:
+        """End the turn `turn`, whose workflow is gone: its clients are told, as of a turn
+        cancelled, and the requests queued behind it go on."""
+        await self._end_orphaned(turn)
+        await self.broadcast(protocol.done_frame(turn["request_id"], "aborted", [turn["message_id"]], 0))
+        await self.start_queued()
 
 
 _ROLES = ("user", "assistant", "system")

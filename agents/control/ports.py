@@ -5,7 +5,7 @@ reconcile may continue it on new code, which starts a run (`ContinuesRuns`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -29,6 +29,15 @@ class ContinuesRuns(Protocol):
     ) -> WorkflowHandle[Any, Any]: ...
 
     def validate_params(self, workflow_name: str, params: Any) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class EndsTurnsOfGoneWorkflows(Protocol):
+    """An agent that records a turn in progress per workflow it starts outside the run
+    tracker (a chat agent's turns): the reconciler tells it of such a workflow that
+    ended without ending its turn (terminated, cancelled or failed in Temporal)."""
+
+    async def end_turn_of(self, workflow_id: str) -> bool: ...
 
 
 class ControlRuntime(Protocol):

@@ -3,8 +3,9 @@
 A single `get_workflow` reconciles on read; lists rely on this sweep. Every few seconds
 the process holding a Redis lease asks Temporal visibility for agent runs that closed
 without completing (terminated, timed out, failed, canceled) since the last sweep,
-and brings their tracking rows up to date; then it removes finished runs whose
-retention ran out (reads remove them too, so an expired run is never served).
+and brings their tracking rows up to date (a chat turn among them, which has no row, is
+ended for its chat, whose clients would otherwise wait); then it removes finished runs
+whose retention ran out (reads remove them too, so an expired run is never served).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import structlog
 from temporalio.service import RPCError
 
 from agents.control.deadlines import DEFAULT_RPC_TIMEOUT
+from agents.control.ports import EndsTurnsOfGoneWorkflows
 from agents.control.reconcile import reconcile_with_temporal
 from agents.control.runs import AGENT_NAME, AGENT_TYPE
 from agents.core.errors import NotFoundError
@@ -92,7 +94,11 @@ class Reconciler:
             if agent is None or tracking_id is None:
                 continue  # not a run an agent started
             info = await self._rt.tracker.get(agent.keys, tracking_id)
-            if info is None or info.status in FINISHED:
+            if info is None:  # no row: a chat turn, say, which its agent ends itself
+                if isinstance(agent, EndsTurnsOfGoneWorkflows):
+                    changed += await agent.end_turn_of(execution.id)
+                continue
+            if info.status in FINISHED:
                 continue
             after = await reconcile_with_temporal(self._rt, agent, info)
             changed += after.status != info.status
