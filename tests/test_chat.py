@@ -146,15 +146,10 @@ async def test_requests_queued_behind_a_turn_terminated_by_hand_are_answered_in_
     cancel finds it or the next request (once the turn is older than the 5 s in which a
     turn is trusted without asking Temporal)."""
     async with ChatSocket(api_server, AGENT, agent_name) as a, httpx.AsyncClient(base_url=api_server) as http:
-
-        async def terminate_turn() -> None:
-            turn = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
-            await client.get_workflow_handle(turn["workflow_id"]).terminate("by hand")
-
         first = await a.request([user_message("a long answer to come " * 20)])
         await a.next("cf_agent_use_chat_response", id=first)
         second = await a.request([user_message("second")])
-        await terminate_turn()
+        await _terminate_turn(http, client, agent_name)
         await a.send({"type": "cf_agent_chat_request_cancel", "id": first})
         _, aborted = await a.stream(first)
         assert aborted["outcome"] == "aborted"
@@ -163,7 +158,7 @@ async def test_requests_queued_behind_a_turn_terminated_by_hand_are_answered_in_
         third = await a.request([user_message("a long answer to come " * 20)])
         await a.next("cf_agent_use_chat_response", id=third)
         fourth = await a.request([user_message("fourth")])
-        await terminate_turn()
+        await _terminate_turn(http, client, agent_name)
         await asyncio.sleep(5.5)
         fifth = await a.request([user_message("fifth")])
         answers = [text_of((await a.stream(request_id))[0]) for request_id in (fourth, fifth)]
@@ -180,13 +175,12 @@ async def test_the_reconciler_ends_a_turn_terminated_by_hand_without_anyone_aski
         first = await a.request([user_message("a long answer to come " * 20)])
         await a.next("cf_agent_use_chat_response", id=first)
         second = await a.request([user_message("second")])
-        turn = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
-        await client.get_workflow_handle(turn["workflow_id"]).terminate("by hand")
+        terminated = await _terminate_turn(http, client, agent_name)
         reconciler = Reconciler(runtime)
         for _ in range(100):  # visibility is eventually consistent
             await reconciler.sweep()
             now = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
-            if now is None or now["workflow_id"] != turn["workflow_id"]:
+            if now is None or now["workflow_id"] != terminated:
                 break
             await asyncio.sleep(0.1)
         _, aborted = await a.stream(first)
@@ -358,6 +352,13 @@ async def test_clear_mid_answer_stops_the_turn_and_the_chat_stays_empty(api_serv
         assert [m["role"] for m in synced["messages"]] == ["user"]  # the new request's, not the old answer
 
 
+async def _terminate_turn(http: httpx.AsyncClient, client: Client, agent_name: str) -> str:
+    """Terminate the chat's turn's workflow as by hand in Temporal UI; its workflow id."""
+    turn = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
+    await client.get_workflow_handle(turn["workflow_id"]).terminate("by hand")
+    return str(turn["workflow_id"])
+
+
 async def test_clear_mends_a_chat_whose_turn_was_terminated_by_hand(
     api_server: str, agent_name: str, client: Client
 ) -> None:
@@ -368,8 +369,7 @@ async def test_clear_mends_a_chat_whose_turn_was_terminated_by_hand(
         request_id = await a.request([user_message(words)])
         await a.next("cf_agent_use_chat_response", id=request_id)
         async with httpx.AsyncClient(base_url=api_server) as http:
-            turn = (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json()
-            await client.get_workflow_handle(turn["workflow_id"]).terminate("by hand")
+            await _terminate_turn(http, client, agent_name)
             await a.send({"type": "cf_agent_chat_clear"})
             await b.next("cf_agent_chat_clear")
             assert (await http.get(f"/agents/{AGENT}/{agent_name}/chat/turn")).json() is None

@@ -159,17 +159,13 @@ class ChatAgent(Agent[State]):
         `MAX_QUEUED_REQUESTS`."""
         messages = transcript_after(await self.refresh_messages(), sent, trigger)  # checks the request
         turn = await self.active_turn()
-        if turn is not None and turn["status"] == "waiting":
-            raise ValidationError("the chat waits for a tool approval or result: answer it (or cancel) first")
-        # Requests still queued with no turn in progress waited behind a turn whose workflow
-        # is gone (just cleared by `active_turn`): this one goes behind them, and they go first.
-        if turn is not None or await self.chat.queued_count():
+        if turn is not None:
+            if turn["status"] == "waiting":
+                raise ValidationError("the chat waits for a tool approval or result: answer it (or cancel) first")
             if await self.chat.queued_count() >= MAX_QUEUED_REQUESTS:
                 raise ConflictError(f"{MAX_QUEUED_REQUESTS} requests wait already: wait for the answers")
             entry = {"request_id": request_id, "sent": sent, "trigger": trigger, "body": body or {}}
             await self.chat.enqueue(entry)
-            if turn is None:
-                await self.start_queued()
             return True
         await self.persist_messages(messages, exclude=exclude)
         await self.start_turn(request_id, body=body)
@@ -251,7 +247,8 @@ class ChatAgent(Agent[State]):
 
     async def active_turn(self) -> dict[str, Any] | None:
         """The turn in progress (`request_id`, `message_id`, `workflow_id`, `status`), or None.
-        A record whose workflow is gone (terminated by hand) is cleared here."""
+        A record whose workflow is gone (terminated by hand) is ended here (`_abandon`), and
+        the turn of a request queued behind it, if one started, is the one returned."""
         turn = await self.chat.turn()
         if turn is None or turn.get("started_at", 0) > time.time() * 1000 - _STALE_CHECK_MS:
             return turn
@@ -264,14 +261,8 @@ class ChatAgent(Agent[State]):
             running = False
         if running:
             return turn
-        await self._end_orphaned(turn)
-        return None
-
-    async def _end_orphaned(self, turn: dict[str, Any]) -> None:
-        """End the recorded turn `turn`, whose workflow is gone (terminated by hand): nothing
-        else will, and the chat would refuse or queue requests behind it for good."""
-        log.warning("a chat turn's workflow ended without ending the turn; cleared", workflow_id=turn["workflow_id"])
-        await self.chat.end_turn(list(dict.fromkeys([turn["first_request_id"], turn["request_id"]])))
+        await self._abandon(turn)
+        return await self.chat.turn()
 
     async def start_turn(self, request_id: str, *, body: dict[str, Any] | None = None) -> str:
         """Answer the transcript's last message in a new turn (a workflow). ConflictError
@@ -346,9 +337,12 @@ class ChatAgent(Agent[State]):
             return True
 
     async def _abandon(self, turn: dict[str, Any]) -> None:
-        """End the turn `turn`, whose workflow is gone: its clients are told, as of a turn
-        cancelled, and the requests queued behind it go on."""
-        await self._end_orphaned(turn)
+        """End the recorded turn `turn`, whose workflow is gone (terminated, cancelled or
+        failed in Temporal): nothing else will, and the chat would refuse or queue requests
+        behind it for good. Its clients are told, as of a turn cancelled, and the requests
+        queued behind it go on."""
+        log.warning("a chat turn's workflow ended without ending the turn; cleared", workflow_id=turn["workflow_id"])
+        await self.chat.end_turn(list(dict.fromkeys([turn["first_request_id"], turn["request_id"]])))
         await self.broadcast(protocol.done_frame(turn["request_id"], "aborted", [turn["message_id"]], 0))
         await self.start_queued()
 
